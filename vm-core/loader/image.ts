@@ -1,0 +1,80 @@
+// The common form of every guest image the loader produces (assembled source, flat binary, ELF).
+// The debugger uses `lines` for source breakpoints, stepping and the call stack, and `symbols`
+// for function breakpoints, disassembly labels and stack frames.
+
+/** A contiguous run of bytes to place in guest memory at a guest-physical (= load) address. */
+export interface ImageSegment {
+  /** Guest address the bytes are loaded at (physical; for ELF, p_paddr). */
+  addr: number;
+  bytes: Uint8Array;
+  /** Bytes past `bytes.length` up to memSize are zero (ELF .bss). */
+  memSize: number;
+  /** Segment permissions, for display. */
+  flags?: { r: boolean; w: boolean; x: boolean };
+  name?: string;
+}
+
+export interface ImageSymbol {
+  name: string;
+  addr: number;
+  size: number;
+  kind: 'function' | 'object' | 'label' | 'constant';
+  /** Where the symbol was defined, if known. */
+  file?: string;
+  line?: number;
+}
+
+/** One entry of the line map: guest addresses [addr, addr+size) were produced by file:line. */
+export interface LineEntry {
+  addr: number;
+  size: number;
+  file: string;
+  line: number;
+  column?: number;
+}
+
+export interface GuestImage {
+  format: 'asm' | 'flat' | 'elf32' | 'elf64';
+  /** Path of the file the image came from (absolute when known). */
+  path: string;
+  segments: ImageSegment[];
+  /** Entry point (ELF e_entry, asm `org`/start label, flat load address). */
+  entry: number;
+  /** Code size the image expects to start in, when known (asm `bits`, ELF class). */
+  bits?: 16 | 32 | 64;
+  symbols: ImageSymbol[];
+  /** Sorted by addr, non-overlapping. */
+  lines: LineEntry[];
+  /** Function ranges from DWARF .debug_info or the symbol table, for the call stack. */
+  functions?: { name: string; low: number; high: number; file?: string; line?: number }[];
+}
+
+/** A problem in user input, with its location. Loaders collect these and never throw. */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  column: number;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
+}
+
+export type LoadResult =
+  | { ok: true; image: GuestImage; diagnostics: Diagnostic[] }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/** Binary search of a sorted line map. */
+export function lineForAddress(lines: LineEntry[], addr: number): LineEntry | undefined {
+  let lo = 0, hi = lines.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const e = lines[mid];
+    if (addr < e.addr) hi = mid - 1;
+    else if (addr >= e.addr + e.size) lo = mid + 1;
+    else return e;
+  }
+  return undefined;
+}
