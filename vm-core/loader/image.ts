@@ -6,6 +6,8 @@
 export interface ImageSegment {
   /** Guest address the bytes are loaded at (physical; for ELF, p_paddr). */
   addr: number;
+  /** Link-time virtual address of the bytes when it differs in meaning from `addr` (ELF p_vaddr). */
+  vaddr?: number;
   bytes: Uint8Array;
   /** Bytes past `bytes.length` up to memSize are zero (ELF .bss). */
   memSize: number;
