@@ -231,6 +231,9 @@ function loadSegments(bytes: Uint8Array, phdrs: ElfProgramHeader[], diag: ElfDia
     }
     if (p.memsz > 0x1_0000_0000) { diag.add('error', where, p.offset, `p_memsz ${hex(p.memsz)} is larger than 4 GiB`); return; }
     if (p.paddr + p.memsz > 2 ** 52) { diag.add('error', where, p.offset, `p_paddr ${hex(p.paddr)} + p_memsz is beyond the guest-physical address space`); return; }
+    if (p.vaddr + p.memsz > 2 ** 53) {
+      diag.add('warning', where, p.offset, `p_vaddr ${hex(p.vaddr)} is above 2^53: symbol, line and function addresses in it are not exact`);
+    }
     segs.push({
       addr: p.paddr,
       vaddr: p.vaddr,
