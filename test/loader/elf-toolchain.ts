@@ -1,7 +1,7 @@
 // Test helper: builds guest ELFs with the host toolchain (gcc/as/ld/nasm) into a temp dir and
 // reads the reference answers from binutils (readelf, nm, addr2line, objcopy).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 
@@ -23,7 +23,11 @@ export function missing(...tools: string[]): string | undefined {
 
 let dir: string | undefined;
 export function workDir(): string {
-  dir ??= mkdtempSync(join(tmpdir(), 'kvm-guest-elf-'));
+  if (!dir) {
+    const d = mkdtempSync(join(tmpdir(), 'kvm-guest-elf-'));
+    dir = d;
+    process.on('exit', () => { if (!process.env.KEEP_ELF_TMP) rmSync(d, { recursive: true, force: true }); });
+  }
   return dir;
 }
 
@@ -44,14 +48,14 @@ export function tryRun(cmd: string, args: string[]): string | undefined {
   return r.status === 0 ? r.stdout : undefined;
 }
 
-export interface RefSection { name: string; type: string; addr: number; size: number; flags: string; }
+export interface RefSection { index: number; name: string; type: string; addr: number; size: number; flags: string; }
 
 /** `readelf -SW` sections. */
 export function readelfSections(elf: string): RefSection[] {
   const out: RefSection[] = [];
   for (const line of run('readelf', ['-SW', elf]).split('\n')) {
-    const m = /^\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([A-Za-z]*)/.exec(line);
-    if (m) out.push({ name: m[1], type: m[2], addr: parseInt(m[3], 16), size: parseInt(m[4], 16), flags: m[5] });
+    const m = /^\s*\[\s*(\d+)\]\s+(\S+)\s+(\S+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([A-Za-z]*)/.exec(line);
+    if (m) out.push({ index: Number(m[1]), name: m[2], type: m[3], addr: parseInt(m[4], 16), size: parseInt(m[5], 16), flags: m[6] });
   }
   return out;
 }

@@ -243,7 +243,10 @@ export function readLineTables(
       hdr = readLineProgramHeader(r, secs, ctx, defaultAddressSize);
     } catch (e) {
       report(sec, e instanceof TruncatedError ? e.offset : start, `${errText(e, 'line program header')} (unit at ${hex(start)})`);
-      break; // without a valid length the next unit cannot be found
+      const next = unitEnd(r, start);
+      if (next === undefined) break; // without a valid unit_length the next unit cannot be found
+      r.pos = next;
+      continue;
     }
     const rows: LineRow[] = [];
     try {
@@ -255,6 +258,16 @@ export function readLineTables(
     r.pos = hdr.end;
   }
   return out;
+}
+
+/** End of the unit starting at `start` per its initial length, if that much is readable. */
+function unitEnd(r: ByteReader, start: number): number | undefined {
+  try {
+    r.pos = start;
+    return readInitialLength(r, 'line program header').end;
+  } catch {
+    return undefined;
+  }
 }
 
 export function errText(e: unknown, what: string): string {
