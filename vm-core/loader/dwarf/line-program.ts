@@ -169,6 +169,7 @@ export function runLineProgram(r: ByteReader, hdr: LineProgramHeader, rows: Line
   };
   r.pos = hdr.programStart;
   while (r.pos < hdr.end) {
+    const opStart = r.fileOffset;
     const op = r.u8('line program');
     if (op >= hdr.opcodeBase) {
       // §6.2.5.1 special opcodes.
@@ -183,7 +184,7 @@ export function runLineProgram(r: ByteReader, hdr: LineProgramHeader, rows: Line
         const len = r.uleb('extended opcode');
         if (len === 0) break;
         const next = r.pos + len;
-        if (next > hdr.end) throw new TruncatedError(r.fileOffset, 'extended opcode runs past the end of the line program');
+        if (next > hdr.end) throw new TruncatedError(opStart, 'extended opcode runs past the end of the line program');
         const sub = r.u8('extended opcode');
         switch (sub) {
           case DW_LNE.end_sequence: emit(true); s = fresh(); break;
