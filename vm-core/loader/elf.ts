@@ -123,7 +123,7 @@ function parseElfInner(bytes: Uint8Array, path: string, opts: ElfLoadOptions, di
 export function readElfHeader(bytes: Uint8Array, diag: ElfDiagnostics): ElfHeader | undefined {
   const where = 'ELF header';
   if (!isElf(bytes)) { diag.add('error', where, 0, 'not an ELF file (bad magic)'); return undefined; }
-  if (bytes.length < 16) { diag.add('error', where, 0, 'truncated e_ident'); return undefined; }
+  if (bytes.length < 16) { diag.add('error', where, 0, `truncated e_ident (${bytes.length} of 16 bytes)`); return undefined; }
   const cls = bytes[4], data = bytes[5];
   if (cls !== ELFCLASS32 && cls !== ELFCLASS64) { diag.add('error', where, 4, `invalid class ${cls} (expected 1 = ELF32 or 2 = ELF64)`); return undefined; }
   if (data !== ELFDATA2LSB) { diag.add('error', where, 5, `data encoding ${data} is not little-endian; x86 guests are ELFDATA2LSB`); return undefined; }
