@@ -1,0 +1,726 @@
+// One x86-64 logical processor: the execute loop, memory access through segmentation and paging,
+// faults and hardware exits. Instruction semantics live in exec/, address translation in mmu.ts,
+// event delivery in events.ts, descriptor loads in segmentation.ts.
+import { CpuState, CR0_AM, CR0_PE, CR0_PG, CS, EFER_LMA, SS, VM, AC, Segment, updateSegmentChecks, CR4_SMAP, RF, TF } from './state';
+import { PhysBus, PAGE_SIZE } from './phys';
+import { Intercepts } from './intercepts';
+import { HwExitInfo, HW_UNEMULATED, EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_READ, EPT_VIOLATION_WRITE, EPT_VIOLATION_FETCH } from './exits';
+import { Insn, BASE_RIP } from './insn';
+import { decodeInsn, fallback } from './decode';
+import { OP_NONE } from './flags';
+import { pageWalk, ACC_WRITE, ACC_USER, ACC_FETCH, ACC_IMPLICIT } from './mmu';
+import { defaultEnv, CpuEnv } from './env';
+import { deliverPendingEvent, EVT_NONE, raiseFaultDuringDelivery } from './events';
+
+/** Thrown inside the core to abort the current instruction with an exception. Never escapes run(). */
+export class CpuFault {
+  vector = 0;
+  errorCode = 0;
+  hasError = false;
+}
+/** Thrown inside the core when a hardware exit is taken (details in cpu.exit). Never escapes run(). */
+export class CpuExitSignal {}
+
+export const FAULT = new CpuFault();
+export const EXIT = new CpuExitSignal();
+
+/** run() results. */
+export const RUN_BUDGET = 0, RUN_EXIT = 1, RUN_HALTED = 2, RUN_STOPPED = 3, RUN_SHUTDOWN = 4;
+
+/** Callbacks the KVM emulator path installs for MMIO while emulating (emulateInstruction). */
+export interface MmioHandler {
+  read(gpa: number, size: number): number;       // low 32 bits; high 32 in cpu.mmioHi for size 8
+  write(gpa: number, size: number, lo: number, hi: number): void;
+}
+
+const TLB_SIZE = 4096, TLB_MASK = TLB_SIZE - 1;
+/** Access-mode component of TLB tags: supervisor, supervisor with SMAP override (AC=1), user. */
+const MODE_SUP = 0, MODE_SUP_AC = 1, MODE_USER = 2;
+
+class Tlb {
+  readonly tag = new Float64Array(TLB_SIZE).fill(-1);
+  readonly delta = new Float64Array(TLB_SIZE);
+  readonly ppn = new Float64Array(TLB_SIZE);
+  readonly global = new Uint8Array(TLB_SIZE);
+  readonly buf: Uint8Array[] = new Array(TLB_SIZE).fill(new Uint8Array(0));
+  readonly dv: DataView[] = new Array(TLB_SIZE).fill(new DataView(new ArrayBuffer(0)));
+  flush(keepGlobal: boolean): void {
+    if (!keepGlobal) { this.tag.fill(-1); return; }
+    for (let i = 0; i < TLB_SIZE; i++) if (!this.global[i]) this.tag[i] = -1;
+  }
+  flushPage(vpn: number): void {
+    const i = vpn & TLB_MASK;
+    const t = this.tag[i];
+    if (t >= 0 && Math.floor(t / 4) === vpn) this.tag[i] = -1;
+  }
+}
+
+export class Cpu extends CpuState {
+  readonly bus: PhysBus;
+  readonly intercepts = new Intercepts();
+  /** The exit-information record of the last hardware exit. */
+  readonly exit = new HwExitInfo();
+  env: CpuEnv = defaultEnv;
+
+  // Lazy flags (flags.ts).
+  lfOp = OP_NONE; lfSz = 0; lfDst = 0; lfSrc = 0; lfRes = 0; lfDstHi = 0; lfSrcHi = 0; lfResHi = 0; lfCin = 0;
+
+  /** Scratch for 64-bit reads: high half of the last 64-bit value read. */
+  hi = 0;
+  /** RIP of the instruction being executed (faults restore it). */
+  insnRip = 0;
+  /** The instruction being executed. */
+  cur: Insn | null = null;
+
+  /** When set, every instruction goes through the slow path (events, shadows, TF, debug hooks). */
+  slow = true;
+  /** Access-mode part of TLB tags (MODE_*). */
+  accMode = MODE_SUP;
+  /** Offset limit of CS for instruction fetch (Infinity in 64-bit mode). */
+  csLimit = 0xffff;
+  /** PAE PDPTEs (loaded on MOV CR3 etc. in PAE mode; KVM's EXREG_PDPTR), as numbers. */
+  readonly pdpte = [0, 0, 0, 0];
+
+  readonly tlbR = new Tlb();
+  readonly tlbW = new Tlb();
+  readonly tlbX = new Tlb();
+
+  /** Decoded-instruction cache: physical page number -> instruction at each offset. */
+  private codeCache = new Map<number, (Insn | undefined)[]>();
+  private fetchLin = NaN;       // linear base of the page being executed
+  private fetchPage: (Insn | undefined)[] = [];
+
+  /** Pending event (exception/interrupt) to deliver before the next instruction (events.ts). */
+  evType = EVT_NONE; evVector = 0; evError = 0; evHasError = false; evInsnLen = 0;
+  /** Set while delivering an event (for #DF/triple-fault classification and IDT-vectoring info). */
+  delivering = -1;
+  deliveringType = EVT_NONE;
+  /** IDT-vectoring information of the event being delivered (reported by exits during delivery). */
+  vectoringInfo = 0;
+  vectoringError = 0;
+  /** A third fault happened: the next boundary takes the triple-fault path. */
+  pendingTripleFault = false;
+  /** Linear address of the last #PF (becomes CR2 on delivery, the exit qualification on a #PF exit). */
+  pfAddr = 0;
+  /** Set when the processor is in shutdown (triple fault without an intercept). */
+  shutdown = false;
+  /** MMIO handler while the hypervisor emulates an instruction (KVM's emulator path). */
+  mmioHandler: MmioHandler | null = null;
+  mmioHi = 0;
+  /** Debug hook: called before each instruction when set (debugger breakpoints); return true to stop. */
+  beforeInsn: ((c: Cpu) => boolean) | null = null;
+  /** Progress without reaching an instruction boundary, for notify VM exits (deterministic units). */
+  noBoundaryCount = 0;
+
+  constructor(bus: PhysBus) {
+    super();
+    this.bus = bus;
+    bus.onCodeWrite = (ppn) => this.invalidateCode(ppn);
+    for (const s of this.seg) updateSegmentChecks(s, true);
+    this.seg[CS].selector = 0xf000; this.seg[CS].base = 0xffff0000; this.seg[CS].ar = 0x9b;
+    this.updateMode();
+  }
+
+  // ---------------------------------------------------------------- registers (SDM Vol. 1 3.4.1)
+
+  get8(r: number): number {
+    return r < 16 ? this.R[2 * r] & 0xff : (this.R[2 * (r - 16)] >> 8) & 0xff;
+  }
+  set8(r: number, v: number): void {
+    if (r < 16) this.R[2 * r] = (this.R[2 * r] & ~0xff) | (v & 0xff);
+    else { const k = 2 * (r - 16); this.R[k] = (this.R[k] & ~0xff00) | ((v & 0xff) << 8); }
+  }
+  get16(r: number): number { return this.R[2 * r] & 0xffff; }
+  set16(r: number, v: number): void { this.R[2 * r] = (this.R[2 * r] & ~0xffff) | (v & 0xffff); }
+  get32(r: number): number { return this.R[2 * r]; }
+  /** 32-bit writes zero-extend into the full register (SDM Vol. 1 3.4.1.1). */
+  set32(r: number, v: number): void { this.R[2 * r] = v; this.R[2 * r + 1] = 0; }
+  set64(r: number, lo: number, hi: number): void { this.R[2 * r] = lo; this.R[2 * r + 1] = hi; }
+  /** Read a register of `size` bytes as an unsigned number (size 8: low half, high in this.hi). */
+  getReg(r: number, size: number): number {
+    switch (size) {
+      case 1: return this.get8(r);
+      case 2: return this.get16(r);
+      case 4: return this.R[2 * r] >>> 0;
+      default: this.hi = this.R[2 * r + 1]; return this.R[2 * r] >>> 0;
+    }
+  }
+  setReg(r: number, size: number, v: number, hi = 0): void {
+    switch (size) {
+      case 1: this.set8(r, v); break;
+      case 2: this.set16(r, v); break;
+      case 4: this.set32(r, v | 0); break;
+      default: this.R[2 * r] = v | 0; this.R[2 * r + 1] = hi | 0;
+    }
+  }
+
+  // ---------------------------------------------------------------- modes
+
+  /** Recompute derived mode state after CR0, CR4, EFER, CS, SS or RFLAGS.VM change. */
+  updateMode(): void {
+    const cs = this.seg[CS];
+    const pe = (this.cr0 & CR0_PE) !== 0;
+    const v86 = pe && (this.rflags & VM) !== 0;
+    const lma = (this.efer & EFER_LMA) !== 0;
+    if (lma && (cs.ar & 0x2000)) this.codeBits = 64;
+    else this.codeBits = (cs.ar & 0x4000) && pe && !v86 ? 32 : 16;
+    if (!pe) this.cpl = 0;
+    else if (v86) this.cpl = 3;
+    else this.cpl = (this.seg[SS].ar >> 5) & 3; // CPL = SS.DPL (SDM Vol. 3C 24.4.1)
+    const ss = this.seg[SS];
+    this.stackBits = this.codeBits === 64 ? 64 : (ss.ar & 0x4000) && pe && !v86 ? 32 : 16;
+    this.csLimit = this.codeBits === 64 ? Infinity : cs.limit;
+    for (const s of this.seg) updateSegmentChecks(s, !pe || v86);
+    this.updateAccessMode();
+    this.fetchLin = NaN;
+    this.slow = true;
+  }
+
+  /** The TLB tag mode for data accesses: user, or supervisor with/without the SMAP AC override. */
+  updateAccessMode(): void {
+    this.accMode = this.cpl === 3 ? MODE_USER
+      : ((this.cr4 & CR4_SMAP) && (this.rflags & AC)) ? MODE_SUP_AC : MODE_SUP;
+  }
+
+  isPaging(): boolean { return (this.cr0 & CR0_PG) !== 0; }
+  isProtected(): boolean { return (this.cr0 & CR0_PE) !== 0; }
+  isLongMode(): boolean { return (this.efer & EFER_LMA) !== 0; }
+
+  /** Mask an instruction pointer to the current code size. */
+  maskIp(v: number): number {
+    return this.codeBits === 64 ? v : this.codeBits === 32 ? v >>> 0 : v & 0xffff;
+  }
+
+  // ---------------------------------------------------------------- faults and exits
+
+  /** Abort the current instruction with exception `vector` (SDM Vol. 3A 6.3). */
+  fault(vector: number, errorCode = -1): never {
+    FAULT.vector = vector;
+    FAULT.hasError = errorCode >= 0;
+    FAULT.errorCode = errorCode >= 0 ? errorCode : 0;
+    throw FAULT;
+  }
+  gp(err = 0): never { return this.fault(13, err); }
+  ud(): never { return this.fault(6); }
+
+  /** Take a hardware exit before the current instruction completes (fault-like). */
+  hwExit(reason: number, qual = 0): never {
+    const e = this.exit;
+    e.reset();
+    e.reason = reason;
+    e.qual = qual;
+    const i = this.cur;
+    e.instrLen = i ? i.len : 0;
+    if (i) e.insnBytes = i.bytes;
+    e.idtVectoringInfo = this.vectoringInfo;
+    e.idtVectoringError = this.vectoringError;
+    this.rip = this.insnRip;
+    throw EXIT;
+  }
+
+  /** Stop on an instruction the core does not emulate, naming it (becomes KVM_EXIT_INTERNAL_ERROR). */
+  notEmulated(i: Insn, what?: string): never {
+    const bytes = Array.from(i.bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+    const text = what ?? `instruction '${i.mnemonic}' (${bytes}) at ${this.insnRip.toString(16)} is not emulated`;
+    this.exit.reset();
+    this.exit.reason = HW_UNEMULATED;
+    this.exit.message = text;
+    this.exit.instrLen = i.len;
+    this.exit.insnBytes = i.bytes;
+    this.rip = this.insnRip;
+    throw EXIT;
+  }
+
+  // ---------------------------------------------------------------- addresses
+
+  /** Effective address (offset within the segment) of the instruction's memory operand. */
+  ea(i: Insn): number {
+    const R = this.R;
+    if (i.asz === 64) {
+      let lo = i.disp, hiAdd = 0;
+      if (i.mBase === BASE_RIP) return this.rip + i.disp;
+      let v = i.disp;
+      if (i.mBase >= 0) v += R[2 * i.mBase + 1] * 4294967296 + (R[2 * i.mBase] >>> 0);
+      if (i.mIndex >= 0) v += (R[2 * i.mIndex + 1] * 4294967296 + (R[2 * i.mIndex] >>> 0)) * i.mScale;
+      if (v >= -0x800000000000 && v < 0x800000000000) return v;
+      void lo; void hiAdd;
+      return this.ea64Exact(i);
+    }
+    let v = i.disp;
+    if (i.mBase === BASE_RIP) return (this.rip + i.disp) >>> 0;
+    if (i.mBase >= 0) v += R[2 * i.mBase];
+    if (i.mIndex >= 0) v += R[2 * i.mIndex] * i.mScale;
+    return i.asz === 32 ? v >>> 0 : v & 0xffff;
+  }
+
+  /** Exact modulo-2^64 effective address when the fast double computation left the canonical range. */
+  private ea64Exact(i: Insn): number {
+    const R = this.R;
+    let v = BigInt(i.disp);
+    if (i.mBase >= 0) v += BigInt.asIntN(64, (BigInt(R[2 * i.mBase + 1]) << 32n) | BigInt(R[2 * i.mBase] >>> 0));
+    if (i.mIndex >= 0) v += BigInt.asIntN(64, (BigInt(R[2 * i.mIndex + 1]) << 32n) | BigInt(R[2 * i.mIndex] >>> 0)) * BigInt(i.mScale);
+    v = BigInt.asIntN(64, v);
+    // Non-canonical values are returned as out-of-range numbers so the canonical check faults.
+    if (v >= -(1n << 47n) && v < 1n << 47n) return Number(v);
+    return v < 0n ? -0x1000000000000 : 0x1000000000000;
+  }
+
+  /**
+   * Segment-relative offset -> linear address, with the limit/type checks of SDM Vol. 3A 5.3
+   * (or the canonical check in 64-bit mode, 3A 3.3.7.1).
+   */
+  linear(seg: number, off: number, len: number, write: boolean): number {
+    const s = this.seg[seg];
+    if (this.codeBits === 64) {
+      const lin = seg >= 4 ? off + s.base : off;
+      if (lin < -0x800000000000 || lin + len - 1 >= 0x800000000000 || (lin < 0 && lin + len - 1 >= 0)) {
+        return this.fault(seg === SS ? 12 : 13, 0);
+      }
+      return lin;
+    }
+    const end = off + len - 1;
+    if (write ? (off < s.writeLo || end > s.writeHi) : (off < s.readLo || end > s.readHi)) {
+      this.segmentFault(seg, s, write);
+    }
+    return (s.base + off) >>> 0;
+  }
+
+  private segmentFault(seg: number, s: Segment, write: boolean): never {
+    // Null/unusable selector in protected mode: #GP(0); limit or type violation: #GP(0), #SS(0) for SS.
+    void write; void s;
+    return this.fault(seg === SS ? 12 : 13, 0);
+  }
+
+  /** Alignment check (#AC(0), SDM Vol. 3A 6.15): CR0.AM, RFLAGS.AC and CPL 3. */
+  private checkAlign(lin: number, len: number): void {
+    if (this.cpl === 3 && (this.cr0 & CR0_AM) && (this.rflags & AC) && (lin & (len - 1))) this.fault(17, 0);
+  }
+
+  // ---------------------------------------------------------------- paging and physical access
+
+  private tagOf(vpn: number, user: boolean): number {
+    return vpn * 4 + (user ? MODE_USER : this.accMode === MODE_USER ? MODE_SUP : this.accMode);
+  }
+
+  /** Fill a TLB entry for `lin` and access type; returns the index, or -1 for MMIO (no RAM). */
+  private tlbFill(t: Tlb, lin: number, acc: number): number {
+    const gpa = this.translate(lin, acc);
+    const vpn = Math.floor(lin / PAGE_SIZE);
+    const r = this.bus.regionAt(gpa);
+    if (!r || (r.readonly && (acc & ACC_WRITE))) return -1;
+    const idx = vpn & TLB_MASK;
+    const pageGpa = gpa - (gpa % PAGE_SIZE);
+    t.tag[idx] = this.tagOf(vpn, (acc & ACC_USER) !== 0);
+    t.delta[idx] = (pageGpa - r.gpa) - vpn * PAGE_SIZE;
+    t.ppn[idx] = pageGpa / PAGE_SIZE;
+    t.global[idx] = this.lastWalkGlobal ? 1 : 0;
+    t.buf[idx] = r.buf;
+    t.dv[idx] = r.dv;
+    return idx;
+  }
+
+  lastWalkGlobal = false;
+
+  /** Linear -> guest-physical (SDM Vol. 3A ch. 4); raises #PF. `acc` is ACC_* bits. */
+  translate(lin: number, acc: number): number {
+    if (!(this.cr0 & CR0_PG)) { this.lastWalkGlobal = false; return lin >>> 0; }
+    return pageWalk(this, lin, acc);
+  }
+
+  private userAcc(): number { return this.cpl === 3 ? ACC_USER : 0; }
+
+  /** Slow path for reads: page-crossing, MMIO and TLB misses. */
+  private readSlow(lin: number, len: number, acc: number): number {
+    const off = lin % PAGE_SIZE;
+    const pageOff = off < 0 ? off + PAGE_SIZE : off;
+    if (pageOff + len > PAGE_SIZE) {
+      // Split access: translate both pages first so a #PF on either aborts before any side effect.
+      let v = 0, hi = 0;
+      for (let k = 0; k < len; k++) {
+        const b = this.readSlow(lin + k, 1, acc);
+        if (k < 4) v |= b << (8 * k); else hi |= b << (8 * (k - 4));
+      }
+      this.hi = hi;
+      return len === 4 || len === 8 ? v >>> 0 : v;
+    }
+    const t = (acc & ACC_FETCH) ? this.tlbX : this.tlbR;
+    const idx = this.tlbFill(t, lin, acc);
+    if (idx < 0) return this.mmioRead(lin, len, acc);
+    const a = lin + t.delta[idx], dv = t.dv[idx];
+    switch (len) {
+      case 1: return t.buf[idx][a];
+      case 2: return dv.getUint16(a, true);
+      case 4: return dv.getUint32(a, true);
+      default: this.hi = dv.getInt32(a + 4, true); return dv.getUint32(a, true);
+    }
+  }
+
+  private mmioRead(lin: number, len: number, acc: number): number {
+    const gpa = this.translate(lin, acc);
+    if (this.mmioHandler) {
+      const v = this.mmioHandler.read(gpa, len);
+      return v;
+    }
+    if (this.intercepts.mmio) this.eptExit(gpa, lin, (acc & ACC_FETCH) ? EPT_VIOLATION_FETCH : EPT_VIOLATION_READ);
+    // No hypervisor: unbacked physical memory reads as all ones.
+    this.hi = -1;
+    return len === 1 ? 0xff : len === 2 ? 0xffff : 0xffffffff;
+  }
+
+  private eptExit(gpa: number, lin: number, q: number): never {
+    const e = this.exit;
+    e.reset();
+    e.reason = EXIT_REASON_EPT_VIOLATION;
+    e.qual = q | 0x80 | 0x100; // guest-linear address valid, caused by the translation's final access
+    e.gpa = gpa;
+    e.gla = lin;
+    e.instrLen = this.cur ? this.cur.len : 0;
+    e.idtVectoringInfo = this.vectoringInfo;
+    e.idtVectoringError = this.vectoringError;
+    this.rip = this.insnRip;
+    throw EXIT;
+  }
+
+  private writeSlow(lin: number, len: number, lo: number, hi: number, acc: number): void {
+    const off = lin % PAGE_SIZE;
+    const pageOff = off < 0 ? off + PAGE_SIZE : off;
+    if (pageOff + len > PAGE_SIZE) {
+      // Check both pages before writing anything (an instruction's write is all or nothing).
+      const first = PAGE_SIZE - pageOff;
+      this.translate(lin, acc | ACC_WRITE);
+      this.translate(lin + first, acc | ACC_WRITE);
+      for (let k = 0; k < len; k++) {
+        const b = k < 4 ? (lo >>> (8 * k)) & 0xff : (hi >>> (8 * (k - 4))) & 0xff;
+        this.writeSlow(lin + k, 1, b, 0, acc);
+      }
+      return;
+    }
+    const idx = this.tlbFill(this.tlbW, lin, acc | ACC_WRITE);
+    if (idx < 0) { this.mmioWrite(lin, len, lo, hi, acc); return; }
+    this.storeAt(idx, lin, len, lo, hi);
+  }
+
+  private storeAt(idx: number, lin: number, len: number, lo: number, hi: number): void {
+    const t = this.tlbW;
+    const a = lin + t.delta[idx], dv = t.dv[idx];
+    switch (len) {
+      case 1: t.buf[idx][a] = lo; break;
+      case 2: dv.setUint16(a, lo, true); break;
+      case 4: dv.setInt32(a, lo, true); break;
+      default: dv.setInt32(a, lo, true); dv.setInt32(a + 4, hi, true);
+    }
+    const ppn = t.ppn[idx];
+    if (this.bus.codePage[ppn]) this.bus.noteWrite(ppn * PAGE_SIZE + (a & 0xfff), len);
+  }
+
+  private mmioWrite(lin: number, len: number, lo: number, hi: number, acc: number): void {
+    const gpa = this.translate(lin, acc | ACC_WRITE);
+    if (this.mmioHandler) { this.mmioHandler.write(gpa, len, lo, hi); return; }
+    if (this.bus.isRam(gpa)) return; // read-only memory: writes are dropped (ROM)
+    if (this.intercepts.mmio) this.eptExit(gpa, lin, EPT_VIOLATION_WRITE);
+  }
+
+  // Linear-address accessors used by instruction handlers. `lin` comes from linear().
+  readLin8(lin: number): number {
+    const t = this.tlbR, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+    if (t.tag[idx] === vpn * 4 + this.accMode) return t.buf[idx][lin + t.delta[idx]];
+    return this.readSlow(lin, 1, this.userAcc());
+  }
+  readLin16(lin: number): number {
+    const t = this.tlbR, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffe) return t.dv[idx].getUint16(lin + t.delta[idx], true);
+    this.checkAlign(lin, 2);
+    return this.readSlow(lin, 2, this.userAcc());
+  }
+  /** Returns the value as a signed int32. */
+  readLin32(lin: number): number {
+    const t = this.tlbR, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffc && !(lin & 3 && this.acCheck)) {
+      return t.dv[idx].getInt32(lin + t.delta[idx], true);
+    }
+    this.checkAlign(lin, 4);
+    return this.readSlow(lin, 4, this.userAcc()) | 0;
+  }
+  /** Returns the low half (signed); the high half is left in this.hi. */
+  readLin64(lin: number): number {
+    const t = this.tlbR, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xff8 && !(lin & 7 && this.acCheck)) {
+      const dv = t.dv[idx], a = lin + t.delta[idx];
+      this.hi = dv.getInt32(a + 4, true);
+      return dv.getInt32(a, true);
+    }
+    this.checkAlign(lin, 8);
+    return this.readSlow(lin, 8, this.userAcc()) | 0;
+  }
+  writeLin8(lin: number, v: number): void {
+    const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+    if (t.tag[idx] === vpn * 4 + this.accMode) { this.storeAt(idx, lin, 1, v & 0xff, 0); return; }
+    this.writeSlow(lin, 1, v & 0xff, 0, this.userAcc());
+  }
+  writeLin16(lin: number, v: number): void {
+    const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffe && !(lin & 1 && this.acCheck)) {
+      this.storeAt(idx, lin, 2, v & 0xffff, 0); return;
+    }
+    this.checkAlign(lin, 2);
+    this.writeSlow(lin, 2, v & 0xffff, 0, this.userAcc());
+  }
+  writeLin32(lin: number, v: number): void {
+    const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffc && !(lin & 3 && this.acCheck)) {
+      this.storeAt(idx, lin, 4, v | 0, 0); return;
+    }
+    this.checkAlign(lin, 4);
+    this.writeSlow(lin, 4, v | 0, 0, this.userAcc());
+  }
+  writeLin64(lin: number, lo: number, hi: number): void {
+    const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xff8 && !(lin & 7 && this.acCheck)) {
+      this.storeAt(idx, lin, 8, lo | 0, hi | 0); return;
+    }
+    this.checkAlign(lin, 8);
+    this.writeSlow(lin, 8, lo | 0, hi | 0, this.userAcc());
+  }
+  /** True when alignment checking can fire (CPL 3, CR0.AM, RFLAGS.AC); kept by updateAcCheck(). */
+  acCheck = false;
+  updateAcCheck(): void {
+    this.acCheck = this.cpl === 3 && (this.cr0 & CR0_AM) !== 0 && (this.rflags & AC) !== 0;
+    this.updateAccessMode();
+  }
+
+  /** Check that a write to [lin, lin+len) would succeed (translation + permissions) without writing. */
+  probeWrite(lin: number, len: number): void {
+    this.translate(lin, this.userAcc() | ACC_WRITE);
+    if (len > 1) this.translate(lin + len - 1, this.userAcc() | ACC_WRITE);
+  }
+
+  /**
+   * Implicit supervisor-mode accesses (descriptor tables, TSS, IDT; SDM Vol. 3A 4.6): privilege
+   * checks as CPL 0 regardless of the current CPL. Little-endian, any size up to 8 (hi in this.hi).
+   */
+  readSys(lin: number, len: number): number {
+    return this.readSlow(lin, len, ACC_IMPLICIT);
+  }
+  writeSys(lin: number, len: number, lo: number, hi = 0): void {
+    this.writeSlow(lin, len, lo, hi, ACC_IMPLICIT);
+  }
+
+  // Segment-relative accessors (seg = segment register number, off = offset).
+  read8(seg: number, off: number): number { return this.readLin8(this.linear(seg, off, 1, false)); }
+  read16(seg: number, off: number): number { return this.readLin16(this.linear(seg, off, 2, false)); }
+  read32(seg: number, off: number): number { return this.readLin32(this.linear(seg, off, 4, false)); }
+  read64(seg: number, off: number): number { return this.readLin64(this.linear(seg, off, 8, false)); }
+  write8(seg: number, off: number, v: number): void { this.writeLin8(this.linear(seg, off, 1, true), v); }
+  write16(seg: number, off: number, v: number): void { this.writeLin16(this.linear(seg, off, 2, true), v); }
+  write32(seg: number, off: number, v: number): void { this.writeLin32(this.linear(seg, off, 4, true), v); }
+  write64(seg: number, off: number, lo: number, hi: number): void { this.writeLin64(this.linear(seg, off, 8, true), lo, hi); }
+
+  /** Flush the TLBs (MOV CR3 keeps global pages when CR4.PGE; SDM Vol. 3A 4.10.4). */
+  flushTlb(keepGlobal: boolean): void {
+    this.tlbR.flush(keepGlobal); this.tlbW.flush(keepGlobal); this.tlbX.flush(keepGlobal);
+    this.fetchLin = NaN;
+  }
+  invlpg(lin: number): void {
+    const vpn = Math.floor(lin / PAGE_SIZE);
+    this.tlbR.flushPage(vpn); this.tlbW.flushPage(vpn); this.tlbX.flushPage(vpn);
+    this.fetchLin = NaN;
+  }
+
+  // ---------------------------------------------------------------- instruction fetch and cache
+
+  invalidateCode(ppn: number): void {
+    this.codeCache.delete(ppn);
+    this.fetchLin = NaN;
+  }
+  /** Drop every decoded instruction (used when the memory map changes). */
+  invalidateAllCode(): void {
+    for (const ppn of this.codeCache.keys()) if (ppn < this.bus.codePage.length) this.bus.codePage[ppn] = 0;
+    this.codeCache.clear();
+    this.fetchLin = NaN;
+  }
+
+  /** Fetch and decode the instruction at linear address `lin` (cache-miss path). */
+  private fetchSlow(lin: number): Insn {
+    const acc = ACC_FETCH | (this.cpl === 3 ? ACC_USER : 0);
+    const pageOff = ((lin % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
+    const gpa = this.translate(lin, acc);
+    const r = this.bus.regionAt(gpa);
+    if (!r) {
+      if (this.intercepts.mmio) this.eptExit(gpa, lin, EPT_VIOLATION_FETCH);
+      return this.notEmulatedAt(lin, 'instruction fetch from unbacked guest-physical address 0x' + gpa.toString(16));
+    }
+    const ppn = Math.floor(gpa / PAGE_SIZE);
+    const avail = PAGE_SIZE - pageOff;
+    const first = r.buf.subarray(gpa - r.gpa, gpa - r.gpa + Math.min(15, avail));
+    let res = decodeInsn(first, this.codeBits);
+    if (res.needMore && avail < 15) {
+      // The instruction continues on the next page: fetch it (may #PF there) and decode again.
+      const bytes = new Uint8Array(15);
+      bytes.set(first);
+      for (let k = avail; k < 15; k++) {
+        try { bytes[k] = this.readSlow(lin + k, 1, acc); } catch (e) {
+          if (k === avail) throw e;
+          break;
+        }
+      }
+      res = decodeInsn(bytes, this.codeBits);
+      if (res.insn.len > avail && pageOff + res.insn.len > PAGE_SIZE) {
+        return res.insn; // page-crossing instructions are not cached
+      }
+    }
+    let page = this.codeCache.get(ppn);
+    if (!page) {
+      page = new Array(PAGE_SIZE);
+      this.codeCache.set(ppn, page);
+      this.bus.markCode(ppn);
+    }
+    page[pageOff] = res.insn;
+    if (this.fetchLin === lin - pageOff) this.fetchPage = page;
+    return res.insn;
+  }
+
+  private notEmulatedAt(lin: number, msg: string): never {
+    this.exit.reset();
+    this.exit.reason = HW_UNEMULATED;
+    this.exit.message = msg;
+    this.exit.gla = lin;
+    this.rip = this.insnRip;
+    throw EXIT;
+  }
+
+  /** Look up (or decode) the instruction at RIP. */
+  fetch(): Insn {
+    const lin = this.codeBits === 64 ? this.rip : (this.seg[CS].base + this.rip) >>> 0;
+    const off = lin - this.fetchLin;
+    if (off >= 0 && off < PAGE_SIZE) {
+      const insn = this.fetchPage[off];
+      if (insn !== undefined && insn.bits === this.codeBits) return insn;
+    } else {
+      // Entering a new page: translate for execute (may #PF) and find its decoded-instruction page.
+      const acc = ACC_FETCH | (this.cpl === 3 ? ACC_USER : 0);
+      const base = lin - (((lin % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE);
+      const gpa = this.translate(base, acc);
+      const ppn = Math.floor(gpa / PAGE_SIZE);
+      let page = this.codeCache.get(ppn);
+      if (!page && this.bus.isRam(gpa)) {
+        page = new Array(PAGE_SIZE);
+        this.codeCache.set(ppn, page);
+        this.bus.markCode(ppn);
+      }
+      if (page) {
+        this.fetchLin = base;
+        this.fetchPage = page;
+        const insn = page[lin - base];
+        if (insn !== undefined && insn.bits === this.codeBits) return insn;
+      }
+    }
+    return this.fetchSlow(lin);
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  /**
+   * Run up to `budget` instructions. Returns RUN_EXIT with `this.exit` filled when an intercepted
+   * event happens, RUN_BUDGET when the budget is used up, RUN_HALTED in HLT with nothing pending,
+   * RUN_STOPPED when the debug hook asked to stop, RUN_SHUTDOWN after an unintercepted triple fault.
+   * Never throws.
+   */
+  run(budget: number): number {
+    let left = budget;
+    for (;;) {
+      try {
+        if (this.shutdown) return RUN_SHUTDOWN;
+        if (this.slow) {
+          const r = this.stepSlow();
+          if (r >= 0) return r;
+          if (--left <= 0) return RUN_BUDGET;
+          continue;
+        }
+        // Fast loop: no pending events, shadows, single-step or debug hooks.
+        while (left > 0 && !this.slow) {
+          const insn = this.fetch();
+          const rip = this.rip;
+          this.insnRip = rip;
+          this.cur = insn;
+          const next = rip + insn.len;
+          if (next - 1 > this.csLimit) this.gp(0);
+          this.rip = this.codeBits === 64 ? next : this.codeBits === 32 ? next >>> 0 : next & 0xffff;
+          insn.exec(this, insn);
+          this.icount++;
+          left--;
+        }
+        if (left <= 0) return RUN_BUDGET;
+      } catch (e) {
+        const r = this.handleThrow(e);
+        if (r >= 0) return r;
+      }
+    }
+  }
+
+  /** One instruction with every per-instruction check. Returns a RUN_* code to stop, or -1. */
+  private stepSlow(): number {
+    this.slow = false;
+    if (this.evType !== EVT_NONE || this.pendingTripleFault) {
+      deliverPendingEvent(this);
+      this.slow = true;
+    }
+    if (this.halted) { this.slow = true; return RUN_HALTED; }
+    const shadow = this.stiShadow || this.movSsShadow;
+    const tf = (this.rflags & TF) !== 0;
+    if (this.beforeInsn) {
+      this.slow = true;
+      if (this.beforeInsn(this)) return RUN_STOPPED;
+    }
+    const insn = this.fetch();
+    const rip = this.rip;
+    this.insnRip = rip;
+    this.cur = insn;
+    const next = rip + insn.len;
+    if (next - 1 > this.csLimit) this.gp(0);
+    this.rip = this.maskIp(next);
+    insn.exec(this, insn);
+    this.icount++;
+    this.noBoundaryCount = 0;
+    if (shadow) { this.stiShadow = false; this.movSsShadow = false; }
+    if (this.stiShadow || this.movSsShadow) this.slow = true;
+    this.rflags &= ~RF;
+    if (tf && this.evType === EVT_NONE) {
+      // Single-step trap after the instruction (SDM Vol. 3A 17.3.1.4).
+      this.dr6 |= 0x4000;
+      raiseFaultDuringDelivery(this, 1, -1, true);
+    }
+    if (this.rflags & TF) this.slow = true;
+    return -1;
+  }
+
+  /** Turn a throw inside the core into an event, an exit or an internal-error exit. */
+  private handleThrow(e: unknown): number {
+    if (e === FAULT) {
+      this.rip = this.insnRip;
+      this.slow = true;
+      raiseFaultDuringDelivery(this, FAULT.vector, FAULT.hasError ? FAULT.errorCode : -1, false);
+      return this.shutdown ? RUN_SHUTDOWN : -1;
+    }
+    if (e === EXIT) { this.slow = true; return RUN_EXIT; }
+    // A bug in the core: report it as an unemulated instruction rather than crash the host.
+    this.rip = this.insnRip;
+    this.slow = true;
+    this.exit.reset();
+    this.exit.reason = HW_UNEMULATED;
+    const i = this.cur;
+    this.exit.message = `internal error executing '${i ? i.mnemonic : '?'}' at 0x${this.insnRip.toString(16)}: ${
+      e instanceof Error ? e.message : String(e)}`;
+    return RUN_EXIT;
+  }
+
+  /** Execute exactly one instruction (KVM's emulator path when `mmio` is given). */
+  emulateOne(mmio: MmioHandler | null): number {
+    const saved = this.mmioHandler;
+    this.mmioHandler = mmio;
+    try { return this.run(1); } finally { this.mmioHandler = saved; }
+  }
+}
+
+// Handlers for instructions iced-x86 calls invalid (#UD) and for valid ones we don't emulate.
+fallback.invalid = (c) => c.ud();
+fallback.notEmulated = (c, i) => c.notEmulated(i);

@@ -1,0 +1,296 @@
+// Exception and interrupt delivery (Intel SDM Vol. 3A ch. 6): the IVT in real mode, IDT gates in
+// protected and IA-32e mode, privilege changes through the TSS, the double-fault classes of
+// Table 6-5, triple fault, and the exception-bitmap intercept (SDM Vol. 3C 25.2).
+import type { Cpu } from './cpu';
+import { AC, CS, IF, NT, RF, SS, TF, TR, VM, CR0_PE } from './state';
+import { getRflags, materializeFlags } from './flags';
+import {
+  EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_TRIPLE_FAULT, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, INTR_TYPE_EXT_INTR,
+  INTR_TYPE_HARD_EXCEPTION, INTR_TYPE_NMI, INTR_TYPE_PRIV_SW_EXCEPTION, INTR_TYPE_SOFT_EXCEPTION, INTR_TYPE_SOFT_INTR,
+} from './exits';
+import { arFromDescriptor, loadCode, readDescriptor } from './segmentation';
+import { EXIT } from './cpu';
+
+/** Pending event types (VMX interruption types + 1, so 0 means none). */
+export const EVT_NONE = 0;
+export const EVT_EXTINT = 1 + INTR_TYPE_EXT_INTR, EVT_NMI = 1 + INTR_TYPE_NMI, EVT_EXCEPTION = 1 + INTR_TYPE_HARD_EXCEPTION,
+  EVT_SOFT_INT = 1 + INTR_TYPE_SOFT_INTR, EVT_PRIV_SOFT = 1 + INTR_TYPE_PRIV_SW_EXCEPTION,
+  EVT_SOFT_EXC = 1 + INTR_TYPE_SOFT_EXCEPTION;
+
+const BENIGN = 0, CONTRIBUTORY = 1, PAGE_FAULT = 2;
+/** SDM Table 6-4: exception classes. */
+function exceptionClass(v: number): number {
+  if (v === 14) return PAGE_FAULT;
+  if (v === 0 || v === 10 || v === 11 || v === 12 || v === 13) return CONTRIBUTORY;
+  return BENIGN;
+}
+/** Vectors that push an error code (SDM Table 6-1). */
+export function hasErrorCode(v: number): boolean {
+  return v === 8 || (v >= 10 && v <= 14) || v === 17 || v === 21;
+}
+
+/**
+ * An exception raised by an instruction or during event delivery: apply SDM Table 6-5 against the
+ * event being delivered (if any) and make the result pending. A third fault is a triple fault.
+ * `isTrap`: the exception is a trap (#DB single-step) reported after the instruction.
+ */
+export function raiseFaultDuringDelivery(c: Cpu, vector: number, err: number, isTrap: boolean): void {
+  void isTrap;
+  if (c.delivering >= 0) {
+    const first = c.delivering, firstType = c.deliveringType;
+    c.delivering = -1;
+    c.noBoundaryCount++;
+    const firstIsException = firstType === EVT_EXCEPTION;
+    if (first === 8 && firstIsException) {
+      const k = exceptionClass(vector);
+      if (k !== BENIGN) { c.pendingTripleFault = true; c.slow = true; return; }
+    } else {
+      const fc = firstIsException ? exceptionClass(first) : BENIGN, sc = exceptionClass(vector);
+      if ((fc === CONTRIBUTORY && sc === CONTRIBUTORY) || (fc === PAGE_FAULT && sc !== BENIGN)) {
+        vector = 8; err = 0;
+      }
+    }
+  }
+  c.evType = EVT_EXCEPTION;
+  c.evVector = vector;
+  c.evError = err >= 0 ? err : 0;
+  c.evHasError = err >= 0 && hasErrorCode(vector);
+  c.evInsnLen = 0;
+  c.slow = true;
+}
+
+/** Queue a software interrupt or exception (INT n, INT3, INTO, INT1) raised by the instruction just executed. */
+export function softwareInterrupt(c: Cpu, type: number, vector: number, insnLen: number): void {
+  c.evType = type;
+  c.evVector = vector;
+  c.evError = 0;
+  c.evHasError = false;
+  c.evInsnLen = insnLen;
+  c.slow = true;
+}
+
+/** Triple fault (SDM 6.15 Interrupt 8): a hardware exit when intercepted, else shutdown. */
+export function tripleFault(c: Cpu): void {
+  c.pendingTripleFault = false;
+  c.evType = EVT_NONE;
+  if (c.intercepts.tripleFault) {
+    c.exit.reset();
+    c.exit.reason = EXIT_REASON_TRIPLE_FAULT;
+    c.exit.idtVectoringInfo = 0;
+    throw EXIT;
+  }
+  c.shutdown = true;
+}
+
+/** Deliver the pending event (called at an instruction boundary by the slow path). */
+export function deliverPendingEvent(c: Cpu): void {
+  if (c.pendingTripleFault) { tripleFault(c); return; }
+  const type = c.evType, vector = c.evVector, err = c.evHasError ? c.evError : -1, ilen = c.evInsnLen;
+  c.evType = EVT_NONE;
+  c.halted = false;
+  const vmxType = type - 1;
+  const info = (vector & 0xff) | (vmxType << 8) | (err >= 0 ? INTR_INFO_DELIVER_CODE : 0) | INTR_INFO_VALID;
+  // Exception bitmap (SDM Vol. 3C 25.2): exceptions, INT3/INTO and INT1 cause a VM exit instead.
+  if ((type === EVT_EXCEPTION || type === EVT_SOFT_EXC || type === EVT_PRIV_SOFT) &&
+    ((c.intercepts.exceptionBitmap >>> vector) & 1)) {
+    const e = c.exit;
+    e.reset();
+    e.reason = EXIT_REASON_EXCEPTION_NMI;
+    e.intrInfo = info;
+    e.intrError = err >= 0 ? err : 0;
+    e.idtVectoringInfo = c.vectoringInfo;
+    e.idtVectoringError = c.vectoringError;
+    if (vector === 14) e.qual = c.pfAddr;       // #PF: the faulting linear address, CR2 untouched
+    if (vector === 1 && type === EVT_EXCEPTION) e.qual = c.dr6 & 0x600f;
+    if (type !== EVT_EXCEPTION) { e.instrLen = ilen; c.rip = c.maskIp(c.rip - ilen); }
+    c.delivering = -1;
+    c.vectoringInfo = 0;
+    throw EXIT;
+  }
+  if (type === EVT_EXCEPTION && vector === 14) c.cr2 = c.pfAddr;
+  c.delivering = vector;
+  c.deliveringType = type;
+  c.vectoringInfo = info;
+  c.vectoringError = err >= 0 ? err : 0;
+  const ext = type === EVT_EXCEPTION || type === EVT_EXTINT || type === EVT_NMI ? 1 : 0;
+  if (!(c.cr0 & CR0_PE)) deliverReal(c, vector);
+  else if (c.rflags & VM) c.notEmulated(c.cur ?? dummyInsn(c), 'virtual-8086 mode is not emulated (event delivery in VM86)');
+  else if (c.isLongMode()) deliverLong(c, type, vector, err, ext);
+  else deliverProtected(c, type, vector, err, ext);
+  if (type === EVT_NMI) c.nmiBlocked = true;
+  c.delivering = -1;
+  c.vectoringInfo = 0;
+  c.noBoundaryCount = 0;
+}
+
+function dummyInsn(c: Cpu) { void c; return { mnemonic: 'event delivery', bytes: new Uint8Array(0), len: 0 } as never; }
+
+/** Real-address mode (SDM Vol. 3A 20.1.4): IVT entry of 4 bytes, push FLAGS, CS, IP. */
+function deliverReal(c: Cpu, vector: number): void {
+  const off = vector * 4;
+  if (off + 3 > c.idtr.limit) c.gp(vector * 8 + 2);
+  const ip = c.readSys(c.idtr.base + off, 2);
+  const cs = c.readSys(c.idtr.base + off + 2, 2);
+  const flags = getRflags(c) & 0xffff;
+  const ss = c.seg[SS];
+  let sp = c.R[2 * 4] & 0xffff;
+  const mask = c.stackBits === 32 ? 0xffffffff : 0xffff;
+  const spFull = c.stackBits === 32 ? c.R[2 * 4] >>> 0 : sp;
+  const a1 = (spFull - 2) & mask, a2 = (spFull - 4) & mask, a3 = (spFull - 6) & mask;
+  c.writeLin16(c.linear(SS, a1, 2, true), flags);
+  c.writeLin16(c.linear(SS, a2, 2, true), c.seg[CS].selector);
+  c.writeLin16(c.linear(SS, a3, 2, true), c.rip & 0xffff);
+  void ss; void sp;
+  if (c.stackBits === 32) c.R[2 * 4] = a3; else c.set16(4, a3);
+  c.rflags &= ~(IF | TF | AC | RF);
+  const s = c.seg[CS];
+  s.selector = cs; s.base = cs << 4;
+  c.rip = ip;
+  c.updateMode();
+}
+
+interface Gate { selector: number; offset: number; type: number; dpl: number; present: boolean; ist: number; }
+
+function readGate(c: Cpu, vector: number, size: number, ext: number): Gate {
+  const off = vector * size;
+  if (off + size - 1 > c.idtr.limit) c.gp(vector * 8 + 2 + ext);
+  const lo = c.readSys(c.idtr.base + off, 4) | 0;
+  const hi = c.readSys(c.idtr.base + off + 4, 4) | 0;
+  let offset = ((lo & 0xffff) | (hi & 0xffff0000)) >>> 0;
+  if (size === 16) {
+    const up = c.readSys(c.idtr.base + off + 8, 4) | 0;
+    offset = up * 4294967296 + offset; // sign of bits 63:32 keeps canonical values exact
+  }
+  return { selector: (lo >>> 16) & 0xffff, offset, type: (hi >> 8) & 0xf, dpl: (hi >> 13) & 3,
+    present: (hi & 0x8000) !== 0, ist: hi & 7 };
+}
+
+/** Check the gate and the target code segment; returns the descriptor and new CPL. */
+function checkGateTarget(c: Cpu, g: Gate, type: number, vector: number, ext: number) {
+  const idtErr = vector * 8 + 2 + ext;
+  // Software interrupts check the gate DPL against CPL (SDM 6.12.1.1).
+  if ((type === EVT_SOFT_INT || type === EVT_SOFT_EXC) && g.dpl < c.cpl) c.gp(idtErr);
+  if (!g.present) c.fault(11, idtErr);
+  const sel = g.selector;
+  if ((sel & 0xfffc) === 0) c.gp(ext);
+  const d = readDescriptor(c, sel);
+  if (!d) c.gp((sel & 0xfffc) + ext);
+  const ar = arFromDescriptor(d.hi);
+  const dpl = (ar >> 5) & 3;
+  if (!(ar & 0x10) || !(ar & 8) || dpl > c.cpl) c.gp((sel & 0xfffc) + ext);
+  if (!(ar & 0x80)) c.fault(11, (sel & 0xfffc) + ext);
+  const conforming = (ar & 4) !== 0;
+  const newCpl = conforming ? c.cpl : dpl;
+  return { d, newCpl, sel };
+}
+
+function deliverProtected(c: Cpu, type: number, vector: number, err: number, ext: number): void {
+  const g = readGate(c, vector, 8, ext);
+  if (g.type === 5) c.notEmulated(c.cur ?? dummyInsn(c), `task gate for vector ${vector}: task switching is not emulated`);
+  if (g.type !== 6 && g.type !== 7 && g.type !== 0xe && g.type !== 0xf) c.gp(vector * 8 + 2 + ext);
+  const { d, newCpl, sel } = checkGateTarget(c, g, type, vector, ext);
+  const gate32 = (g.type & 8) !== 0;
+  const w = gate32 ? 4 : 2;
+  const flags = getRflags(c);
+  const oldCs = c.seg[CS].selector, oldSs = c.seg[SS].selector, oldEsp = c.R[8] >>> 0, oldCpl = c.cpl;
+  let ssSel = oldSs, esp = c.stackBits === 32 ? oldEsp : oldEsp & 0xffff;
+  let ssDesc: { lo: number; hi: number } | undefined;
+  let ssBase = c.seg[SS].base, ss32 = c.stackBits === 32;
+  if (newCpl < oldCpl) {
+    // Stack switch from the TSS (SDM 6.12.1): SS0:ESP0 etc.
+    const tr = c.seg[TR];
+    const tss32 = (tr.ar & 8) !== 0;
+    const o = tss32 ? 4 + newCpl * 8 : 2 + newCpl * 4;
+    if (o + (tss32 ? 5 : 3) > tr.limit) c.fault(10, (tr.selector & 0xfffc) + ext);
+    esp = tss32 ? c.readSys(tr.base + o, 4) >>> 0 : c.readSys(tr.base + o, 2);
+    ssSel = c.readSys(tr.base + o + (tss32 ? 4 : 2), 2);
+    if ((ssSel & 0xfffc) === 0) c.fault(10, ext);
+    ssDesc = readDescriptor(c, ssSel);
+    if (!ssDesc) c.fault(10, (ssSel & 0xfffc) + ext);
+    const ar = arFromDescriptor(ssDesc.hi);
+    if ((ssSel & 3) !== newCpl || ((ar >> 5) & 3) !== newCpl || !(ar & 0x10) || (ar & 8) || !(ar & 2)) {
+      c.fault(10, (ssSel & 0xfffc) + ext);
+    }
+    if (!(ar & 0x80)) c.fault(12, (ssSel & 0xfffc) + ext);
+    ssBase = ((ssDesc.lo >>> 16) | ((ssDesc.hi & 0xff) << 16) | (ssDesc.hi & 0xff000000)) >>> 0;
+    ss32 = (ar & 0x4000) !== 0;
+  }
+  const frame: number[] = [];
+  if (newCpl < oldCpl) frame.push(oldSs, oldEsp);
+  frame.push(flags, oldCs, c.rip >>> 0);
+  if (err >= 0) frame.push(err);
+  const mask = ss32 ? 0xffffffff : 0xffff;
+  let sp = esp;
+  const addrs: number[] = [];
+  for (let k = 0; k < frame.length; k++) { sp = (sp - w) & mask; addrs.push(sp >>> 0); }
+  for (let k = 0; k < frame.length; k++) {
+    const lin = (ssBase + addrs[k]) >>> 0;
+    if (w === 4) c.writeSys(lin, 4, frame[k] | 0); else c.writeSys(lin, 2, frame[k] & 0xffff);
+  }
+  if (ssDesc) {
+    const s = c.seg[SS];
+    s.selector = ssSel; s.base = ssBase;
+    s.limit = (ssDesc.lo & 0xffff) | (ssDesc.hi & 0xf0000);
+    if (ssDesc.hi & 0x800000) s.limit = (s.limit * 4096 + 0xfff) >>> 0;
+    s.ar = arFromDescriptor(ssDesc.hi);
+  }
+  if (ss32) c.R[8] = sp; else c.set16(4, sp);
+  loadCode(c, sel, d, newCpl);
+  c.rip = gate32 ? g.offset >>> 0 : g.offset & 0xffff;
+  c.rflags &= ~(TF | NT | RF | VM);
+  if (!(g.type & 1)) c.rflags &= ~IF;
+  c.updateMode();
+  c.updateAcCheck();
+}
+
+function deliverLong(c: Cpu, type: number, vector: number, err: number, ext: number): void {
+  const g = readGate(c, vector, 16, ext);
+  if (g.type !== 0xe && g.type !== 0xf) c.gp(vector * 8 + 2 + ext);
+  const { d, newCpl, sel } = checkGateTarget(c, g, type, vector, ext);
+  if (!(d.hi & 0x200000) || (d.hi & 0x400000)) c.gp((sel & 0xfffc) + ext); // target must be 64-bit code (L=1, D=0)
+  if (g.offset < -0x800000000000 || g.offset >= 0x800000000000) c.gp(ext);
+  materializeFlags(c);
+  const flags = c.rflags;
+  const oldCs = c.seg[CS].selector, oldSs = c.seg[SS].selector;
+  const oldRspLo = c.R[8], oldRspHi = c.R[9];
+  let rsp: number;
+  const tr = c.seg[TR];
+  if (g.ist) {
+    const o = 0x24 + (g.ist - 1) * 8;
+    if (o + 7 > tr.limit) c.fault(10, (tr.selector & 0xfffc) + ext);
+    const lo = c.readSys(tr.base + o, 4), hi = c.readSys(tr.base + o + 4, 4) | 0;
+    rsp = hi * 4294967296 + (lo >>> 0);
+  } else if (newCpl < c.cpl) {
+    const o = 4 + newCpl * 8;
+    if (o + 7 > tr.limit) c.fault(10, (tr.selector & 0xfffc) + ext);
+    const lo = c.readSys(tr.base + o, 4), hi = c.readSys(tr.base + o + 4, 4) | 0;
+    rsp = hi * 4294967296 + (lo >>> 0);
+  } else {
+    rsp = c.codeBits === 64 ? oldRspHi * 4294967296 + (oldRspLo >>> 0) : oldRspLo >>> 0;
+  }
+  rsp -= ((rsp % 16) + 16) % 16; // align to 16 (SDM 6.14.2)
+  if (rsp < -0x800000000000 || rsp >= 0x800000000000) c.fault(12, ext);
+  const ripVal = c.rip;
+  const vals: [number, number][] = [
+    [oldSs, 0], [oldRspLo, oldRspHi], [flags, 0], [oldCs, 0],
+    [ripVal >>> 0 | 0, Math.floor(ripVal / 4294967296) | 0],
+  ];
+  if (err >= 0) vals.push([err, 0]);
+  let sp = rsp;
+  for (const [lo, hi] of vals) {
+    sp -= 8;
+    if (newCpl < 3) c.writeSys(sp, 8, lo | 0, hi); else c.writeLin64(sp, lo | 0, hi);
+  }
+  if (newCpl < c.cpl) {
+    const s = c.seg[SS];
+    s.selector = newCpl; s.base = 0; s.limit = 0; s.ar = 0x10000 | 0x93 | (newCpl << 5);
+  }
+  c.R[8] = sp | 0;
+  c.R[9] = Math.floor(sp / 4294967296) | 0;
+  loadCode(c, sel, d, newCpl);
+  c.rip = g.offset;
+  c.rflags &= ~(TF | NT | RF | VM);
+  if (!(g.type & 1)) c.rflags &= ~IF;
+  c.updateMode();
+  c.updateAcCheck();
+}

@@ -1,0 +1,192 @@
+// Binary arithmetic and logic (SDM Vol. 1 7.3.2, 7.3.4): ADD ADC SUB SBB CMP AND OR XOR TEST,
+// INC DEC NEG NOT. Each form is specialised at decode time (register/memory/immediate, size).
+import type { Cpu } from '../cpu';
+import { Insn, K_IMM, K_MEM, K_REG } from '../insn';
+import { getCF, OP_ADC, OP_ADD, OP_DEC, OP_INC, OP_LOGIC, OP_NEG, OP_SBB, OP_SUB, SZ16, SZ32, SZ64, SZ8 } from '../flags';
+import { defineMatching, memLin, readAt, regVal, setRegVal, writeAt, immVal } from './operands';
+
+export const ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7,
+  ALU_TEST = 8;
+
+function szIndex(size: number): number {
+  return size === 1 ? SZ8 : size === 2 ? SZ16 : size === 4 ? SZ32 : SZ64;
+}
+const MASKS = [0xff, 0xffff, -1, -1];
+
+/** 8/16/32-bit ALU operation; returns the result (masked to size for 8/16) and records flags. */
+export function alu(c: Cpu, op: number, sz: number, d: number, s: number): number {
+  let r: number, lop: number;
+  switch (op) {
+    case ALU_ADD: r = (d + s) | 0; lop = OP_ADD; break;
+    case ALU_ADC: { const cf = getCF(c) ? 1 : 0; c.lfCin = cf; r = (d + s + cf) | 0; lop = OP_ADC; break; }
+    case ALU_SBB: { const cf = getCF(c) ? 1 : 0; c.lfCin = cf; r = (d - s - cf) | 0; lop = OP_SBB; break; }
+    case ALU_SUB: case ALU_CMP: r = (d - s) | 0; lop = OP_SUB; break;
+    case ALU_AND: case ALU_TEST: r = d & s; lop = OP_LOGIC; break;
+    case ALU_OR: r = d | s; lop = OP_LOGIC; break;
+    default: r = d ^ s; lop = OP_LOGIC; break;
+  }
+  r &= MASKS[sz];
+  c.lfOp = lop; c.lfSz = sz; c.lfDst = d; c.lfSrc = s; c.lfRes = r;
+  return r;
+}
+
+/** 64-bit ALU operation on halves; returns the low half, high half in c.hi. */
+export function alu64(c: Cpu, op: number, dl: number, dh: number, sl: number, sh: number): number {
+  let lo: number, hi: number, lop: number;
+  switch (op) {
+    case ALU_ADD: case ALU_ADC: {
+      const cin = op === ALU_ADC ? (getCF(c) ? 1 : 0) : 0;
+      c.lfCin = cin;
+      const t = (dl >>> 0) + (sl >>> 0) + cin;
+      lo = t | 0; hi = (dh + sh + (t > 0xffffffff ? 1 : 0)) | 0; lop = op === ALU_ADC ? OP_ADC : OP_ADD; break;
+    }
+    case ALU_SUB: case ALU_CMP: case ALU_SBB: {
+      const cin = op === ALU_SBB ? (getCF(c) ? 1 : 0) : 0;
+      c.lfCin = cin;
+      const t = (dl >>> 0) - (sl >>> 0) - cin;
+      lo = t | 0; hi = (dh - sh - (t < 0 ? 1 : 0)) | 0; lop = op === ALU_SBB ? OP_SBB : OP_SUB; break;
+    }
+    case ALU_AND: case ALU_TEST: lo = dl & sl; hi = dh & sh; lop = OP_LOGIC; break;
+    case ALU_OR: lo = dl | sl; hi = dh | sh; lop = OP_LOGIC; break;
+    default: lo = dl ^ sl; hi = dh ^ sh; lop = OP_LOGIC; break;
+  }
+  c.lfOp = lop; c.lfSz = SZ64;
+  c.lfDst = dl; c.lfDstHi = dh; c.lfSrc = sl; c.lfSrcHi = sh; c.lfRes = lo; c.lfResHi = hi;
+  c.hi = hi;
+  return lo;
+}
+
+const writesBack = (op: number) => op !== ALU_CMP && op !== ALU_TEST;
+
+/** Build the handler of one ALU instruction form. */
+function aluFactory(op: number) {
+  return {
+    factory: (i: Insn) => {
+      const size = i.osz, sz = szIndex(size), wb = writesBack(op);
+      if (size === 8) {
+        if (i.k0 === K_REG && i.k1 === K_REG) {
+          const d = 2 * i.r0, s = 2 * i.r1;
+          return (c: Cpu) => {
+            const R = c.R;
+            const lo = alu64(c, op, R[d], R[d + 1], R[s], R[s + 1]);
+            if (wb) { R[d] = lo; R[d + 1] = c.hi; }
+          };
+        }
+        return (c: Cpu, i: Insn) => {
+          let sl: number, sh: number;
+          if (i.k1 === K_IMM) { sl = i.imm; sh = i.immHi; }
+          else if (i.k1 === K_REG) { sl = c.R[2 * i.r1]; sh = c.R[2 * i.r1 + 1]; }
+          else { sl = readAt(c, memLin(c, i, 8, false), 8); sh = c.hi; }
+          if (i.k0 === K_REG) {
+            const d = 2 * i.r0, R = c.R;
+            const lo = alu64(c, op, R[d], R[d + 1], sl, sh);
+            if (wb) { R[d] = lo; R[d + 1] = c.hi; }
+          } else {
+            const lin = memLin(c, i, 8, wb);
+            const dl = readAt(c, lin, 8), dh = c.hi;
+            const lo = alu64(c, op, dl, dh, sl, sh);
+            if (wb) writeAt(c, lin, 8, lo, c.hi);
+          }
+        };
+      }
+      if (size === 4 && i.k0 === K_REG && i.k1 === K_REG) {
+        const d = 2 * i.r0, s = 2 * i.r1;
+        return (c: Cpu) => {
+          const r = alu(c, op, SZ32, c.R[d], c.R[s]);
+          if (wb) { c.R[d] = r; c.R[d + 1] = 0; }
+        };
+      }
+      if (size === 4 && i.k0 === K_REG && i.k1 === K_IMM) {
+        const d = 2 * i.r0, imm = i.imm;
+        return (c: Cpu) => {
+          const r = alu(c, op, SZ32, c.R[d], imm);
+          if (wb) { c.R[d] = r; c.R[d + 1] = 0; }
+        };
+      }
+      return (c: Cpu, i: Insn) => {
+        let s: number;
+        if (i.k1 === K_IMM) s = immVal(i, size);
+        else if (i.k1 === K_REG) s = regVal(c, i.r1, size);
+        else s = readAt(c, memLin(c, i, size, false), size);
+        if (i.k0 === K_REG) {
+          const r = alu(c, op, sz, regVal(c, i.r0, size), s);
+          if (wb) setRegVal(c, i.r0, size, r, 0);
+        } else {
+          const lin = memLin(c, i, size, wb);
+          const r = alu(c, op, sz, readAt(c, lin, size), s);
+          if (wb) writeAt(c, lin, size, r, 0);
+        }
+      };
+    },
+  };
+}
+
+/** INC/DEC/NEG/NOT on r/m (SDM Vol. 2). NOT changes no flags. */
+function unaryFactory(kind: 'inc' | 'dec' | 'neg' | 'not') {
+  return {
+    factory: (i: Insn) => {
+      const size = i.osz, sz = szIndex(size);
+      const compute = (c: Cpu, v: number, vh: number): number => {
+        if (kind === 'not') { c.hi = ~vh; return ~v; }
+        if (size === 8) {
+          let lo: number, hi: number;
+          if (kind === 'inc') { const t = (v >>> 0) + 1; lo = t | 0; hi = (vh + (t > 0xffffffff ? 1 : 0)) | 0; }
+          else if (kind === 'dec') { const t = (v >>> 0) - 1; lo = t | 0; hi = (vh - (t < 0 ? 1 : 0)) | 0; }
+          else { lo = (-(v >>> 0)) | 0; hi = (~vh + (lo === 0 ? 1 : 0)) | 0; }
+          if (kind !== 'neg') c.lfCin = getCF(c) ? 1 : 0;
+          c.lfOp = kind === 'inc' ? OP_INC : kind === 'dec' ? OP_DEC : OP_NEG; c.lfSz = SZ64;
+          c.lfDst = v; c.lfDstHi = vh; c.lfSrc = kind === 'neg' ? v : 1; c.lfSrcHi = kind === 'neg' ? vh : 0;
+          if (kind === 'neg') { c.lfDst = 0; c.lfDstHi = 0; }
+          c.lfRes = lo; c.lfResHi = hi;
+          c.hi = hi;
+          return lo;
+        }
+        let r: number;
+        if (kind === 'neg') {
+          r = (-v) & MASKS[sz];
+          c.lfOp = OP_NEG; c.lfSz = sz; c.lfDst = 0; c.lfSrc = v; c.lfRes = r;
+          return r;
+        }
+        c.lfCin = getCF(c) ? 1 : 0;
+        r = (kind === 'inc' ? v + 1 : v - 1) & MASKS[sz];
+        c.lfOp = kind === 'inc' ? OP_INC : OP_DEC; c.lfSz = sz; c.lfDst = v; c.lfSrc = 1; c.lfRes = r;
+        return r;
+      };
+      if (i.k0 === K_REG && size === 4 && (kind === 'dec' || kind === 'inc')) {
+        const d = 2 * i.r0, delta = kind === 'inc' ? 1 : -1, lop = kind === 'inc' ? OP_INC : OP_DEC;
+        return (c: Cpu) => {
+          const v = c.R[d];
+          c.lfCin = getCF(c) ? 1 : 0;
+          const r = (v + delta) | 0;
+          c.lfOp = lop; c.lfSz = SZ32; c.lfDst = v; c.lfSrc = 1; c.lfRes = r;
+          c.R[d] = r; c.R[d + 1] = 0;
+        };
+      }
+      return (c: Cpu, i: Insn) => {
+        if (i.k0 === K_REG) {
+          const v = regVal(c, i.r0, size), vh = c.hi;
+          const r = compute(c, v, vh);
+          setRegVal(c, i.r0, size, r, c.hi);
+        } else {
+          const lin = memLin(c, i, size, true);
+          const v = readAt(c, lin, size), vh = c.hi;
+          const r = compute(c, v, vh);
+          writeAt(c, lin, size, r, c.hi);
+        }
+      };
+    },
+  };
+}
+
+const ALU_NAMES: [string, number][] = [['Add', ALU_ADD], ['Or', ALU_OR], ['Adc', ALU_ADC], ['Sbb', ALU_SBB],
+  ['And', ALU_AND], ['Sub', ALU_SUB], ['Xor', ALU_XOR], ['Cmp', ALU_CMP]];
+for (const [name, op] of ALU_NAMES) {
+  defineMatching(new RegExp(`^${name}_(rm|r|AL|AX|EAX|RAX)(8|16|32|64)?_(r|rm|imm)(8|16|32|64)(_82)?$|^${name}_(AL|AX|EAX|RAX)_imm(8|16|32)$`), aluFactory(op));
+}
+defineMatching(/^Test_(rm|AL|AX|EAX|RAX)(8|16|32|64)?_(r|imm)(8|16|32|64)(_F6r1|_F7r1)?$|^Test_(AL|AX|EAX|RAX)_imm(8|16|32)$/, aluFactory(ALU_TEST));
+defineMatching(/^Inc_(rm|r)(8|16|32|64)$/, unaryFactory('inc'));
+defineMatching(/^Dec_(rm|r)(8|16|32|64)$/, unaryFactory('dec'));
+defineMatching(/^Neg_rm(8|16|32|64)$/, unaryFactory('neg'));
+defineMatching(/^Not_rm(8|16|32|64)$/, unaryFactory('not'));
+
+export { K_MEM };

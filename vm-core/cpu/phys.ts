@@ -1,0 +1,137 @@
+// The guest-physical address space as the processor sees it: RAM regions backed by host buffers
+// (KVM memory slots map onto these), read-only regions, and holes (MMIO: no backing page, so an
+// access is an EPT violation / NPF for the hypervisor to handle).
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+
+export interface PhysRegion {
+  id: number;
+  gpa: number;
+  size: number;
+  buf: Uint8Array;
+  dv: DataView;
+  readonly: boolean;
+}
+
+/** Listener told of every write to a physical page that holds decoded code (SMC invalidation). */
+export type CodeWriteListener = (ppn: number) => void;
+
+export class PhysBus {
+  /** Region index + 1 for each physical page number (0: no backing). */
+  private pageRegion = new Uint16Array(0);
+  readonly regions: (PhysRegion | undefined)[] = [];
+  /** 1 for physical pages that have decoded instructions cached. */
+  codePage = new Uint8Array(0);
+  onCodeWrite: CodeWriteListener = () => {};
+  /** Bumped whenever the map changes, so TLBs holding host references can flush. */
+  generation = 0;
+
+  /** Install (or replace) a region; size 0 deletes it. Regions must not overlap (the caller checks). */
+  setRegion(id: number, gpa: number, buf: Uint8Array | undefined, readonly: boolean): void {
+    const old = this.regions[id];
+    if (old) this.fill(old.gpa, old.size, 0);
+    if (!buf || buf.length === 0) {
+      this.regions[id] = undefined;
+    } else {
+      const r: PhysRegion = { id, gpa, size: buf.length, buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), readonly };
+      this.regions[id] = r;
+      this.grow(Math.ceil((gpa + buf.length) / PAGE_SIZE));
+      this.fill(gpa, buf.length, id + 1);
+    }
+    this.generation++;
+  }
+
+  private grow(pages: number): void {
+    if (pages <= this.pageRegion.length) return;
+    const n = new Uint16Array(pages);
+    n.set(this.pageRegion);
+    this.pageRegion = n;
+    const c = new Uint8Array(pages);
+    c.set(this.codePage);
+    this.codePage = c;
+  }
+
+  private fill(gpa: number, size: number, v: number): void {
+    const first = Math.floor(gpa / PAGE_SIZE), last = Math.floor((gpa + size - 1) / PAGE_SIZE);
+    for (let p = first; p <= last; p++) this.pageRegion[p] = v;
+  }
+
+  /** The region backing a physical address, or undefined for a hole. */
+  regionAt(gpa: number): PhysRegion | undefined {
+    const ppn = Math.floor(gpa / PAGE_SIZE);
+    const idx = ppn < this.pageRegion.length ? this.pageRegion[ppn] : 0;
+    return idx ? this.regions[idx - 1] : undefined;
+  }
+
+  isRam(gpa: number): boolean {
+    return this.regionAt(gpa) !== undefined;
+  }
+
+  /** Mark a page as holding decoded code. */
+  markCode(ppn: number): void {
+    if (ppn < this.codePage.length) this.codePage[ppn] = 1;
+  }
+
+  /** Called after any write into RAM at [gpa, gpa+len): invalidates decoded code there. */
+  noteWrite(gpa: number, len: number): void {
+    const first = Math.floor(gpa / PAGE_SIZE), last = Math.floor((gpa + len - 1) / PAGE_SIZE);
+    for (let p = first; p <= last; p++) {
+      if (p < this.codePage.length && this.codePage[p]) {
+        this.codePage[p] = 0;
+        this.onCodeWrite(p);
+      }
+    }
+  }
+
+  // Byte-granular accessors for slow paths and for the VMM / debugger. They return -1 for a hole
+  // (read) or false (write) and never fault: faults are the processor's business.
+  readByte(gpa: number): number {
+    const r = this.regionAt(gpa);
+    return r ? r.buf[gpa - r.gpa] : -1;
+  }
+
+  writeByte(gpa: number, v: number, ignoreReadonly = false): boolean {
+    const r = this.regionAt(gpa);
+    if (!r || (r.readonly && !ignoreReadonly)) return false;
+    r.buf[gpa - r.gpa] = v;
+    const ppn = Math.floor(gpa / PAGE_SIZE);
+    if (this.codePage[ppn]) this.noteWrite(gpa, 1);
+    return true;
+  }
+
+  /** Copy out guest-physical memory; unbacked bytes are reported in `holes` (if given) and read as 0. */
+  read(gpa: number, len: number, holes?: number[]): Uint8Array {
+    const out = new Uint8Array(len);
+    let i = 0;
+    while (i < len) {
+      const a = gpa + i;
+      const r = this.regionAt(a);
+      const pageLeft = PAGE_SIZE - (a % PAGE_SIZE);
+      const n = Math.min(pageLeft, len - i);
+      if (r) out.set(r.buf.subarray(a - r.gpa, a - r.gpa + n), i);
+      else if (holes) for (let k = 0; k < n; k++) holes.push(a + k);
+      i += n;
+    }
+    return out;
+  }
+
+  /** Write guest-physical memory (as a VMM writing through its mapping); returns bytes written. */
+  write(gpa: number, data: Uint8Array, ignoreReadonly = true): number {
+    let done = 0;
+    let i = 0;
+    while (i < data.length) {
+      const a = gpa + i;
+      const r = this.regionAt(a);
+      const pageLeft = PAGE_SIZE - (a % PAGE_SIZE);
+      const n = Math.min(pageLeft, data.length - i);
+      if (r && (!r.readonly || ignoreReadonly)) {
+        r.buf.set(data.subarray(i, i + n), a - r.gpa);
+        done += n;
+        this.noteWrite(a, n);
+      }
+      i += n;
+    }
+    return done;
+  }
+}
