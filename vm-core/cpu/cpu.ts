@@ -205,6 +205,12 @@ export class Cpu extends CpuState {
 
   /** Take a hardware exit before the current instruction completes (fault-like). */
   hwExit(reason: number, qual = 0): never {
+    this.beginExit(reason, qual);
+    return this.throwExit();
+  }
+
+  /** Reset and fill the common exit fields; the caller may add more, then call throwExit(). */
+  beginExit(reason: number, qual = 0): HwExitInfo {
     const e = this.exit;
     e.reset();
     e.reason = reason;
@@ -214,6 +220,11 @@ export class Cpu extends CpuState {
     if (i) e.insnBytes = i.bytes;
     e.idtVectoringInfo = this.vectoringInfo;
     e.idtVectoringError = this.vectoringError;
+    return e;
+  }
+
+  /** Abort the instruction (RIP back at it) and report the exit prepared by beginExit(). */
+  throwExit(): never {
     this.rip = this.insnRip;
     throw EXIT;
   }
