@@ -27,11 +27,20 @@ export const EXIT = new CpuExitSignal();
 /** run() results. */
 export const RUN_BUDGET = 0, RUN_EXIT = 1, RUN_HALTED = 2, RUN_STOPPED = 3, RUN_SHUTDOWN = 4;
 
-/** Callbacks the KVM emulator path installs for MMIO while emulating (emulateInstruction). */
-export interface MmioHandler {
-  read(gpa: number, size: number): number;       // low 32 bits; high 32 in cpu.mmioHi for size 8
-  write(gpa: number, size: number, lo: number, hi: number): void;
+/**
+ * Callbacks the hypervisor's instruction emulator installs while it emulates one instruction
+ * (emulateOne): MMIO and port I/O go here instead of causing exits. A callback that needs
+ * userspace calls c.beginExit(HW_EMULATOR_USERSPACE) and c.throwExit().
+ */
+export interface EmulatorHooks {
+  /** Returns the low 32 bits; for size 8 the high half goes in c.hi. */
+  mmioRead(gpa: number, size: number): number;
+  mmioWrite(gpa: number, size: number, lo: number, hi: number): void;
+  pioIn(port: number, size: number): number;
+  pioOut(port: number, size: number, value: number): void;
 }
+/** @deprecated name kept for callers: the MMIO part of EmulatorHooks. */
+export type MmioHandler = EmulatorHooks;
 
 const TLB_SIZE = 4096, TLB_MASK = TLB_SIZE - 1;
 /** Access-mode component of TLB tags: supervisor, supervisor with SMAP override (AC=1), user. */
@@ -104,9 +113,12 @@ export class Cpu extends CpuState {
   pfAddr = 0;
   /** Set when the processor is in shutdown (triple fault without an intercept). */
   shutdown = false;
-  /** MMIO handler while the hypervisor emulates an instruction (KVM's emulator path). */
-  mmioHandler: MmioHandler | null = null;
-  mmioHi = 0;
+  /** Emulator hooks while the hypervisor emulates an instruction (KVM's emulator path). */
+  mmioHandler: EmulatorHooks | null = null;
+  /** Processor vendor: decides VMCALL vs VMMCALL and the EFER.SVME bit. */
+  vendor: 'intel' | 'amd' = 'intel';
+  /** RDMSR/WRMSR value scratch (msr.ts). */
+  msrLo = 0; msrHi = 0;
   /** Debug hook: called before each instruction when set (debugger breakpoints); return true to stop. */
   beforeInsn: ((c: Cpu) => boolean) | null = null;
   /** Progress without reaching an instruction boundary, for notify VM exits (deterministic units). */
@@ -369,8 +381,7 @@ export class Cpu extends CpuState {
   private mmioRead(lin: number, len: number, acc: number): number {
     const gpa = this.translate(lin, acc);
     if (this.mmioHandler) {
-      const v = this.mmioHandler.read(gpa, len);
-      return v;
+      return this.mmioHandler.mmioRead(gpa, len);
     }
     if (this.intercepts.mmio) this.eptExit(gpa, lin, (acc & ACC_FETCH) ? EPT_VIOLATION_FETCH : EPT_VIOLATION_READ);
     // No hypervisor: unbacked physical memory reads as all ones.
@@ -426,7 +437,7 @@ export class Cpu extends CpuState {
 
   private mmioWrite(lin: number, len: number, lo: number, hi: number, acc: number): void {
     const gpa = this.translate(lin, acc | ACC_WRITE);
-    if (this.mmioHandler) { this.mmioHandler.write(gpa, len, lo, hi); return; }
+    if (this.mmioHandler) { this.mmioHandler.mmioWrite(gpa, len, lo, hi); return; }
     if (this.bus.isRam(gpa)) return; // read-only memory: writes are dropped (ROM)
     if (this.intercepts.mmio) this.eptExit(gpa, lin, EPT_VIOLATION_WRITE);
   }
@@ -725,7 +736,7 @@ export class Cpu extends CpuState {
   }
 
   /** Execute exactly one instruction (KVM's emulator path when `mmio` is given). */
-  emulateOne(mmio: MmioHandler | null): number {
+  emulateOne(mmio: EmulatorHooks | null): number {
     const saved = this.mmioHandler;
     this.mmioHandler = mmio;
     try { return this.run(1); } finally { this.mmioHandler = saved; }

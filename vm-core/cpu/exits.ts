@@ -28,6 +28,8 @@ export const EXIT_REASON_EXCEPTION_NMI = 0, EXIT_REASON_EXTERNAL_INTERRUPT = 1, 
  */
 export const HW_UNEMULATED = 0x10000;
 export const HW_VMMCALL = 0x10001;
+/** Not a VMX exit: an emulator hook (EmulatorHooks) needs userspace to complete the instruction. */
+export const HW_EMULATOR_USERSPACE = 0x10002;
 
 export const EXIT_REASON_NAMES: Record<number, string> = {};
 {
@@ -46,6 +48,7 @@ export const EXIT_REASON_NAMES: Record<number, string> = {};
   for (const [k, v] of Object.entries(src)) EXIT_REASON_NAMES[v] = k;
   EXIT_REASON_NAMES[HW_UNEMULATED] = 'UNEMULATED';
   EXIT_REASON_NAMES[HW_VMMCALL] = 'VMMCALL';
+  EXIT_REASON_NAMES[HW_EMULATOR_USERSPACE] = 'EMULATOR_USERSPACE';
 }
 
 // VM-exit interruption information (SDM Vol. 3C 24.9.2): vector 7:0, type 10:8, error code valid 11,

@@ -4,7 +4,7 @@ import './exec/data';
 import './exec/control';
 import './exec/system';
 export { Cpu, RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from './cpu';
-export type { MmioHandler } from './cpu';
+export type { MmioHandler, EmulatorHooks } from './cpu';
 export { PhysBus, PAGE_SIZE } from './phys';
 export { Intercepts } from './intercepts';
 export * from './exits';

@@ -126,7 +126,7 @@ export class CpuState {
   stackBits: 16 | 32 | 64 = 16;
 
   // MSRs the core itself implements (SDM Vol. 4); others go to the MSR hook.
-  star = 0; lstarLo = 0; lstarHi = 0; cstarLo = 0; cstarHi = 0; sfmask = 0;
+  star = 0; starHi = 0; lstarLo = 0; lstarHi = 0; cstarLo = 0; cstarHi = 0; sfmask = 0;
   kernelGsBase = 0;
   sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
   pat = [0x00070406, 0x00070406];
