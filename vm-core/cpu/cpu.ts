@@ -127,7 +127,7 @@ export class Cpu extends CpuState {
   constructor(bus: PhysBus) {
     super();
     this.bus = bus;
-    bus.onCodeWrite = (ppn) => this.invalidateCode(ppn);
+    bus.addCodeWriteListener((ppn) => this.invalidateCode(ppn));
     for (const s of this.seg) updateSegmentChecks(s, true);
     this.seg[CS].selector = 0xf000; this.seg[CS].base = 0xffff0000; this.seg[CS].ar = 0x9b;
     this.updateMode();

@@ -23,7 +23,12 @@ export class PhysBus {
   readonly regions: (PhysRegion | undefined)[] = [];
   /** 1 for physical pages that have decoded instructions cached. */
   codePage = new Uint8Array(0);
-  onCodeWrite: CodeWriteListener = () => {};
+  /** Every processor on this bus registers here (several vCPUs share guest memory). */
+  private codeWriteListeners: CodeWriteListener[] = [];
+  addCodeWriteListener(l: CodeWriteListener): void { this.codeWriteListeners.push(l); }
+  removeCodeWriteListener(l: CodeWriteListener): void {
+    this.codeWriteListeners = this.codeWriteListeners.filter((x) => x !== l);
+  }
   /** Bumped whenever the map changes, so TLBs holding host references can flush. */
   generation = 0;
 
@@ -79,7 +84,7 @@ export class PhysBus {
     for (let p = first; p <= last; p++) {
       if (p < this.codePage.length && this.codePage[p]) {
         this.codePage[p] = 0;
-        this.onCodeWrite(p);
+        for (const l of this.codeWriteListeners) l(p);
       }
     }
   }
