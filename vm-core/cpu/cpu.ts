@@ -556,7 +556,7 @@ export class Cpu extends CpuState {
   }
   /** Drop every decoded instruction (used when the memory map changes). */
   invalidateAllCode(): void {
-    for (const ppn of this.codeCache.keys()) if (ppn < this.bus.codePage.length) this.bus.codePage[ppn] = 0;
+    // codePage bits stay set: other processors on the bus may still hold decoded code there.
     this.codeCache.clear();
     this.fetchLin = NaN;
   }
