@@ -3,6 +3,7 @@ import './exec/arith';
 import './exec/data';
 import './exec/control';
 import './exec/system';
+import './exec/sse';
 export { Cpu, RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from './cpu';
 export type { MmioHandler, EmulatorHooks } from './cpu';
 export { PhysBus, PAGE_SIZE } from './phys';
