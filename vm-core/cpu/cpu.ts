@@ -87,6 +87,8 @@ export class Cpu extends CpuState {
   accMode = MODE_SUP;
   /** Offset limit of CS for instruction fetch (Infinity in 64-bit mode). */
   csLimit = 0xffff;
+  /** CS base cached for instruction fetch (kept by updateMode). */
+  csBase = 0;
   /** PAE PDPTEs (loaded on MOV CR3 etc. in PAE mode; KVM's EXREG_PDPTR), as numbers. */
   readonly pdpte = [0, 0, 0, 0];
 
@@ -97,6 +99,8 @@ export class Cpu extends CpuState {
   /** Decoded-instruction cache: physical page number -> instruction at each offset. */
   private codeCache = new Map<number, (Insn | undefined)[]>();
   private fetchLin = NaN;       // linear base of the page being executed
+  /** Bumped whenever the linear->decoded-code mapping may change (chains are only valid within one). */
+  private fetchGen = 0;
   private fetchPage: (Insn | undefined)[] = [];
 
   /** Pending event (exception/interrupt) to deliver before the next instruction (events.ts). */
@@ -182,9 +186,10 @@ export class Cpu extends CpuState {
     const ss = this.seg[SS];
     this.stackBits = this.codeBits === 64 ? 64 : (ss.ar & 0x4000) && pe && !v86 ? 32 : 16;
     this.csLimit = this.codeBits === 64 ? Infinity : cs.limit;
+    this.csBase = cs.base;
     for (const s of this.seg) updateSegmentChecks(s, !pe || v86);
     this.updateAccessMode();
-    this.fetchLin = NaN;
+    this.fetchLin = NaN; this.fetchGen++;
     this.slow = true;
   }
 
@@ -540,25 +545,28 @@ export class Cpu extends CpuState {
   /** Flush the TLBs (MOV CR3 keeps global pages when CR4.PGE; SDM Vol. 3A 4.10.4). */
   flushTlb(keepGlobal: boolean): void {
     this.tlbR.flush(keepGlobal); this.tlbW.flush(keepGlobal); this.tlbX.flush(keepGlobal);
-    this.fetchLin = NaN;
+    this.fetchLin = NaN; this.fetchGen++;
   }
   invlpg(lin: number): void {
     const vpn = Math.floor(lin / PAGE_SIZE);
     this.tlbR.flushPage(vpn); this.tlbW.flushPage(vpn); this.tlbX.flushPage(vpn);
-    this.fetchLin = NaN;
+    this.fetchLin = NaN; this.fetchGen++;
   }
 
   // ---------------------------------------------------------------- instruction fetch and cache
 
   invalidateCode(ppn: number): void {
+    const page = this.codeCache.get(ppn);
+    if (page) for (const insn of page) if (insn !== undefined) insn.live = false;
     this.codeCache.delete(ppn);
-    this.fetchLin = NaN;
+    this.fetchLin = NaN; this.fetchGen++;
   }
   /** Drop every decoded instruction (used when the memory map changes). */
   invalidateAllCode(): void {
     // codePage bits stay set: other processors on the bus may still hold decoded code there.
+    for (const page of this.codeCache.values()) for (const insn of page) if (insn !== undefined) insn.live = false;
     this.codeCache.clear();
-    this.fetchLin = NaN;
+    this.fetchLin = NaN; this.fetchGen++;
   }
 
   /** Fetch and decode the instruction at linear address `lin` (cache-miss path). */
@@ -617,7 +625,14 @@ export class Cpu extends CpuState {
     if (off >= 0 && off < PAGE_SIZE) {
       const insn = this.fetchPage[off];
       if (insn !== undefined && insn.bits === this.codeBits) return insn;
-    } else {
+    }
+    return this.fetchMiss(lin);
+  }
+
+  /** Fetch path when the instruction is not in the current page's cache. */
+  private fetchMiss(lin: number): Insn {
+    const off = lin - this.fetchLin;
+    if (!(off >= 0 && off < PAGE_SIZE)) {
       // Entering a new page: translate for execute (may #PF) and find its decoded-instruction page.
       const acc = ACC_FETCH | (this.cpl === 3 ? ACC_USER : 0);
       const base = lin - (((lin % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE);
@@ -658,18 +673,36 @@ export class Cpu extends CpuState {
           if (--left <= 0) return RUN_BUDGET;
           continue;
         }
-        // Fast loop: no pending events, shadows, single-step or debug hooks.
+        // Fast loop: no pending events, shadows, single-step or debug hooks. Straight-line code
+        // follows insn.next (the decoded successor in the same page) without a cache lookup.
+        let prev: Insn | undefined;
         while (left > 0 && !this.slow) {
-          const insn = this.fetch();
+          const bits = this.codeBits;
           const rip = this.rip;
+          let insn: Insn | undefined;
+          if (prev !== undefined && rip === prev.nextRip && (insn = prev.next) !== undefined && insn.live &&
+            prev.nextGen === this.fetchGen && insn.bits === bits) {
+            // chained
+          } else {
+            const lin = bits === 64 ? rip : (this.csBase + rip) >>> 0;
+            const off = lin - this.fetchLin;
+            insn = off >= 0 && off < PAGE_SIZE ? this.fetchPage[off] : undefined;
+            if (insn === undefined || insn.bits !== bits) insn = this.fetchMiss(lin);
+            if (prev !== undefined && rip === prev.nextRip && prev.live && insn.live && this.fetchPage[off] === insn) {
+              prev.next = insn;
+              prev.nextGen = this.fetchGen;
+            }
+          }
           this.insnRip = rip;
           this.cur = insn;
           const next = rip + insn.len;
           if (next - 1 > this.csLimit) this.gp(0);
-          this.rip = this.codeBits === 64 ? next : this.codeBits === 32 ? next >>> 0 : next & 0xffff;
+          this.rip = bits === 64 ? next : bits === 32 ? next >>> 0 : next & 0xffff;
+          insn.nextRip = this.rip;
           insn.exec(this, insn);
           this.icount++;
           left--;
+          prev = insn;
         }
         if (left <= 0) return RUN_BUDGET;
       } catch (e) {

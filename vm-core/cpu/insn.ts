@@ -46,6 +46,12 @@ export class Insn {
   cc = -1;
   /** Mnemonic text for reports (lazily formatted by the debugger when needed). */
   mnemonic = '';
+  /** Fall-through chaining in the execute loop: the successor decoded at nextRip in the same page. */
+  next: Insn | undefined = undefined;
+  nextRip = NaN;
+  nextGen = -1;
+  /** False once the page it was decoded from is invalidated (code written, map changed). */
+  live = true;
   /** The raw bytes, for reports and the hypercall-patching logic. */
   bytes: Uint8Array = EMPTY;
 

@@ -58,11 +58,87 @@ export function alu64(c: Cpu, op: number, dl: number, dh: number, sl: number, sh
 
 const writesBack = (op: number) => op !== ALU_CMP && op !== ALU_TEST;
 
+// Hot forms written out one function per operation, so each gets its own optimised code
+// (a shared closure over `op` would be one megamorphic function for every ALU instruction).
+type RR = (d: number, s: number) => (c: Cpu) => void;
+const RR64: Partial<Record<number, RR>> = {
+  [ALU_ADD]: (d, s) => (c) => {
+    const R = c.R, dl = R[d], dh = R[d + 1], sl = R[s], sh = R[s + 1];
+    const t = (dl >>> 0) + (sl >>> 0), lo = t | 0, hi = (dh + sh + (t > 0xffffffff ? 1 : 0)) | 0;
+    c.lfOp = OP_ADD; c.lfSz = SZ64; c.lfDst = dl; c.lfDstHi = dh; c.lfSrc = sl; c.lfSrcHi = sh; c.lfRes = lo; c.lfResHi = hi;
+    R[d] = lo; R[d + 1] = hi;
+  },
+  [ALU_SUB]: (d, s) => (c) => {
+    const R = c.R, dl = R[d], dh = R[d + 1], sl = R[s], sh = R[s + 1];
+    const t = (dl >>> 0) - (sl >>> 0), lo = t | 0, hi = (dh - sh - (t < 0 ? 1 : 0)) | 0;
+    c.lfOp = OP_SUB; c.lfSz = SZ64; c.lfDst = dl; c.lfDstHi = dh; c.lfSrc = sl; c.lfSrcHi = sh; c.lfRes = lo; c.lfResHi = hi;
+    R[d] = lo; R[d + 1] = hi;
+  },
+  [ALU_CMP]: (d, s) => (c) => {
+    const R = c.R, dl = R[d], dh = R[d + 1], sl = R[s], sh = R[s + 1];
+    const t = (dl >>> 0) - (sl >>> 0), lo = t | 0, hi = (dh - sh - (t < 0 ? 1 : 0)) | 0;
+    c.lfOp = OP_SUB; c.lfSz = SZ64; c.lfDst = dl; c.lfDstHi = dh; c.lfSrc = sl; c.lfSrcHi = sh; c.lfRes = lo; c.lfResHi = hi;
+  },
+  [ALU_XOR]: (d, s) => (c) => {
+    const R = c.R, lo = R[d] ^ R[s], hi = R[d + 1] ^ R[s + 1];
+    c.lfOp = OP_LOGIC; c.lfSz = SZ64; c.lfRes = lo; c.lfResHi = hi;
+    R[d] = lo; R[d + 1] = hi;
+  },
+  [ALU_AND]: (d, s) => (c) => {
+    const R = c.R, lo = R[d] & R[s], hi = R[d + 1] & R[s + 1];
+    c.lfOp = OP_LOGIC; c.lfSz = SZ64; c.lfRes = lo; c.lfResHi = hi;
+    R[d] = lo; R[d + 1] = hi;
+  },
+  [ALU_OR]: (d, s) => (c) => {
+    const R = c.R, lo = R[d] | R[s], hi = R[d + 1] | R[s + 1];
+    c.lfOp = OP_LOGIC; c.lfSz = SZ64; c.lfRes = lo; c.lfResHi = hi;
+    R[d] = lo; R[d + 1] = hi;
+  },
+  [ALU_TEST]: (d, s) => (c) => {
+    const R = c.R;
+    c.lfOp = OP_LOGIC; c.lfSz = SZ64; c.lfRes = R[d] & R[s]; c.lfResHi = R[d + 1] & R[s + 1];
+  },
+};
+const RR32: Partial<Record<number, RR>> = {
+  [ALU_ADD]: (d, s) => (c) => {
+    const R = c.R, a = R[d], b = R[s], r = (a + b) | 0;
+    c.lfOp = OP_ADD; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_SUB]: (d, s) => (c) => {
+    const R = c.R, a = R[d], b = R[s], r = (a - b) | 0;
+    c.lfOp = OP_SUB; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_CMP]: (d, s) => (c) => {
+    const R = c.R, a = R[d], b = R[s];
+    c.lfOp = OP_SUB; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = (a - b) | 0;
+  },
+  [ALU_XOR]: (d, s) => (c) => {
+    const R = c.R, r = R[d] ^ R[s];
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_AND]: (d, s) => (c) => {
+    const R = c.R, r = R[d] & R[s];
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_OR]: (d, s) => (c) => {
+    const R = c.R, r = R[d] | R[s];
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_TEST]: (d, s) => (c) => {
+    const R = c.R;
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = R[d] & R[s];
+  },
+};
+
 /** Build the handler of one ALU instruction form. */
 function aluFactory(op: number) {
   return {
     factory: (i: Insn) => {
       const size = i.osz, sz = szIndex(size), wb = writesBack(op);
+      if (i.k0 === K_REG && i.k1 === K_REG && (size === 8 || size === 4)) {
+        const fast = (size === 8 ? RR64 : RR32)[op];
+        if (fast) return fast(2 * i.r0, 2 * i.r1);
+      }
       if (size === 8) {
         if (i.k0 === K_REG && i.k1 === K_REG) {
           const d = 2 * i.r0, s = 2 * i.r1;
@@ -160,6 +236,19 @@ function unaryFactory(kind: 'inc' | 'dec' | 'neg' | 'not') {
           const r = (v + delta) | 0;
           c.lfOp = lop; c.lfSz = SZ32; c.lfDst = v; c.lfSrc = 1; c.lfRes = r;
           c.R[d] = r; c.R[d + 1] = 0;
+        };
+      }
+      if (i.k0 === K_REG && size === 8 && (kind === 'dec' || kind === 'inc')) {
+        const d = 2 * i.r0, inc = kind === 'inc', lop = inc ? OP_INC : OP_DEC;
+        return (c: Cpu) => {
+          const R = c.R, lo = R[d], hi = R[d + 1];
+          c.lfCin = getCF(c) ? 1 : 0;
+          let rl: number, rh: number;
+          if (inc) { rl = (lo + 1) | 0; rh = rl === 0 ? (hi + 1) | 0 : hi; }
+          else { rl = (lo - 1) | 0; rh = lo === 0 ? (hi - 1) | 0 : hi; }
+          c.lfOp = lop; c.lfSz = SZ64; c.lfDst = lo; c.lfDstHi = hi; c.lfSrc = 1; c.lfSrcHi = 0;
+          c.lfRes = rl; c.lfResHi = rh;
+          R[d] = rl; R[d + 1] = rh;
         };
       }
       return (c: Cpu, i: Insn) => {

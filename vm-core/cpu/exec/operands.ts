@@ -9,9 +9,14 @@ import type { Handler } from '../insn';
 import { RSP, SS } from '../state';
 
 /** Every iced Code whose name matches `re` (for registering instruction families). */
+let codeNames: [string, number][] | undefined;
 export function codesMatching(re: RegExp): number[] {
+  if (!codeNames) {
+    codeNames = [];
+    for (const [name, v] of Object.entries(Code)) if (typeof v === 'number') codeNames.push([name, v]);
+  }
   const out: number[] = [];
-  for (const [name, v] of Object.entries(Code)) if (typeof v === 'number' && re.test(name)) out.push(v);
+  for (const [name, v] of codeNames) if (re.test(name)) out.push(v);
   return out;
 }
 export function defineMatching(re: RegExp, h: Handler | { factory: HandlerFactory }): void {
