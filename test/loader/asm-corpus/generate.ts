@@ -168,7 +168,7 @@ function system(bits: Bits): string[] {
   const out = ['clts', 'invd', 'wbinvd', 'rdmsr', 'wrmsr', 'rdtsc', 'rdtscp', 'rdpmc', 'cpuid', 'hlt', 'pause', 'cli', 'sti', 'clc', 'stc', 'cmc', 'cld', 'std', 'lahf', 'sahf',
     'xgetbv', 'xsetbv', 'vmcall', 'vmmcall', 'vmlaunch', 'vmresume', 'vmxoff', 'monitor', 'mwait', 'ud2', 'int3', 'int 3', 'int 0x80', 'int1', 'icebp', 'nop',
     'lfence', 'sfence', 'mfence', 'endbr64', 'endbr32', 'sysenter', 'sysexit', 'syscall', 'sysret', 'wait', 'fwait', 'rsm', 'stac', 'clac', 'rdrand eax', 'rdseed ecx', 'rdtscp'];
-  if (bits === 64) out.push('swapgs', 'sysretq', 'sysexitq', 'cmpxchg16b [rax]', 'lock cmpxchg16b [rdi+8]', 'rdrand rax', 'rdfsbase rax', 'wrgsbase rbx');
+  if (bits === 64) out.push('swapgs', 'o64 sysret', 'o64 sysexit', 'cmpxchg16b [rax]', 'lock cmpxchg16b [rdi+8]', 'rdrand rax', 'rdfsbase rax', 'wrgsbase rbx');
   const m = MEM[bits];
   for (const x of m.slice(0, 4)) {
     out.push(`lgdt ${x}`, `lidt ${x}`, `sgdt ${x}`, `sidt ${x}`, `invlpg ${x}`, `clflush ${x}`, `prefetchnta ${x}`, `prefetcht0 ${x}`, `prefetcht1 ${x}`, `prefetcht2 ${x}`, `prefetchw ${x}`,

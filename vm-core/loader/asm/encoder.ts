@@ -75,6 +75,9 @@ const IMM_SIZE: Partial<Record<K, number>> = {
 const SHORT_BR = new Set<K>([K.br16_1, K.br32_1, K.br64_1]);
 const NEAR_BR = new Set<K>([K.br16_2, K.br32_4, K.br64_4]);
 const SEX8 = new Set<K>([K.imm8sex16, K.imm8sex32, K.imm8sex64]);
+const LENIENT = 10;
+/** Instructions whose r/m16 source NASM encodes without an operand-size prefix (the size does not matter). */
+const SIZELESS_R16 = new Set(['lar', 'lsl', 'lldt', 'ltr', 'verr', 'verw', 'lmsw', 'mov', 'arpl']);
 
 function fitsImm(k: K, v: bigint): boolean {
   switch (k) {
@@ -89,6 +92,12 @@ function fitsImm(k: K, v: bigint): boolean {
     case K.imm64: return true;
   }
   return false;
+}
+
+/** NASM checks the sign-extended byte forms on the value truncated to the operand size. */
+function fitsSex8Truncated(k: K, v: bigint): boolean {
+  const s = k === K.imm8sex16 ? BigInt.asIntN(16, v) : BigInt.asIntN(32, v);
+  return s >= -128n && s <= 127n;
 }
 
 function modeOk(e: OpEntry, bits: number): boolean {
@@ -135,6 +144,10 @@ export function encodeInstruction(body: InsnBody, ctx: EncodeContext): Encoded {
   if (!look) throw new EncodeError(`unknown instruction '${body.mnemonic}'`, body.mcol);
   let ops = body.operands.map((o) => resolve(o, ctx, seg));
   const name = body.mnemonic;
+  // NASM encodes sldt r64 like sldt r32 (no REX.W).
+  if (name === 'sldt' && ops.length === 1 && ops[0].kind === 'reg' && ops[0].reg.size === 8) { const r32 = gprBySize(ops[0].reg.num, 4); if (r32) ops = [{ ...ops[0], reg: r32 }]; }
+  // aam/aad without an operand: base 10.
+  if ((name === 'aam' || name === 'aad') && ops.length === 0) ops = [{ kind: 'imm', v: { n: 10n, rel: 0, unknown: false }, col: body.mcol }];
   // imul r, imm  ==  imul r, r, imm
   if (name === 'imul' && ops.length === 2 && ops[0].kind === 'reg' && ops[1].kind === 'imm') ops = [ops[0], ops[0], ops[1]];
   // NASM (-Ox): mov r64, imm32 that fits unsigned 32 bits -> mov r32, imm32 (zero-extends).
@@ -151,29 +164,20 @@ export function encodeInstruction(body: InsnBody, ctx: EncodeContext): Encoded {
     if (name === 'xchg' && ops[0].kind === 'reg' && ops[1].kind === 'reg') orders.unshift(sw); else orders.push(sw);
   }
   const cands: Candidate[] = [];
+  const hasOsMatch = !!osWanted && look.entries.some((e) => e.os === osWanted && modeOk(e, ctx.bits));
   let sawOsMismatch = false;
   for (const ord of orders) {
     for (const e of look.entries) {
       if (!modeOk(e, ctx.bits) || e.ops.length !== ord.ops.length) continue;
       if (osWanted && e.os && e.os !== osWanted) { sawOsMismatch = true; continue; }
-      if (osWanted && !e.os && look.os) continue;
+      if (osWanted && !e.os && (look.os || hasOsMatch)) continue;
       if (asz && e.as && e.as !== asz) continue;
-      const m = matchEntry(e, ord.ops, ctx);
+      let m = matchEntry(e, ord.ops, ctx);
+      // Out-of-range immediates are accepted at a cost (NASM truncates with a warning).
+      if (m === null) { const l = matchEntry(e, ord.ops, ctx, true); if (l !== null) m = l + LENIENT; }
       if (m === null) continue;
       cands.push({ entry: e, ops: ord.ops, swapped: ord.swapped, penalty: m });
     }
-  }
-  if (!cands.length) {
-    // Retry allowing out-of-range immediates (NASM truncates with a warning).
-    for (const ord of orders) {
-      for (const e of look.entries) {
-        if (!modeOk(e, ctx.bits) || e.ops.length !== ord.ops.length) continue;
-        if (osWanted && e.os && e.os !== osWanted) continue;
-        const m = matchEntry(e, ord.ops, ctx, true);
-        if (m !== null) cands.push({ entry: e, ops: ord.ops, swapped: ord.swapped, penalty: m + 10 });
-      }
-    }
-    if (cands.length) ctx.warn(ops.find((o) => o.kind === 'imm')?.col ?? body.mcol, `value does not fit in the operand; truncated`);
   }
   if (!cands.length) {
     const validSomewhere = look.entries.some((e) => e.ops.length === ops.length && matchEntry(e, ops, ctx, true) !== null);
@@ -194,6 +198,7 @@ export function encodeInstruction(body: InsnBody, ctx: EncodeContext): Encoded {
     if (!best || c.penalty < best.c.penalty || (c.penalty === best.c.penalty && (bytes.length < best.bytes.length
       || (bytes.length === best.bytes.length && prefersSex8(c.entry) && !prefersSex8(best.c.entry))))) best = { bytes, c };
   }
+  if (best && best.c.penalty % 100 >= LENIENT) ctx.warn(ops.find((o) => o.kind === 'imm')?.col ?? body.mcol, `value does not fit in the operand; truncated`);
   if (!best) {
     if (/distance|too far|fit in an i8|fit in i8/i.test(lastErr)) throw new EncodeError(`branch target out of range`, body.mcol);
     throw new EncodeError(`cannot encode '${name}': ${lastErr.replace(/ \(.*\)$/, '')}`, body.mcol);
@@ -212,10 +217,21 @@ export function encodeInstruction(body: InsnBody, ctx: EncodeContext): Encoded {
   if (asz && !used.as && !memOp && !isStringForm(used) && asz !== ctx.bits) raw.push(0x67);
   if (seg && !memOp && !isStringForm(used) && !used.allOps.includes(K.seg_rBX_al)) raw.splice(front.length, 0, SEG_PREFIX[seg.name]);
   const near = used.ops.some((k) => NEAR_BR.has(k));
+  // NASM writes REX.W for invpcid r64 (the CPU ignores it).
+  if (name === 'invpcid' && ctx.bits === 64) best.bytes = forceRexW(best.bytes);
   if (!raw.length) return { bytes: best.bytes, near };
   const out = new Uint8Array(raw.length + best.bytes.length);
   out.set(raw, 0); out.set(best.bytes, raw.length);
   return { bytes: out, near };
+}
+
+function forceRexW(b: Uint8Array): Uint8Array {
+  const i = b.indexOf(0x0f);
+  if (i < 0) return b;
+  if (i > 0 && (b[i - 1] & 0xf0) === 0x40) { const c = b.slice(); c[i - 1] |= 8; return c; }
+  const c = new Uint8Array(b.length + 1);
+  c.set(b.subarray(0, i), 0); c[i] = 0x48; c.set(b.subarray(i), i + 1);
+  return c;
 }
 
 function prefersSex8(e: OpEntry): boolean { return e.ops.some((k) => SEX8.has(k)); }
@@ -244,14 +260,20 @@ function resolve(o: Operand, ctx: EncodeContext, prefixSeg: RegInfo | undefined)
 /** Returns a penalty (0 = preferred) when the form accepts the operands, or null. */
 function matchEntry(e: OpEntry, ops: Resolved[], ctx: EncodeContext, lenient = false): number | null {
   // Prefer the mode's default operand size (NASM: push imm -> 68 id, not 66 68 iw).
-  let penalty = e.os && (ctx.bits === 16 ? e.os !== 16 : e.os === 16) ? 1 : 0;
+  let penalty = e.os && (ctx.bits === 16 ? e.os !== 16 : e.os === 16) ? 100 : 0;
   for (let i = 0; i < ops.length; i++) {
     const k = e.ops[i];
     const o = ops[i];
     switch (o.kind) {
       case 'reg': {
         const f = REG_KINDS[k];
-        if (!f || !f(o.reg)) return null;
+        if (!f || !f(o.reg)) {
+          // lar/lsl r32, r16: NASM accepts the 16-bit register for an r32/m16 operand.
+          if (!(e.memSize === 2 && (k === K.r32_or_mem || k === K.r64_or_mem || (k === K.r32_reg && e.name === 'arpl')) && o.reg.cls === 'gpr' && o.reg.size === 2 && SIZELESS_R16.has(e.name)
+            && !(e.name === 'mov' && e.ops[0] !== K.seg_reg))) return null;
+        }
+        // xchg eax, eax in 64-bit mode is not 90 (that would be a nop that keeps rax's top half).
+        if (k === K.r32_opcode && e.name === 'xchg' && ctx.bits === 64 && o.reg.name === 'eax') return null;
         if (o.reg.rexOnly && ctx.bits !== 64) return null;
         break;
       }
@@ -263,10 +285,13 @@ function matchEntry(e: OpEntry, ops: Resolved[], ctx: EncodeContext, lenient = f
           break;
         }
         if (!MEM_KINDS.has(k)) return null;
+        if ((e.name === 'movq' || e.name === 'movd') && (k === K.r64_or_mem) && e.ops.some((x) => x === K.xmm_reg || x === K.mm_reg)) return null;
         // [qword addr] in 64-bit mode: a 64-bit absolute address, only the moffs forms take it.
         if (ctx.bits === 64 && o.ea.absolute && !o.ea.ripRel && o.mem.dispSize === 8) return null;
         if (o.mem.far && !e.far) return null;
         if (!o.mem.far && e.far && o.mem.size === undefined) return null;
+        // jmp/call far [mem] in 64-bit mode: NASM defaults to the m16:64 form.
+        if (o.mem.far && o.mem.size === undefined && ctx.bits === 64 && e.far && e.os !== 64) return null;
         if (o.mem.size !== undefined) {
           if (e.far) { if (!o.mem.far && o.mem.size !== e.memSize) return null; }
           else if (e.memSize && o.mem.size !== e.memSize) return null;
@@ -287,14 +312,18 @@ function matchEntry(e: OpEntry, ops: Resolved[], ctx: EncodeContext, lenient = f
         if (isz === undefined) return null;
         const v = o.v;
         if (o.size !== undefined) {
-          if (o.strict || o.size === 1) { if (isz !== o.size) return null; }
+          if (o.strict || o.size === 1) {
+            if (isz !== o.size && !(k === K.imm32sex64 && o.size === 8)) return null;
+            if (k === K.imm32sex64 && o.size === 8) penalty += 1;
+          }
           else if (e.os && o.size * 8 !== e.os && !(isz === o.size)) return null;
         }
         if (k === K.imm8_const_1) { if (v.unknown || v.rel !== 0 || v.n !== 1n) return null; break; }
         if (v.unknown) break;
         if (v.rel !== 0 && SEX8.has(k)) return null;
         if (v.rel !== 0 && k === K.imm32sex64 && e.name === 'mov') penalty += 1;
-        if (!lenient && !fitsImm(k, v.n)) return null;
+        if (lenient && SEX8.has(k)) { if (!fitsSex8Truncated(k, v.n)) return null; }
+        else if (!lenient && !fitsImm(k, v.n)) return null;
         break;
       }
       case 'farimm':
@@ -350,7 +379,12 @@ function encodeOne(c: Candidate, ctx: EncodeContext, pre: { rep?: string; lock: 
     }
     if (pre.seg && (isStringForm(c.entry) || c.entry.allOps.includes(K.seg_rBX_al))) ins.segmentPrefix = pre.seg.iced;
     const enc = encoderFor(ctx.bits);
-    enc.encode(ins, ctx.addr);
+    try {
+      enc.encode(ins, ctx.addr);
+    } catch (e) {
+      enc.takeBuffer(); // a failed encode can leave partial bytes behind
+      throw e;
+    }
     return enc.takeBuffer();
   } finally {
     ins.free();
@@ -371,10 +405,13 @@ function implicitReg(k: K): Register | undefined {
 
 function setOperand(ins: Instruction, i: number, k: K, o: Resolved, ctx: EncodeContext, second: boolean): void {
   switch (o.kind) {
-    case 'reg':
+    case 'reg': {
+      let r = o.reg;
+      if (r.size === 2 && (k === K.r32_or_mem || k === K.r64_or_mem || k === K.r32_reg)) r = gprBySize(r.num, k === K.r64_or_mem ? 8 : 4) ?? r;
       ins.setOpKind(i, OpKind.Register);
-      ins.setOpRegister(i, o.reg.iced);
+      ins.setOpRegister(i, r.iced);
       return;
+    }
     case 'mem': {
       const ea = o.ea;
       ins.setOpKind(i, OpKind.Memory);

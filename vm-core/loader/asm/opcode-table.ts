@@ -35,7 +35,7 @@ function build(): void {
   const names = Object.keys(Code).filter((k) => Number.isNaN(Number(k)));
   for (const k of names) {
     const code = (Code as unknown as Record<string, number>)[k] as Code;
-    if (code === Code.INVALID || k.startsWith('Declare') || k === 'Zero_bytes') continue;
+    if (code === Code.INVALID || k.startsWith('Declare') || k === 'Zero_bytes' || /486|Undoc|undoc/.test(k)) continue;
     const oc = CodeExt.opCode(code);
     try {
       const enc = oc.encoding;
@@ -52,7 +52,7 @@ function build(): void {
         mode16: oc.mode16, mode32: oc.mode32, mode64: oc.mode64,
         os: oc.operandSize, as: oc.addressSize,
         memSize: ms === MemorySize.Unknown ? 0 : MemorySizeExt.size(ms),
-        far: ms === MemorySize.SegPtr16 || ms === MemorySize.SegPtr32 || ms === MemorySize.SegPtr64,
+        far: (name === 'jmp' || name === 'call') && (ms === MemorySize.SegPtr16 || ms === MemorySize.SegPtr32 || ms === MemorySize.SegPtr64),
         order: code,
       };
       let list = table.get(name);
@@ -88,13 +88,14 @@ alias('pusha', ['pusha', 'pushad']); alias('popa', ['popa', 'popad']);
 alias('pushaw', ['pusha'], 16); alias('popaw', ['popa'], 16);
 alias('pushf', ['pushf', 'pushfd', 'pushfq']); alias('popf', ['popf', 'popfd', 'popfq']);
 alias('pushfw', ['pushf'], 16); alias('popfw', ['popf'], 16);
-alias('iret', ['iret', 'iretd']); alias('iretw', ['iret'], 16);
+alias('iret', ['iret', 'iretd', 'iretq']); alias('iretw', ['iret'], 16);
 alias('retn', ['ret']);
 alias('retw', ['ret'], 16); alias('retd', ['ret'], 32); alias('retq', ['ret'], 64);
 alias('retnw', ['ret'], 16); alias('retnd', ['ret'], 32); alias('retnq', ['ret'], 64);
 alias('retfw', ['retf'], 16); alias('retfd', ['retf'], 32); alias('retfq', ['retf'], 64);
 alias('icebp', ['int1']); alias('int01', ['int1']); alias('int03', ['int3']);
 alias('sysretd', ['sysret']); alias('sysexitd', ['sysexit']);
+alias('sysret', ['sysret', 'sysretq']); alias('sysexit', ['sysexit', 'sysexitq']);
 alias('pushw', ['push'], 16); alias('pushd', ['push'], 32); alias('pushq', ['push'], 64);
 alias('popw', ['pop'], 16); alias('popd', ['pop'], 32); alias('popq', ['pop'], 64);
 alias('loopz', ['loope']); alias('loopnz', ['loopne']);
