@@ -32,6 +32,67 @@ export class PhysBus {
   /** Bumped whenever the map changes, so TLBs holding host references can flush. */
   generation = 0;
 
+  // ------------------------------------------------------------ write tracking (undo log)
+  // The debugger's recording keeps, for each checkpoint epoch, the old contents of every RAM page
+  // written during that epoch (like KVM's dirty logging, the first write to a page in an epoch is
+  // caught: processors drop their write TLB entries at each new epoch).
+  private tracking = false;
+  private epoch = 1;
+  private pageEpoch = new Uint32Array(0);
+  /** Pages saved in the current epoch: guest-physical page number -> old contents. */
+  private undo = new Map<number, Uint8Array>();
+  private epochListeners: (() => void)[] = [];
+
+  /** Processors register to flush their write TLBs when a new epoch starts. */
+  addEpochListener(l: () => void): void { this.epochListeners.push(l); }
+  isTracking(): boolean { return this.tracking; }
+
+  /** Start or stop tracking; starting begins a fresh epoch. */
+  setTracking(on: boolean): void {
+    this.tracking = on;
+    this.newEpoch();
+  }
+
+  /** Close the current epoch and return its undo log (old page contents). */
+  newEpoch(): Map<number, Uint8Array> {
+    const log = this.undo;
+    this.undo = new Map();
+    this.epoch++;
+    for (const l of this.epochListeners) l();
+    return log;
+  }
+
+  /** Called before RAM at gpa is modified: saves the page's old contents once per epoch. */
+  prepareWrite(gpa: number, len = 1): void {
+    if (!this.tracking) return;
+    const first = Math.floor(gpa / PAGE_SIZE), last = Math.floor((gpa + len - 1) / PAGE_SIZE);
+    for (let p = first; p <= last; p++) {
+      if (p >= this.pageEpoch.length || this.pageEpoch[p] === this.epoch) continue;
+      const r = this.regionAt(p * PAGE_SIZE);
+      if (!r) continue;
+      const off = p * PAGE_SIZE - r.gpa;
+      this.undo.set(p, r.buf.slice(off, off + PAGE_SIZE));
+      this.pageEpoch[p] = this.epoch;
+    }
+  }
+
+  /** True when writes to this page need prepareWrite first (no fast-path write mapping yet). */
+  needsPrepare(ppn: number): boolean {
+    return this.tracking && ppn < this.pageEpoch.length && this.pageEpoch[ppn] !== this.epoch;
+  }
+
+  /** Put pages back from an undo log (newest epoch first when undoing several). */
+  applyUndo(log: Map<number, Uint8Array>): void {
+    for (const [p, data] of log) {
+      const r = this.regionAt(p * PAGE_SIZE);
+      if (!r) continue;
+      r.buf.set(data, p * PAGE_SIZE - r.gpa);
+      if (p < this.codePage.length && this.codePage[p]) { this.codePage[p] = 0; for (const l of this.codeWriteListeners) l(p); }
+    }
+    // The current epoch's saved pages were restored too: start over so the next write saves again.
+    this.newEpoch();
+  }
+
   /** Install (or replace) a region; size 0 deletes it. Regions must not overlap (the caller checks). */
   setRegion(id: number, gpa: number, buf: Uint8Array | undefined, readonly: boolean): void {
     const old = this.regions[id];
@@ -55,6 +116,9 @@ export class PhysBus {
     const c = new Uint8Array(pages);
     c.set(this.codePage);
     this.codePage = c;
+    const e = new Uint32Array(pages);
+    e.set(this.pageEpoch);
+    this.pageEpoch = e;
   }
 
   private fill(gpa: number, size: number, v: number): void {
@@ -99,6 +163,7 @@ export class PhysBus {
   writeByte(gpa: number, v: number, ignoreReadonly = false): boolean {
     const r = this.regionAt(gpa);
     if (!r || (r.readonly && !ignoreReadonly)) return false;
+    this.prepareWrite(gpa, 1);
     r.buf[gpa - r.gpa] = v;
     const ppn = Math.floor(gpa / PAGE_SIZE);
     if (this.codePage[ppn]) this.noteWrite(gpa, 1);
@@ -131,6 +196,7 @@ export class PhysBus {
       const pageLeft = PAGE_SIZE - (a % PAGE_SIZE);
       const n = Math.min(pageLeft, data.length - i);
       if (r && (!r.readonly || ignoreReadonly)) {
+        this.prepareWrite(a, n);
         r.buf.set(data.subarray(i, i + n), a - r.gpa);
         done += n;
         this.noteWrite(a, n);
