@@ -79,7 +79,9 @@ export function diffWithNasm(file: string, opts: { org?: number } = {}): DiffRes
     lines++;
     const o = perLine.get(ln);
     if (!o) { if (firstBad.length < 5) firstBad.push(`line ${ln}: no bytes from us`); continue; }
-    const nOff = a - org, oOff = o.addr - org;
+    const nOff = a, oOff = o.addr - org;
+    // NASM's listing gives offsets within the line's section; only .text lines line up with the image.
+    if (nOff !== oOff && identicalImage(mine, n.bin)) { matched++; continue; }
     const theirs = n.bin.subarray(nOff, nOff + o.size);
     const ourBytes = mine.subarray(oOff, oOff + o.size);
     const nextAddr = [...nasmAddr.entries()].find(([l2, a2]) => l2 > ln && a2 > a)?.[1];
@@ -105,6 +107,8 @@ export function diffWithNasm(file: string, opts: { org?: number } = {}): DiffRes
   if (identical && matched !== lines) identical = true;
   return { file: name, identical, lines, matchedLines: matched, message };
 }
+
+function identicalImage(a: Uint8Array, b: Uint8Array): boolean { return a.length === b.length && a.every((x, i) => x === b[i]); }
 
 function hex(b: Uint8Array): string { return Buffer.from(b).toString('hex'); }
 

@@ -93,7 +93,9 @@ export class Assembler {
       if (d.kind === 'constant') return { n: d.value, rel: d.rel, unknown: d.unknown };
       return { n: BigInt.asIntN(64, sectionStart(d.section!) + d.value), rel: 1, unknown: d.unknown };
     };
-    const here = (): SymbolValue => absolute ? { n: absolute.value, rel: 0 } : { n: sectionStart(sec.name) + sec.size, rel: 1 };
+    // NASM: $ is the position at the start of the line (also for every repetition of `times`).
+    let lineStart: bigint | null = null;
+    const here = (): SymbolValue => absolute ? { n: absolute.value, rel: 0 } : { n: lineStart ?? sectionStart(sec.name) + sec.size, rel: 1 };
     const start = (): SymbolValue => absolute ? { n: absolute.value, rel: 0 } : { n: sectionStart(sec.name), rel: 1 };
     const lookup = (name: string): SymbolValue | undefined => {
       const d = symbols.get(name) ?? prevSyms?.get(name);
@@ -164,8 +166,7 @@ export class Assembler {
                 if (!fb) throw new AsmError(`floating-point constant not supported in a ${body.size}-byte data item`, it.col);
                 out.push(...fb);
               } else {
-                const here0 = absolute ? { n: absolute.value, rel: 0 } : { n: sectionStart(sec.name) + sec.size + BigInt(out.length), rel: 1 };
-                const v = evalExpr(it.e, false, here0);
+                const v = evalExpr(it.e, false);
                 if (!v.unknown && !fitsData(v.n, body.size)) diag(it.col, `${['', 'byte', 'word', '', 'dword'][body.size] ?? 'data'} data exceeds bounds`, 'warning');
                 out.push(...intBytes(v.unknown ? 0n : v.n, body.size));
               }
@@ -271,6 +272,7 @@ export class Assembler {
         rec.section = sec.name;
         rec.nobits = sec.nobits;
         rec.addr = absolute ? absolute.value : sectionStart(sec.name) + sec.size;
+        lineStart = absolute ? null : rec.addr;
         if (st.label) {
           if (st.body.k === 'equ') {
             const v = evalExpr(st.body.e);
@@ -293,6 +295,7 @@ export class Assembler {
         if (e instanceof ExprError || e instanceof EncodeError || e instanceof AsmError) diag(e.col, e.message);
         else diag(1, `internal assembler error: ${e instanceof Error ? e.message : String(e)}`);
       }
+      lineStart = null;
       records.push(rec);
     }
     if (struc) diags.push({ line: struc.line, col: 1, severity: 'error', message: `'struc' without 'endstruc'` });

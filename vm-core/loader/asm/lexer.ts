@@ -118,7 +118,7 @@ export function tokenize(line: string, mode: 'pp' | 'asm', errors?: LexError[]):
       continue;
     }
     if (mode === 'pp' && c === '%') {
-      const m = /^%(?:%[A-Za-z_.?@$][A-Za-z0-9_.?@$#~]*|[+-]?[0-9]+|\{[^}]*\}|\+|\$+[A-Za-z_.?@$][A-Za-z0-9_.?@$#~]*|![A-Za-z_][A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)/.exec(line.slice(i));
+      const m = /^%(?:%[A-Za-z_.?@$][A-Za-z0-9_.?@$#~]*|\+|-?[0-9]+|\{[^}]*\}|\$+[A-Za-z_.?@$][A-Za-z0-9_.?@$#~]*|![A-Za-z_][A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)/.exec(line.slice(i));
       if (m && !(m[0] === '%+' && false)) {
         // "%-1" only makes sense in macro bodies; "% 2" (with space) stays an operator.
         push('pp', m[0]);
@@ -142,6 +142,7 @@ export function tokenize(line: string, mode: 'pp' | 'asm', errors?: LexError[]):
       i = j;
       continue;
     }
+    if (c === '?' && !isIdChar(line[i + 1] ?? ' ')) { push('op', c); i++; continue; }
     if (isIdStart(c)) {
       let j = i + 1;
       while (j < n && isIdChar(line[j])) j++;

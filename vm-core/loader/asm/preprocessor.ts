@@ -162,8 +162,6 @@ export class Preprocessor {
       c.mm.body.push(raw);
       return;
     }
-    // Parameters of the enclosing macro are substituted before anything else (also in %rep bodies).
-    if (f.kind === 'macro' && f.call) text = substituteParams(text, f.call);
     if (this.collectingRep) {
       const c = this.collectingRep;
       if (firstTok === '%rep') c.depth++;
@@ -180,6 +178,9 @@ export class Preprocessor {
       c.body.push({ text, loc: raw.loc });
       return;
     }
+    // Parameters of the enclosing macro are substituted when a line is used (so %rotate inside
+    // a %rep body sees the rotated parameters).
+    if (f.kind !== 'file' && mf?.call) text = substituteParams(text, mf.call);
 
     const lexErrors: { col: number; message: string }[] = [];
     const toks = tokenize(text, 'pp', lexErrors);
@@ -263,8 +264,9 @@ export class Preprocessor {
   }
 
   private normalLine(text: string, toks: Token[]): void {
-    const { toks: ex, changed } = expandDefines(toks, this.defs);
+    const { toks: ex, changed: expanded } = expandDefines(toks, this.defs);
     const pasted = this.paste(ex);
+    const changed = expanded || pasted !== ex;
     const hasPp = pasted.some((t) => t.kind === 'pp');
     if (hasPp) {
       const bad = pasted.find((t) => t.kind === 'pp' && /^%[A-Za-z]/.test(t.text) && !/^%(?:\$|!)/.test(t.text));
@@ -373,12 +375,14 @@ export class Preprocessor {
       case 'exitrep': {
         const i = this.frames.map((x) => x.kind).lastIndexOf('rep');
         if (i < 0) { this.err(col0, `%exitrep outside %rep`); return; }
+        this.conds.length = Math.min(this.conds.length, this.frames[i].condDepth);
         this.frames.length = i;
         return;
       }
       case 'exitmacro': {
         const i = this.frames.map((x) => x.kind).lastIndexOf('macro');
         if (i < 0) { this.err(col0, `%exitmacro outside a macro`); return; }
+        this.conds.length = Math.min(this.conds.length, this.frames[i].condDepth);
         this.frames.length = i;
         return;
       }
