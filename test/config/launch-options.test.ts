@@ -60,3 +60,9 @@ test('launch-schema.json is generated from the specs (run tools/gen-launch-schem
   const file = readFileSync(join(__dirname, '../../vm-core/config/launch-schema.json'), 'utf8');
   assert.equal(file, schemaText());
 });
+
+test('README.md option table is generated from the specs (run tools/gen-readme-options.ts)', () => {
+  const { withTable } = require('../../tools/gen-readme-options') as typeof import('../../tools/gen-readme-options');
+  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+  assert.equal(readme, withTable(readme));
+});
