@@ -10,7 +10,7 @@ import { decodeInsn, fallback } from './decode';
 import { OP_NONE } from './flags';
 import { pageWalk, ACC_WRITE, ACC_USER, ACC_FETCH, ACC_IMPLICIT } from './mmu';
 import { defaultEnv, CpuEnv } from './env';
-import { deliverPendingEvent, EVT_NONE, raiseFaultDuringDelivery } from './events';
+import { EVT_NONE, raiseFaultDuringDelivery, instructionBoundary, afterInstruction, checkCodeBreakpoints, noteDataAccess, boundaryWork } from './events';
 
 /** Thrown inside the core to abort the current instruction with an exception. Never escapes run(). */
 export class CpuFault {
@@ -45,6 +45,8 @@ export type MmioHandler = EmulatorHooks;
 const TLB_SIZE = 4096, TLB_MASK = TLB_SIZE - 1;
 /** Access-mode component of TLB tags: supervisor, supervisor with SMAP override (AC=1), user. */
 const MODE_SUP = 0, MODE_SUP_AC = 1, MODE_USER = 2;
+/** Fast-path key that no TLB tag carries: every data access takes the slow path (#AC checks, data breakpoints). */
+const MODE_SLOW = 3;
 
 class Tlb {
   readonly tag = new Float64Array(TLB_SIZE).fill(-1);
@@ -60,7 +62,8 @@ class Tlb {
   flushPage(vpn: number): void {
     const i = vpn & TLB_MASK;
     const t = this.tag[i];
-    if (t >= 0 && Math.floor(t / 4) === vpn) this.tag[i] = -1;
+    // Tags of upper-half (negative) addresses are negative too; -1 alone means empty.
+    if (t !== -1 && Math.floor(t / 4) === vpn) this.tag[i] = -1;
   }
 }
 
@@ -195,9 +198,25 @@ export class Cpu extends CpuState {
 
   /** The TLB tag mode for data accesses: user, or supervisor with/without the SMAP AC override. */
   updateAccessMode(): void {
-    this.accMode = this.cpl === 3 ? MODE_USER
+    this.acCheck = this.cpl === 3 && (this.cr0 & CR0_AM) !== 0 && (this.rflags & AC) !== 0;
+    this.tagMode = this.cpl === 3 ? MODE_USER
       : ((this.cr4 & CR4_SMAP) && (this.rflags & AC)) ? MODE_SUP_AC : MODE_SUP;
+    // #AC checking and data breakpoints send every access through the slow path (SDM Vol. 3A 6.15, 17.2.5).
+    this.accMode = this.acCheck || this.dataBpOn ? MODE_SLOW : this.tagMode;
   }
+  /** The access mode TLB entries are tagged with (accMode is MODE_SLOW while every access must miss). */
+  private tagMode = MODE_SUP;
+  /** DR7 enables a data breakpoint: accesses are checked in readSlow/writeSlow. */
+  dataBpOn = false;
+  /** Data breakpoints (B0-B3) hit by the current instruction; a #DB trap follows it. */
+  dbHits = 0;
+  /** Interrupt request line (vector, -1 none) and NMI line of a bare processor (events.ts). */
+  intrLine = -1;
+  nmiLine = false;
+  /** The pending event was injected by the hypervisor (VM entry): no exception-bitmap exit, CR2 kept. */
+  evInjected = false;
+  /** Some TLB entry maps part of a large page: INVLPG then flushes everything (SDM Vol. 3A 4.10.4.1). */
+  private tlbLarge = false;
 
   isPaging(): boolean { return (this.cr0 & CR0_PG) !== 0; }
   isProtected(): boolean { return (this.cr0 & CR0_PE) !== 0; }
@@ -327,7 +346,7 @@ export class Cpu extends CpuState {
   // ---------------------------------------------------------------- paging and physical access
 
   private tagOf(vpn: number, user: boolean): number {
-    return vpn * 4 + (user ? MODE_USER : this.accMode === MODE_USER ? MODE_SUP : this.accMode);
+    return vpn * 4 + (user ? MODE_USER : this.tagMode === MODE_USER ? MODE_SUP : this.tagMode);
   }
 
   /** Fill a TLB entry for `lin` and access type; returns the index, or -1 for MMIO (no RAM). */
@@ -342,12 +361,15 @@ export class Cpu extends CpuState {
     t.delta[idx] = (pageGpa - r.gpa) - vpn * PAGE_SIZE;
     t.ppn[idx] = pageGpa / PAGE_SIZE;
     t.global[idx] = this.lastWalkGlobal ? 1 : 0;
+    if (this.lastWalkLarge) this.tlbLarge = true;
     t.buf[idx] = r.buf;
     t.dv[idx] = r.dv;
     return idx;
   }
 
   lastWalkGlobal = false;
+  /** The last page walk ended in a 2M/4M/1G page (mmu.ts). */
+  lastWalkLarge = false;
 
   /** Linear -> guest-physical (SDM Vol. 3A ch. 4); raises #PF. `acc` is ACC_* bits. */
   translate(lin: number, acc: number): number {
@@ -359,6 +381,7 @@ export class Cpu extends CpuState {
 
   /** Slow path for reads: page-crossing, MMIO and TLB misses. */
   private readSlow(lin: number, len: number, acc: number): number {
+    if (this.dataBpOn && !(acc & (ACC_IMPLICIT | ACC_FETCH))) noteDataAccess(this, lin, len, false);
     const off = lin % PAGE_SIZE;
     const pageOff = off < 0 ? off + PAGE_SIZE : off;
     if (pageOff + len > PAGE_SIZE) {
@@ -409,6 +432,7 @@ export class Cpu extends CpuState {
   }
 
   private writeSlow(lin: number, len: number, lo: number, hi: number, acc: number): void {
+    if (this.dataBpOn && !(acc & ACC_IMPLICIT)) noteDataAccess(this, lin, len, true);
     const off = lin % PAGE_SIZE;
     const pageOff = off < 0 ? off + PAGE_SIZE : off;
     if (pageOff + len > PAGE_SIZE) {
@@ -511,7 +535,6 @@ export class Cpu extends CpuState {
   /** True when alignment checking can fire (CPL 3, CR0.AM, RFLAGS.AC); kept by updateAcCheck(). */
   acCheck = false;
   updateAcCheck(): void {
-    this.acCheck = this.cpl === 3 && (this.cr0 & CR0_AM) !== 0 && (this.rflags & AC) !== 0;
     this.updateAccessMode();
   }
 
@@ -545,9 +568,12 @@ export class Cpu extends CpuState {
   /** Flush the TLBs (MOV CR3 keeps global pages when CR4.PGE; SDM Vol. 3A 4.10.4). */
   flushTlb(keepGlobal: boolean): void {
     this.tlbR.flush(keepGlobal); this.tlbW.flush(keepGlobal); this.tlbX.flush(keepGlobal);
+    if (!keepGlobal) this.tlbLarge = false;
     this.fetchLin = NaN; this.fetchGen++;
   }
   invlpg(lin: number): void {
+    // The TLB holds 4K pieces of large pages: invalidating a large page means flushing them all.
+    if (this.tlbLarge) { this.flushTlb(false); return; }
     const vpn = Math.floor(lin / PAGE_SIZE);
     this.tlbR.flushPage(vpn); this.tlbW.flushPage(vpn); this.tlbX.flushPage(vpn);
     this.fetchLin = NaN; this.fetchGen++;
@@ -708,6 +734,8 @@ export class Cpu extends CpuState {
       } catch (e) {
         const r = this.handleThrow(e);
         if (r >= 0) return r;
+        // A faulting instruction or delivery attempt costs one unit, so endless fault loops end.
+        if (--left <= 0) return RUN_BUDGET;
       }
     }
   }
@@ -715,10 +743,9 @@ export class Cpu extends CpuState {
   /** One instruction with every per-instruction check. Returns a RUN_* code to stop, or -1. */
   private stepSlow(): number {
     this.slow = false;
-    if (this.evType !== EVT_NONE || this.pendingTripleFault) {
-      deliverPendingEvent(this);
-      this.slow = true;
-    }
+    // Triple fault, notify, pending events, interrupt/NMI lines and window exits (events.ts).
+    const b = instructionBoundary(this);
+    if (b >= 0) return b;
     if (this.halted) { this.slow = true; return RUN_HALTED; }
     const shadow = this.stiShadow || this.movSsShadow;
     const tf = (this.rflags & TF) !== 0;
@@ -726,6 +753,8 @@ export class Cpu extends CpuState {
       this.slow = true;
       if (this.beforeInsn(this)) return RUN_STOPPED;
     }
+    // DR0-DR3 instruction breakpoints are faults before the fetch (SDM Vol. 3B 17.3.1.1).
+    if (this.dr7 & 0xff) checkCodeBreakpoints(this);
     const insn = this.fetch();
     const rip = this.rip;
     this.insnRip = rip;
@@ -739,12 +768,9 @@ export class Cpu extends CpuState {
     if (shadow) { this.stiShadow = false; this.movSsShadow = false; }
     if (this.stiShadow || this.movSsShadow) this.slow = true;
     this.rflags &= ~RF;
-    if (tf && this.evType === EVT_NONE) {
-      // Single-step trap after the instruction (SDM Vol. 3A 17.3.1.4).
-      this.dr6 |= 0x4000;
-      raiseFaultDuringDelivery(this, 1, -1, true);
-    }
-    if (this.rflags & TF) this.slow = true;
+    // Data-breakpoint and single-step traps after the instruction (SDM Vol. 3B 17.3.1.2, 17.3.1.4).
+    afterInstruction(this, tf && !this.movSsShadow);
+    if ((this.rflags & TF) || boundaryWork(this)) this.slow = true;
     return -1;
   }
 

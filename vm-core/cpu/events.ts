@@ -5,7 +5,8 @@ import type { Cpu } from './cpu';
 import { AC, CS, IF, NT, RF, SS, TF, TR, VM, CR0_PE } from './state';
 import { getRflags, materializeFlags } from './flags';
 import {
-  EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_TRIPLE_FAULT, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, INTR_TYPE_EXT_INTR,
+  EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_TRIPLE_FAULT, EXIT_REASON_NOTIFY, EXIT_REASON_NMI_WINDOW,
+  EXIT_REASON_INTERRUPT_WINDOW, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, INTR_TYPE_EXT_INTR,
   INTR_TYPE_HARD_EXCEPTION, INTR_TYPE_NMI, INTR_TYPE_PRIV_SW_EXCEPTION, INTR_TYPE_SOFT_EXCEPTION, INTR_TYPE_SOFT_INTR,
 } from './exits';
 import { arFromDescriptor, loadCode, readDescriptor } from './segmentation';
@@ -28,11 +29,15 @@ function exceptionClass(v: number): number {
 export function hasErrorCode(v: number): boolean {
   return v === 8 || (v >= 10 && v <= 14) || v === 17 || v === 21;
 }
+/** Fault-class exceptions: the RFLAGS image pushed for them has RF = 1 (SDM Vol. 3A 17.3.1.1). */
+function isFaultClass(v: number): boolean {
+  return v === 0 || (v >= 5 && v <= 7) || (v >= 10 && v <= 14) || v === 16 || v === 17 || v === 19 || v === 20 || v === 21;
+}
 
 /**
  * An exception raised by an instruction or during event delivery: apply SDM Table 6-5 against the
- * event being delivered (if any) and make the result pending. A third fault is a triple fault.
- * `isTrap`: the exception is a trap (#DB single-step) reported after the instruction.
+ * event being delivered (if any) and make the result pending. Any exception while delivering #DF
+ * is a triple fault (SDM 6.15, Interrupt 8). `isTrap`: reported after the instruction (#DB traps).
  */
 export function raiseFaultDuringDelivery(c: Cpu, vector: number, err: number, isTrap: boolean): void {
   void isTrap;
@@ -41,14 +46,10 @@ export function raiseFaultDuringDelivery(c: Cpu, vector: number, err: number, is
     c.delivering = -1;
     c.noBoundaryCount++;
     const firstIsException = firstType === EVT_EXCEPTION;
-    if (first === 8 && firstIsException) {
-      const k = exceptionClass(vector);
-      if (k !== BENIGN) { c.pendingTripleFault = true; c.slow = true; return; }
-    } else {
-      const fc = firstIsException ? exceptionClass(first) : BENIGN, sc = exceptionClass(vector);
-      if ((fc === CONTRIBUTORY && sc === CONTRIBUTORY) || (fc === PAGE_FAULT && sc !== BENIGN)) {
-        vector = 8; err = 0;
-      }
+    if (first === 8 && firstIsException) { c.pendingTripleFault = true; c.slow = true; return; }
+    const fc = firstIsException ? exceptionClass(first) : BENIGN, sc = exceptionClass(vector);
+    if ((fc === CONTRIBUTORY && sc === CONTRIBUTORY) || (fc === PAGE_FAULT && sc !== BENIGN)) {
+      vector = 8; err = 0;
     }
   }
   c.evType = EVT_EXCEPTION;
@@ -56,6 +57,7 @@ export function raiseFaultDuringDelivery(c: Cpu, vector: number, err: number, is
   c.evError = err >= 0 ? err : 0;
   c.evHasError = err >= 0 && hasErrorCode(vector);
   c.evInsnLen = 0;
+  c.evInjected = false;
   c.slow = true;
 }
 
@@ -66,13 +68,170 @@ export function softwareInterrupt(c: Cpu, type: number, vector: number, insnLen:
   c.evError = 0;
   c.evHasError = false;
   c.evInsnLen = insnLen;
+  c.evInjected = false;
   c.slow = true;
+}
+
+// ---------------------------------------------------------------- the hypervisor's view
+
+/**
+ * Inject an event as VM entry does (SDM Vol. 3C 26.6, VM-entry interruption-information field):
+ * `type` is the VMX interruption type (INTR_TYPE_*), `errorCode` -1 for none, `instrLen` the
+ * VM-entry instruction length for software interrupts/exceptions (RIP then points past the
+ * instruction, as if it had just executed). Delivered at the next instruction boundary, without
+ * consulting the exception bitmap and without writing CR2 (KVM sets CR2 itself for #PF).
+ */
+export function injectEvent(c: Cpu, type: number, vector: number, errorCode = -1, instrLen = 0): void {
+  c.evType = type + 1;
+  c.evVector = vector & 0xff;
+  c.evHasError = errorCode >= 0;
+  c.evError = errorCode >= 0 ? errorCode : 0;
+  c.evInsnLen = 0;
+  if (type === INTR_TYPE_SOFT_INTR || type === INTR_TYPE_SOFT_EXCEPTION || type === INTR_TYPE_PRIV_SW_EXCEPTION) {
+    c.evInsnLen = instrLen;
+    c.rip = c.maskIp(c.rip + instrLen);
+  }
+  c.evInjected = true;
+  c.slow = true;
+}
+
+/** The pending (not yet delivered) event in VM-entry interruption-information format, 0 if none. */
+export function pendingEventInfo(c: Cpu): { info: number; errorCode: number; instrLen: number } {
+  if (c.evType === EVT_NONE) return { info: 0, errorCode: 0, instrLen: 0 };
+  const info = (c.evVector & 0xff) | ((c.evType - 1) << 8) | (c.evHasError ? INTR_INFO_DELIVER_CODE : 0) | INTR_INFO_VALID;
+  return { info, errorCode: c.evError, instrLen: c.evInsnLen };
+}
+/** Drop the pending event (KVM_SET_VCPU_EVENTS clearing it, or the hypervisor taking it over). */
+export function cancelPendingEvent(c: Cpu): void {
+  if (c.evType !== EVT_NONE && c.evInsnLen) c.rip = c.maskIp(c.rip - c.evInsnLen);
+  c.evType = EVT_NONE;
+  c.evInjected = false;
+}
+
+/** Interrupt window (SDM Vol. 3C 25.2): RFLAGS.IF = 1, no STI/MOV SS blocking, nothing pending. */
+export function interruptWindowOpen(c: Cpu): boolean {
+  return (c.rflags & IF) !== 0 && !c.stiShadow && !c.movSsShadow && c.evType === EVT_NONE && !c.pendingTripleFault;
+}
+/** NMI window: no NMI blocking, no STI/MOV SS blocking (KVM's vmx_nmi_blocked), nothing pending. */
+export function nmiWindowOpen(c: Cpu): boolean {
+  return !c.nmiBlocked && !c.stiShadow && !c.movSsShadow && c.evType === EVT_NONE && !c.pendingTripleFault;
+}
+/** Assert the INTR line of a bare processor (delivered when the interrupt window opens); -1 lowers it. */
+export function raiseInterrupt(c: Cpu, vector: number): void { c.intrLine = vector; c.slow = true; }
+/** Latch an NMI on a bare processor (delivered when NMIs are not blocked). */
+export function raiseNmi(c: Cpu): void { c.nmiLine = true; c.slow = true; }
+
+/** Work that keeps the slow path on at every boundary (lines, window exits, notify, breakpoints). */
+export function boundaryWork(c: Cpu): boolean {
+  const x = c.intercepts;
+  return c.intrLine >= 0 || c.nmiLine || x.interruptWindow || x.nmiWindow || (c.dr7 & 0xff) !== 0 ||
+    c.evType !== EVT_NONE || c.pendingTripleFault;
+}
+
+/**
+ * Everything that happens at an instruction boundary before the next instruction, in the priority
+ * order of SDM Vol. 3A Table 6-2 and Vol. 3C 25.2: triple fault, notify window, the pending
+ * event, NMI-window and interrupt-window exits, NMI, external interrupt. Returns a RUN_* code to
+ * stop (RUN_SHUTDOWN), else -1. Throws EXIT for exits (run() reports RUN_EXIT).
+ */
+export function instructionBoundary(c: Cpu): number {
+  if (c.pendingTripleFault) { tripleFault(c); return c.shutdown ? RUN_SHUTDOWN_CODE : -1; }
+  const x = c.intercepts;
+  if (x.notifyWindow > 0 && c.noBoundaryCount > x.notifyWindow) {
+    // Notify VM exit (SDM Vol. 3C 25.2): no instruction boundary within the window.
+    c.noBoundaryCount = 0;
+    const e = c.exit;
+    e.reset();
+    e.reason = EXIT_REASON_NOTIFY;
+    e.qual = 0;
+    const p = pendingEventInfo(c);
+    e.idtVectoringInfo = p.info; e.idtVectoringError = p.errorCode; e.instrLen = p.instrLen;
+    throw EXIT;
+  }
+  if (c.evType !== EVT_NONE) { deliverPendingEvent(c); c.slow = true; return -1; }
+  if (x.nmiWindow && nmiWindowOpen(c)) windowExit(c, EXIT_REASON_NMI_WINDOW);
+  if (x.interruptWindow && interruptWindowOpen(c)) windowExit(c, EXIT_REASON_INTERRUPT_WINDOW);
+  if (c.nmiLine && nmiWindowOpen(c)) {
+    c.nmiLine = false;
+    c.evType = EVT_NMI; c.evVector = 2; c.evHasError = false; c.evInsnLen = 0; c.evInjected = false;
+    deliverPendingEvent(c); c.slow = true; return -1;
+  }
+  if (c.intrLine >= 0 && interruptWindowOpen(c)) {
+    const v = c.intrLine;
+    c.intrLine = -1;
+    c.evType = EVT_EXTINT; c.evVector = v; c.evHasError = false; c.evInsnLen = 0; c.evInjected = false;
+    deliverPendingEvent(c); c.slow = true; return -1;
+  }
+  return -1;
+}
+const RUN_SHUTDOWN_CODE = 4;
+
+function windowExit(c: Cpu, reason: number): never {
+  const e = c.exit;
+  e.reset();
+  e.reason = reason;
+  c.halted = false;
+  throw EXIT;
+}
+
+// ---------------------------------------------------------------- debug registers (SDM Vol. 3B 17.2)
+
+/** Length in bytes of DR7's LENn encoding (00 1, 01 2, 11 4, 10 8). */
+function bpLen(dr7: number, n: number): number {
+  const l = (dr7 >>> (18 + 4 * n)) & 3;
+  return l === 0 ? 1 : l === 1 ? 2 : l === 3 ? 4 : 8;
+}
+function bpEnabled(dr7: number, n: number): boolean { return ((dr7 >>> (2 * n)) & 3) !== 0; }
+function bpRw(dr7: number, n: number): number { return (dr7 >>> (16 + 4 * n)) & 3; }
+
+/** Instruction breakpoints (R/W = 00) at the linear RIP; suppressed by RFLAGS.RF. Also tracks data breakpoints. */
+export function checkCodeBreakpoints(c: Cpu): void {
+  c.slow = true;
+  c.dbHits = 0;
+  const dr7 = c.dr7;
+  let data = false;
+  for (let n = 0; n < 4; n++) if (bpEnabled(dr7, n) && (bpRw(dr7, n) & 1)) data = true;
+  if (data !== c.dataBpOn) { c.dataBpOn = data; c.updateAccessMode(); }
+  if (c.rflags & RF) return;
+  const lin = c.codeBits === 64 ? c.rip : (c.seg[CS].base + c.rip) >>> 0;
+  let hits = 0;
+  for (let n = 0; n < 4; n++) if (bpEnabled(dr7, n) && bpRw(dr7, n) === 0 && c.dr[n] === lin) hits |= 1 << n;
+  if (hits) {
+    c.dr6 = (c.dr6 & ~0xf) | hits;
+    c.insnRip = c.rip;
+    c.cur = null;
+    c.fault(1);
+  }
+}
+
+/** A data access at `lin` (called from the slow access path while data breakpoints are on). */
+export function noteDataAccess(c: Cpu, lin: number, len: number, write: boolean): void {
+  const dr7 = c.dr7;
+  for (let n = 0; n < 4; n++) {
+    if (!bpEnabled(dr7, n)) continue;
+    const rw = bpRw(dr7, n);
+    if (rw === 1 ? !write : rw !== 3) continue;
+    const l = bpLen(dr7, n), a = c.dr[n] - (c.dr[n] % l);
+    if (lin < a + l && a < lin + len) c.dbHits |= 1 << n;
+  }
+}
+
+/** After an instruction completes: data-breakpoint hits and the single-step trap become one #DB. */
+export function afterInstruction(c: Cpu, singleStep: boolean): void {
+  let bits = 0;
+  if (c.dbHits) { bits |= c.dbHits; c.dbHits = 0; }
+  if (singleStep) bits |= 0x4000;
+  if (!bits || c.evType !== EVT_NONE) return;
+  c.dr6 = (c.dr6 & ~0xf) | bits;
+  raiseFaultDuringDelivery(c, 1, -1, true);
 }
 
 /** Triple fault (SDM 6.15 Interrupt 8): a hardware exit when intercepted, else shutdown. */
 export function tripleFault(c: Cpu): void {
   c.pendingTripleFault = false;
   c.evType = EVT_NONE;
+  c.delivering = -1;
+  c.vectoringInfo = 0;
   if (c.intercepts.tripleFault) {
     c.exit.reset();
     c.exit.reason = EXIT_REASON_TRIPLE_FAULT;
@@ -86,12 +245,17 @@ export function tripleFault(c: Cpu): void {
 export function deliverPendingEvent(c: Cpu): void {
   if (c.pendingTripleFault) { tripleFault(c); return; }
   const type = c.evType, vector = c.evVector, err = c.evHasError ? c.evError : -1, ilen = c.evInsnLen;
+  const injected = c.evInjected;
   c.evType = EVT_NONE;
+  c.evInjected = false;
   c.halted = false;
+  // A fault during delivery restarts at the instruction for software events, else at RIP.
+  c.insnRip = ilen ? c.maskIp(c.rip - ilen) : c.rip;
+  c.cur = null;
   const vmxType = type - 1;
   const info = (vector & 0xff) | (vmxType << 8) | (err >= 0 ? INTR_INFO_DELIVER_CODE : 0) | INTR_INFO_VALID;
   // Exception bitmap (SDM Vol. 3C 25.2): exceptions, INT3/INTO and INT1 cause a VM exit instead.
-  if ((type === EVT_EXCEPTION || type === EVT_SOFT_EXC || type === EVT_PRIV_SOFT) &&
+  if (!injected && (type === EVT_EXCEPTION || type === EVT_SOFT_EXC || type === EVT_PRIV_SOFT) &&
     ((c.intercepts.exceptionBitmap >>> vector) & 1)) {
     const e = c.exit;
     e.reset();
@@ -107,16 +271,28 @@ export function deliverPendingEvent(c: Cpu): void {
     c.vectoringInfo = 0;
     throw EXIT;
   }
-  if (type === EVT_EXCEPTION && vector === 14) c.cr2 = c.pfAddr;
+  if (type === EVT_EXCEPTION && vector === 14 && !injected) c.cr2 = c.pfAddr;
   c.delivering = vector;
   c.deliveringType = type;
   c.vectoringInfo = info;
   c.vectoringError = err >= 0 ? err : 0;
-  const ext = type === EVT_EXCEPTION || type === EVT_EXTINT || type === EVT_NMI ? 1 : 0;
-  if (!(c.cr0 & CR0_PE)) deliverReal(c, vector);
-  else if (c.rflags & VM) c.notEmulated(c.cur ?? dummyInsn(c), 'virtual-8086 mode is not emulated (event delivery in VM86)');
-  else if (c.isLongMode()) deliverLong(c, type, vector, err, ext);
-  else deliverProtected(c, type, vector, err, ext);
+  const ext = type === EVT_EXCEPTION || type === EVT_EXTINT || type === EVT_NMI || type === EVT_PRIV_SOFT ? 1 : 0;
+  const rfImage = type === EVT_EXCEPTION && isFaultClass(vector) ? RF : 0;
+  try {
+    if (!(c.cr0 & CR0_PE)) deliverReal(c, vector);
+    else if (c.rflags & VM) c.notEmulated(c.cur ?? dummyInsn(c), 'virtual-8086 mode is not emulated (event delivery in VM86)');
+    else if (c.isLongMode()) deliverLong(c, type, vector, err, ext, rfImage);
+    else deliverProtected(c, type, vector, err, ext, rfImage);
+  } catch (e) {
+    if (e === EXIT) {
+      // An exit in the middle of delivery (EPT violation, unemulated task gate): the event is
+      // reported in the IDT-vectoring information and the hypervisor re-injects it.
+      if (ilen) c.exit.instrLen = ilen;
+      c.delivering = -1;
+      c.vectoringInfo = 0;
+    }
+    throw e;
+  }
   if (type === EVT_NMI) c.nmiBlocked = true;
   c.delivering = -1;
   c.vectoringInfo = 0;
@@ -184,18 +360,19 @@ function checkGateTarget(c: Cpu, g: Gate, type: number, vector: number, ext: num
   return { d, newCpl, sel };
 }
 
-function deliverProtected(c: Cpu, type: number, vector: number, err: number, ext: number): void {
+function deliverProtected(c: Cpu, type: number, vector: number, err: number, ext: number, rfImage: number): void {
   const g = readGate(c, vector, 8, ext);
   if (g.type === 5) c.notEmulated(c.cur ?? dummyInsn(c), `task gate for vector ${vector}: task switching is not emulated`);
   if (g.type !== 6 && g.type !== 7 && g.type !== 0xe && g.type !== 0xf) c.gp(vector * 8 + 2 + ext);
   const { d, newCpl, sel } = checkGateTarget(c, g, type, vector, ext);
   const gate32 = (g.type & 8) !== 0;
   const w = gate32 ? 4 : 2;
-  const flags = getRflags(c);
+  const flags = getRflags(c) | rfImage;
   const oldCs = c.seg[CS].selector, oldSs = c.seg[SS].selector, oldEsp = c.R[8] >>> 0, oldCpl = c.cpl;
   let ssSel = oldSs, esp = c.stackBits === 32 ? oldEsp : oldEsp & 0xffff;
   let ssDesc: { lo: number; hi: number } | undefined;
   let ssBase = c.seg[SS].base, ss32 = c.stackBits === 32;
+  let ssLimit = c.seg[SS].limit, ssErr = 0;
   if (newCpl < oldCpl) {
     // Stack switch from the TSS (SDM 6.12.1): SS0:ESP0 etc.
     const tr = c.seg[TR];
@@ -214,6 +391,9 @@ function deliverProtected(c: Cpu, type: number, vector: number, err: number, ext
     if (!(ar & 0x80)) c.fault(12, (ssSel & 0xfffc) + ext);
     ssBase = ((ssDesc.lo >>> 16) | ((ssDesc.hi & 0xff) << 16) | (ssDesc.hi & 0xff000000)) >>> 0;
     ss32 = (ar & 0x4000) !== 0;
+    ssLimit = (ssDesc.lo & 0xffff) | (ssDesc.hi & 0xf0000);
+    if (ssDesc.hi & 0x800000) ssLimit = (ssLimit * 4096 + 0xfff) >>> 0;
+    ssErr = (ssSel & 0xfffc) + ext;
   }
   const frame: number[] = [];
   if (newCpl < oldCpl) frame.push(oldSs, oldEsp);
@@ -222,7 +402,12 @@ function deliverProtected(c: Cpu, type: number, vector: number, err: number, ext
   const mask = ss32 ? 0xffffffff : 0xffff;
   let sp = esp;
   const addrs: number[] = [];
-  for (let k = 0; k < frame.length; k++) { sp = (sp - w) & mask; addrs.push(sp >>> 0); }
+  for (let k = 0; k < frame.length; k++) {
+    sp = (sp - w) & mask;
+    // The new frame must fit the (expand-up) stack segment: #SS (SDM Vol. 3A 6.12.1).
+    if ((sp >>> 0) + w - 1 > ssLimit) c.fault(12, ssErr);
+    addrs.push(sp >>> 0);
+  }
   for (let k = 0; k < frame.length; k++) {
     const lin = (ssBase + addrs[k]) >>> 0;
     if (w === 4) c.writeSys(lin, 4, frame[k] | 0); else c.writeSys(lin, 2, frame[k] & 0xffff);
@@ -243,14 +428,14 @@ function deliverProtected(c: Cpu, type: number, vector: number, err: number, ext
   c.updateAcCheck();
 }
 
-function deliverLong(c: Cpu, type: number, vector: number, err: number, ext: number): void {
+function deliverLong(c: Cpu, type: number, vector: number, err: number, ext: number, rfImage: number): void {
   const g = readGate(c, vector, 16, ext);
   if (g.type !== 0xe && g.type !== 0xf) c.gp(vector * 8 + 2 + ext);
   const { d, newCpl, sel } = checkGateTarget(c, g, type, vector, ext);
   if (!(d.hi & 0x200000) || (d.hi & 0x400000)) c.gp((sel & 0xfffc) + ext); // target must be 64-bit code (L=1, D=0)
   if (g.offset < -0x800000000000 || g.offset >= 0x800000000000) c.gp(ext);
   materializeFlags(c);
-  const flags = c.rflags;
+  const flags = c.rflags | rfImage;
   const oldCs = c.seg[CS].selector, oldSs = c.seg[SS].selector;
   const oldRspLo = c.R[8], oldRspHi = c.R[9];
   let rsp: number;

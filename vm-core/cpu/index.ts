@@ -3,6 +3,8 @@ import './exec/arith';
 import './exec/data';
 import './exec/control';
 import './exec/system';
+import './exec/segments';
+import './exec/far';
 import './exec/sse';
 export { Cpu, RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from './cpu';
 export type { MmioHandler, EmulatorHooks } from './cpu';

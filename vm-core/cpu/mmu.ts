@@ -64,7 +64,7 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
 
   if (!(c.cr4 & CR4_PAE)) {
     // 32-bit paging (SDM 4.3).
-    const pdeAddr = (c.cr3 & 0xfffff000) + ((lo32 >>> 22) << 2);
+    const pdeAddr = ((c.cr3 & 0xfffff000) >>> 0) + ((lo32 >>> 22) << 2);
     const pde = readPte32(c, pdeAddr);
     if (!(pde & P)) pageFault(c, lin, acc, false, false);
     allowW = (pde & RW) !== 0; allowU = (pde & US) !== 0;
@@ -74,6 +74,7 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
       checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, false);
       setBits(c, pdeAddr, A | (write ? D : 0));
       c.lastWalkGlobal = (pde & G) !== 0 && (c.cr4 & CR4_PGE) !== 0;
+      c.lastWalkLarge = true;
       return ((pde & 0xffc00000) >>> 0) + ((pde >>> 13) & 0xff) * 4294967296 + (lo32 & 0x3fffff);
     }
     setBits(c, pdeAddr, A);
@@ -84,6 +85,7 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
     checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, false);
     setBits(c, pteAddr >>> 0, A | (write ? D : 0));
     c.lastWalkGlobal = (pte & G) !== 0 && (c.cr4 & CR4_PGE) !== 0;
+    c.lastWalkLarge = false;
     return ((pte & 0xfffff000) >>> 0) + (lo32 & 0xfff);
   }
 
@@ -129,6 +131,7 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
       checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, nx);
       setBits(c, eAddr, A | (write ? D : 0));
       c.lastWalkGlobal = (lo & G) !== 0 && (c.cr4 & CR4_PGE) !== 0;
+      c.lastWalkLarge = level > 1;
       gpa = (base - (base % (offMask + 1))) + (lo32 & offMask);
       return gpa;
     }
@@ -163,7 +166,7 @@ function checkAccess(c: Cpu, lin: number, acc: number, user: boolean, write: boo
 
 /** Load the four PAE PDPTEs from CR3 (SDM 4.4.1); returns false if any has reserved bits set. */
 export function loadPdptrs(c: Cpu, cr3: number): boolean {
-  const base = (cr3 >>> 0) & 0xffffffe0;
+  const base = ((cr3 >>> 0) & 0xffffffe0) >>> 0;
   const out = [0, 0, 0, 0];
   for (let k = 0; k < 4; k++) {
     const lo = readPte64(c, base + k * 8), hi = c.hi;

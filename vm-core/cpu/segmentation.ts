@@ -67,7 +67,8 @@ export function loadNull(c: Cpu, seg: number, selector: number): void {
   s.selector = selector & 0xffff;
   s.base = 0;
   s.limit = 0;
-  s.ar = 0x10000;
+  // A null SS (64-bit mode, CPL < 3) keeps DPL = CPL: CPL is SS.DPL (SDM Vol. 3C 24.4.1).
+  s.ar = 0x10000 | (seg === SS ? c.cpl << 5 : 0);
   c.updateMode();
 }
 
@@ -126,3 +127,53 @@ export function readSystemDescriptor(c: Cpu, selector: number): { lo: number; hi
 }
 
 export function isTr(seg: number): boolean { return seg === TR; }
+
+/** Error code for a selector (SDM Vol. 3A 6.13): index and TI, RPL bits cleared. */
+export function selErr(selector: number): number { return selector & 0xfffc; }
+
+/** Descriptor predicates over the access-rights word (SDM Vol. 3A 3.4.5.1, Table 3-1). */
+export function arIsCode(ar: number): boolean { return (ar & 0x18) === 0x18; }
+export function arIsData(ar: number): boolean { return (ar & 0x18) === 0x10; }
+export function arIsConforming(ar: number): boolean { return (ar & 0x1c) === 0x1c; }
+export function arDpl(ar: number): number { return (ar >> 5) & 3; }
+export function arPresent(ar: number): boolean { return (ar & 0x80) !== 0; }
+
+/**
+ * Checks for an SS loaded on a privilege change (far CALL through a gate, interrupt via the TSS,
+ * RET/IRET to an outer level; SDM Vol. 2 CALL/RET/IRET): RPL and DPL equal `cpl`, writable data,
+ * present. `vec` is the fault for a bad descriptor (#TS from the TSS, #GP from the stack).
+ */
+export function checkStackSegment(c: Cpu, sel: number, cpl: number, vec: number, ext: number): RawDescriptor {
+  const d = readDescriptor(c, sel);
+  if (!d) return c.fault(vec, selErr(sel) + ext);
+  const ar = arFromDescriptor(d.hi);
+  if ((sel & 3) !== cpl || arDpl(ar) !== cpl || !arIsData(ar) || !(ar & 2)) c.fault(vec, selErr(sel) + ext);
+  if (!arPresent(ar)) c.fault(12, selErr(sel) + ext);
+  return d;
+}
+
+/** Load a segment register from a descriptor without recomputing the mode (callers batch loads). */
+export function setSegmentRaw(c: Cpu, seg: number, selector: number, d: RawDescriptor): void {
+  setAccessed(c, selector, d);
+  loadFromDescriptor(c.seg[seg], selector, d);
+}
+
+/** Set a segment register to a flat descriptor cache (SYSCALL/SYSENTER style; SDM Vol. 2 SYSCALL). */
+export function setFlat(c: Cpu, seg: number, selector: number, ar: number): void {
+  const s = c.seg[seg];
+  s.selector = selector & 0xffff; s.base = 0; s.limit = 0xffffffff; s.ar = ar;
+}
+
+/**
+ * On a return to an outer privilege level, data segment registers that the new CPL may not use
+ * are nulled (SDM Vol. 2 RET/IRET: "FOR each of ES, FS, GS, DS ... SegmentSelector <- 0").
+ */
+export function invalidateDataSegments(c: Cpu, newCpl: number): void {
+  for (const seg of [0, 3, 4, 5]) {
+    const s = c.seg[seg];
+    if (s.ar & 0x10000) continue;
+    if ((arIsData(s.ar) || (arIsCode(s.ar) && !arIsConforming(s.ar))) && arDpl(s.ar) < newCpl) {
+      s.selector = 0; s.base = 0; s.limit = 0; s.ar = 0x10000;
+    }
+  }
+}
