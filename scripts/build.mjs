@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Builds the extension's bundles into dist/ with esbuild:
+//   dist/extension.js   extension/extension.ts (CommonJS for Node, 'vscode' external)
+//   dist/adapter.js     adapter/session.ts's KvmGuestSession, also runnable as
+//                       `node dist/adapter.js` (DAP over stdio, --server=PORT for TCP);
+//                       built only once adapter/session.ts exists
+//   dist/iced_x86_bg.wasm  iced-x86's WebAssembly module. iced-x86's JS (bundled in) reads it
+//                       with fs from path.join(__dirname, 'iced_x86_bg.wasm'), and in a bundle
+//                       __dirname is dist/, so the file sits beside the bundles.
+// Usage: node scripts/build.mjs [--production] [--watch]
+import * as esbuild from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const require = createRequire(join(ROOT, 'package.json'));
+
+/** Oldest VS Code we support (engines.vscode ^1.80) runs Electron 22 with Node 16. */
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node16',
+  external: ['vscode'],
+  sourcemap: production ? false : 'linked',
+  minify: false,
+  keepNames: true,
+  logLevel: 'warning',
+  absWorkingDir: ROOT,
+};
+
+const ADAPTER_SESSION = join(ROOT, 'adapter', 'session.ts');
+/** The adapter bundle's entry: KvmGuestSession, and a DAP server when run as a program. */
+const ADAPTER_ENTRY = `
+import { DebugSession } from '@vscode/debugadapter';
+import { KvmGuestSession } from './adapter/session';
+export { KvmGuestSession };
+if (require.main === module) DebugSession.run(KvmGuestSession);
+`;
+
+function icedWasmPath() {
+  return join(dirname(require.resolve('iced-x86/package.json')), 'iced_x86_bg.wasm');
+}
+
+/** A bundle that inlines iced-x86 needs its .wasm beside it. */
+function bundlesIced(meta) {
+  return Object.keys(meta.inputs).some((p) => p.includes('node_modules/iced-x86/'));
+}
+
+async function build() {
+  for (const f of ['extension.js', 'extension.js.map', 'adapter.js', 'adapter.js.map']) rmSync(join(DIST, f), { force: true });
+  mkdirSync(DIST, { recursive: true });
+  const builds = [{ name: 'extension', options: { ...common, entryPoints: [join(ROOT, 'extension', 'extension.ts')], outfile: join(DIST, 'extension.js'), metafile: true } }];
+  if (existsSync(ADAPTER_SESSION)) {
+    builds.push({
+      name: 'adapter',
+      options: { ...common, stdin: { contents: ADAPTER_ENTRY, resolveDir: ROOT, sourcefile: 'adapter-entry.ts', loader: 'ts' }, outfile: join(DIST, 'adapter.js'), metafile: true },
+    });
+  } else {
+    console.log('build: adapter/session.ts does not exist yet; dist/adapter.js not built (the extension reports "adapter not built yet")');
+  }
+  let needsWasm = false;
+  for (const b of builds) {
+    if (watch) {
+      const ctx = await esbuild.context(b.options);
+      await ctx.watch();
+      console.log(`build: watching ${b.name}`);
+      needsWasm = true;
+      continue;
+    }
+    const result = await esbuild.build(b.options);
+    const out = relative(ROOT, b.options.outfile);
+    const bytes = readFileSync(b.options.outfile).length;
+    console.log(`build: ${out} (${(bytes / 1024).toFixed(0)} KiB)`);
+    if (bundlesIced(result.metafile)) needsWasm = true;
+  }
+  if (needsWasm) {
+    copyFileSync(icedWasmPath(), join(DIST, 'iced_x86_bg.wasm'));
+    console.log('build: dist/iced_x86_bg.wasm (iced-x86 WebAssembly module)');
+  }
+}
+
+build().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
