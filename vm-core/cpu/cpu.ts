@@ -657,6 +657,7 @@ export class Cpu extends CpuState {
 
   /** Fetch path when the instruction is not in the current page's cache. */
   private fetchMiss(lin: number): Insn {
+    this.insnRip = this.rip; // a fetch fault (#PF, EPT) is reported at the instruction being fetched
     const off = lin - this.fetchLin;
     if (!(off >= 0 && off < PAGE_SIZE)) {
       // Entering a new page: translate for execute (may #PF) and find its decoded-instruction page.

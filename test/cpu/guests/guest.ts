@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cpu, PhysBus, RUN_HALTED } from '../../../vm-core/cpu';
-import { CS, DS, ES, SS, FS, GS } from '../../../vm-core/cpu/state';
+import { CS, DS, ES, SS, FS, GS, CR4_PAE, EFER_LME, EFER_LMA } from '../../../vm-core/cpu/state';
 import type { CpuEnv } from '../../../vm-core/cpu/env';
 import { defaultEnv } from '../../../vm-core/cpu/env';
 
@@ -41,8 +41,12 @@ export function assemble(file: string, defines: Record<string, string | number> 
 
 export interface Machine { cpu: Cpu; bus: PhysBus; mem: Uint8Array; dv: DataView; }
 
-/** A bare processor with RAM and the image at 0x8000, in real mode at 0000:8000. */
-export function machine(image: Uint8Array, env: CpuEnv = defaultEnv, memSize = MEM_SIZE): Machine {
+/**
+ * A bare processor with RAM and the image at 0x8000, in real mode at 0000:8000, or (`long`) in
+ * 64-bit mode exactly as test/native/kvm-oracle.c sets it up: identity-mapped 2 MiB pages over
+ * 4 GiB (PML4 0x20000, PDPT 0x21000, PDs 0x22000), a GDT at 0x7000, CS 0x10, RSP 0x7f000.
+ */
+export function machine(image: Uint8Array, env: CpuEnv = defaultEnv, long = false, memSize = MEM_SIZE): Machine {
   const bus = new PhysBus();
   const mem = new Uint8Array(memSize);
   bus.setRegion(0, 0, mem, false);
@@ -55,7 +59,26 @@ export function machine(image: Uint8Array, env: CpuEnv = defaultEnv, memSize = M
   }
   cpu.rip = LOAD_ADDR;
   cpu.updateMode();
-  return { cpu, bus, mem, dv: new DataView(mem.buffer) };
+  const dv = new DataView(mem.buffer);
+  if (long) {
+    dv.setUint32(0x20000, 0x21000 | 7, true);
+    for (let k = 0; k < 4; k++) dv.setUint32(0x21000 + k * 8, (0x22000 + k * 0x1000) | 7, true);
+    for (let k = 0; k < 2048; k++) dv.setBigUint64(0x22000 + k * 8, (BigInt(k) << 21n) | 0x87n, true);
+    const gdt = [0n, 0x00cf9a000000ffffn, 0x00af9a000000ffffn, 0x00cf92000000ffffn, 0x00cffa000000ffffn,
+      0x00cff2000000ffffn, 0x00affa000000ffffn];
+    gdt.forEach((g, k) => dv.setBigUint64(0x7000 + k * 8, g, true));
+    cpu.gdtr.base = 0x7000; cpu.gdtr.limit = gdt.length * 8 - 1;
+    cpu.cr3 = 0x20000; cpu.cr4 = CR4_PAE; cpu.efer = EFER_LME | EFER_LMA; cpu.cr0 = 0x80000011;
+    for (const s of [CS, DS, ES, SS, FS, GS]) {
+      const seg = cpu.seg[s];
+      seg.selector = s === CS ? 0x10 : 0x18; seg.base = 0; seg.limit = 0xffffffff;
+      seg.ar = s === CS ? 0xa09b : 0xc093;
+    }
+    cpu.R[8] = 0x7f000;
+    cpu.updateMode();
+    cpu.flushTlb(false);
+  }
+  return { cpu, bus, mem, dv };
 }
 
 /** Run until HLT (or another stop); returns the run() code. */
@@ -71,7 +94,7 @@ export function runToHalt(m: Machine, budget = 5_000_000): number {
 
 /** Assemble, load and run a guest to HLT; fails loudly if it stops for another reason. */
 export function runGuest(file: string, defines: Record<string, string | number> = {}, env?: CpuEnv): Machine {
-  const m = machine(assemble(file, defines), env);
+  const m = machine(assemble(file, defines), env, 'LONG_ENTRY' in defines);
   const r = runToHalt(m);
   if (r !== RUN_HALTED) {
     throw new Error(`${file} stopped with run code ${r} at rip 0x${m.cpu.rip.toString(16)} (exit ${m.cpu.exit.reason} ${m.cpu.exit.message})`);
@@ -98,4 +121,45 @@ export function excLog(m: Machine, size: 4 | 8 = 8): ExcRecord[] {
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------- the KVM oracle (test/native/kvm-oracle.c)
+
+let oracle: string | null | undefined;
+/** Build the KVM oracle with gcc; null (with the reason in oracleSkip) when /dev/kvm or gcc is missing. */
+export function kvmOracle(): string | null {
+  if (oracle !== undefined) return oracle;
+  oracle = null;
+  try {
+    const fs = require('node:fs') as typeof import('node:fs');
+    fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
+  } catch { oracleSkip = '/dev/kvm is not available'; return oracle; }
+  if (spawnSync('gcc', ['--version']).status !== 0) { oracleSkip = 'gcc is not installed'; return oracle; }
+  const dir = join(tmpdir(), 'kvm-guest-sys');
+  mkdirSync(dir, { recursive: true });
+  const exe = join(dir, 'kvm-oracle');
+  const r = spawnSync('gcc', ['-O1', '-o', exe, join(GUEST_DIR, '..', '..', 'native', 'kvm-oracle.c')], { encoding: 'utf8' });
+  if (r.status !== 0) { oracleSkip = 'kvm-oracle.c did not build: ' + r.stderr; return oracle; }
+  oracle = exe;
+  return oracle;
+}
+export let oracleSkip = '';
+
+export interface OracleResult { stop: string; exit_reason: number; regs: Record<string, string>; sregs: Record<string, string | number>; mem: Record<string, string>; out: string; error?: string; }
+
+/** Run an assembled guest under the real KVM; `ranges` are [addr, len] to dump. */
+export function runOnKvm(image: Uint8Array, long: boolean, ranges: [number, number][]): OracleResult {
+  const exe = kvmOracle();
+  if (!exe) throw new Error(oracleSkip);
+  const dir = join(tmpdir(), 'kvm-guest-sys');
+  const img = join(dir, `img-${process.pid}-${Math.random().toString(36).slice(2)}.bin`);
+  writeFileSync(img, image);
+  const r = spawnSync(exe, [img, long ? 'long' : 'real', ...ranges.map(([a, l]) => `${a.toString(16)}:${l.toString(16)}`)],
+    { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0) throw new Error(`kvm-oracle failed: ${r.stdout} ${r.stderr}`);
+  return JSON.parse(r.stdout) as OracleResult;
+}
+/** Hex dump of emulator memory in the oracle's format. */
+export function hexRange(m: Machine, addr: number, len: number): string {
+  return Array.from(m.mem.subarray(addr, addr + len), (b) => b.toString(16).padStart(2, '0')).join('');
 }

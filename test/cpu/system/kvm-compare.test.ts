@@ -1,0 +1,30 @@
+// The system-level guests that this machine's KVM can run, run on both the emulator and the real
+// KVM (test/native/kvm-oracle.c, built with gcc at test time), comparing final GPRs, RIP, CR2 and
+// the guests' result memory. KVM here is the PVM flavour: CPL-0 guest code runs in KVM's
+// instruction emulator, so guests start in long mode (set up by the host like a selftest) and
+// leave out what PVM cannot do (guest EFER writes, INT3, 32-bit/PAE paging outside long mode).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assemble, haveNasm, hexRange, kvmOracle, NO_NASM, oracleSkip, runGuest, runOnKvm } from '../guests/guest';
+import { GPR_NAMES, getReg64, addrToU64 } from '../../../vm-core/cpu/state';
+
+const skip = !haveNasm() ? NO_NASM : kvmOracle() === null ? oracleSkip : false;
+
+function compare(file: string, ranges: [number, number][], extra: Record<string, number> = {}): void {
+  const defines = { LONG_ENTRY: 1, KVM: 1, ...extra };
+  const m = runGuest(file, defines);
+  const k = runOnKvm(assemble(file, defines), true, ranges);
+  assert.equal(k.stop, 'hlt', `KVM stopped with ${k.stop} (exit ${k.exit_reason}) at ${k.regs.rip}`);
+  for (let r = 0; r < 16; r++) {
+    const name = GPR_NAMES[r];
+    assert.equal('0x' + getReg64(m.cpu, r).toString(16), k.regs[name], `${file}: ${name}`);
+  }
+  // KVM reports RIP after the HLT; the emulator stops after it too.
+  assert.equal('0x' + addrToU64(m.cpu.rip).toString(16), k.regs.rip, `${file}: rip`);
+  assert.equal('0x' + m.cpu.cr2.toString(16), k.sregs.cr2, `${file}: cr2`);
+  for (const [a, l] of ranges) assert.equal(hexRange(m, a, l), k.mem[a.toString(16)], `${file}: memory at 0x${a.toString(16)}`);
+}
+
+test('KVM oracle: 64-bit exception guest (vectors, error codes, CR2, handler RIPs)', { skip }, () => {
+  compare('exc64.asm', [[0x5f0, 0x18], [0x1000, 12 * 32]]);
+});
