@@ -12,6 +12,14 @@ import { pageWalk, ACC_WRITE, ACC_USER, ACC_FETCH, ACC_IMPLICIT } from './mmu';
 import { defaultEnv, CpuEnv } from './env';
 import { EVT_NONE, raiseFaultDuringDelivery, instructionBoundary, afterInstruction, checkCodeBreakpoints, noteDataAccess, boundaryWork } from './events';
 
+/** Observer of near calls and returns (the debugger's shadow call stack). */
+export interface CallTracker {
+  /** A CALL completed: `ret` is the return address, `target` the callee, `sp` the stack pointer after the push. */
+  call(c: Cpu, ret: number, target: number, sp: number): void;
+  /** A RET completed to `target`, with `sp` the stack pointer after the pop. */
+  ret(c: Cpu, target: number, sp: number): void;
+}
+
 /** Thrown inside the core to abort the current instruction with an exception. Never escapes run(). */
 export class CpuFault {
   vector = 0;
@@ -128,6 +136,8 @@ export class Cpu extends CpuState {
   msrLo = 0; msrHi = 0;
   /** Debug hook: called before each instruction when set (debugger breakpoints); return true to stop. */
   beforeInsn: ((c: Cpu) => boolean) | null = null;
+  /** Debug hook: near CALL/RET observer for the debugger's call stack (exec/control.ts). */
+  callTrack: CallTracker | null = null;
   /** Progress without reaching an instruction boundary, for notify VM exits (deterministic units). */
   noBoundaryCount = 0;
 
@@ -135,6 +145,7 @@ export class Cpu extends CpuState {
     super();
     this.bus = bus;
     bus.addCodeWriteListener((ppn) => this.invalidateCode(ppn));
+    bus.addEpochListener(() => this.tlbW.flush(false));
     for (const s of this.seg) updateSegmentChecks(s, true);
     this.seg[CS].selector = 0xf000; this.seg[CS].base = 0xffff0000; this.seg[CS].ar = 0x9b;
     this.updateMode();
@@ -448,6 +459,8 @@ export class Cpu extends CpuState {
     }
     const idx = this.tlbFill(this.tlbW, lin, acc | ACC_WRITE);
     if (idx < 0) { this.mmioWrite(lin, len, lo, hi, acc); return; }
+    const ppn = this.tlbW.ppn[idx];
+    if (this.bus.needsPrepare(ppn)) this.bus.prepareWrite(ppn * PAGE_SIZE, 1);
     this.storeAt(idx, lin, len, lo, hi);
   }
 

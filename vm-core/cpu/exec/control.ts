@@ -64,6 +64,7 @@ defineMatching(/^Call_rel(16|32)_?(32|64)?$/, {
       const sp = getSp(c);
       push(c, size, ret | 0, Math.floor(ret / 4294967296) | 0);
       try { branchTo(c, target, bits); } catch (e) { setSp(c, sp); throw e; }
+      if (c.callTrack) c.callTrack.call(c, ret, c.rip, getSp(c));
     };
   },
 });
@@ -76,6 +77,7 @@ defineMatching(/^Call_rm(16|32|64)$/, {
       const ret = c.rip, sp = getSp(c);
       push(c, size, ret | 0, Math.floor(ret / 4294967296) | 0);
       try { branchTo(c, target, size * 8); } catch (e) { setSp(c, sp); throw e; }
+      if (c.callTrack) c.callTrack.call(c, ret, c.rip, getSp(c));
     };
   },
 });
@@ -90,6 +92,7 @@ defineMatching(/^Retn(w|d|q)(_imm16)?$/, {
       const target = size === 8 ? toAddr(v, c.hi) : v >>> 0;
       try { branchTo(c, target, size * 8); } catch (e) { setSp(c, sp); throw e; }
       if (i.k0 !== 0) setSp(c, stackWrap(c, getSp(c) + (i.imm & 0xffff)));
+      if (c.callTrack) c.callTrack.ret(c, c.rip, getSp(c));
     };
   },
 });
