@@ -34,6 +34,7 @@ function setBits(c: Cpu, gpa: number, bits: number): void {
   const o = gpa - r.gpa;
   const v = r.dv.getInt32(o, true);
   if ((v & bits) !== bits) {
+    c.bus.prepareWrite(gpa, 4);
     r.dv.setInt32(o, v | bits, true);
     c.bus.noteWrite(gpa, 4);
   }
