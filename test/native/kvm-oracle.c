@@ -41,6 +41,12 @@ int main(int argc, char **argv) {
   if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) fail("KVM_SET_USER_MEMORY_REGION");
   int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
   if (vcpu < 0) fail("KVM_CREATE_VCPU");
+  // Give the vCPU the host-supported CPUID like a selftest (1 GiB pages, NX, SYSCALL, ...).
+  struct { struct kvm_cpuid2 h; struct kvm_cpuid_entry2 e[256]; } cpuid;
+  memset(&cpuid, 0, sizeof cpuid);
+  cpuid.h.nent = 256;
+  if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, &cpuid) < 0) fail("KVM_GET_SUPPORTED_CPUID");
+  if (ioctl(vcpu, KVM_SET_CPUID2, &cpuid) < 0) fail("KVM_SET_CPUID2");
   int runsz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
   struct kvm_run *run = mmap(NULL, runsz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
   if (run == MAP_FAILED) fail("mmap kvm_run");
