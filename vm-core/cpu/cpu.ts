@@ -136,6 +136,14 @@ export class Cpu extends CpuState {
   msrLo = 0; msrHi = 0;
   /** Debug hook: called before each instruction when set (debugger breakpoints); return true to stop. */
   beforeInsn: ((c: Cpu) => boolean) | null = null;
+  /** Debugger code breakpoints by linear address, and the linear pages holding any (fast check). */
+  private bpLin = new Set<number>();
+  private bpPages = new Set<number>();
+  private fetchHasBp = false;
+  /** A breakpoint at this linear address is stepped over once (resuming from it). */
+  bpSkip = NaN;
+  /** Linear address of the breakpoint that made run() return RUN_STOPPED (NaN otherwise). */
+  bpHit = NaN;
   /** Debug hook: near CALL/RET observer for the debugger's call stack (exec/control.ts). */
   callTrack: CallTracker | null = null;
   /** Progress without reaching an instruction boundary, for notify VM exits (deterministic units). */
@@ -687,11 +695,32 @@ export class Cpu extends CpuState {
       if (page) {
         this.fetchLin = base;
         this.fetchPage = page;
+        this.fetchHasBp = this.bpPages.size !== 0 && this.bpPages.has(base / PAGE_SIZE);
         const insn = page[lin - base];
         if (insn !== undefined && insn.bits === this.codeBits) return insn;
       }
     }
     return this.fetchSlow(lin);
+  }
+
+  // ---------------------------------------------------------------- debugger breakpoints
+
+  /** Replace the debugger's code breakpoints (linear addresses). */
+  setCodeBreakpoints(linear: Iterable<number>): void {
+    this.bpLin = new Set(linear);
+    this.bpPages = new Set([...this.bpLin].map((a) => Math.floor(a / PAGE_SIZE)));
+    this.fetchLin = NaN; this.fetchGen++;
+    this.fetchHasBp = false;
+  }
+  codeBreakpoints(): ReadonlySet<number> { return this.bpLin; }
+
+  /** Is there a breakpoint at RIP (not the one being stepped over)? Records it in bpHit. */
+  private atBreakpoint(rip: number): boolean {
+    const lin = this.codeBits === 64 ? rip : (this.csBase + rip) >>> 0;
+    if (!this.bpLin.has(lin)) return false;
+    if (lin === this.bpSkip) { this.bpSkip = NaN; return false; }
+    this.bpHit = lin;
+    return true;
   }
 
   // ---------------------------------------------------------------- execution
@@ -728,11 +757,12 @@ export class Cpu extends CpuState {
             const off = lin - this.fetchLin;
             insn = off >= 0 && off < PAGE_SIZE ? this.fetchPage[off] : undefined;
             if (insn === undefined || insn.bits !== bits) insn = this.fetchMiss(lin);
-            if (prev !== undefined && rip === prev.nextRip && prev.live && insn.live && this.fetchPage[off] === insn) {
+            if (off > 0 && prev !== undefined && rip === prev.nextRip && prev.live && insn.live && this.fetchPage[off] === insn) {
               prev.next = insn;
               prev.nextGen = this.fetchGen;
             }
           }
+          if (this.fetchHasBp && this.atBreakpoint(rip)) return RUN_STOPPED;
           this.insnRip = rip;
           this.cur = insn;
           const next = rip + insn.len;
@@ -769,6 +799,7 @@ export class Cpu extends CpuState {
     }
     // DR0-DR3 instruction breakpoints are faults before the fetch (SDM Vol. 3B 17.3.1.1).
     if (this.dr7 & 0xff) checkCodeBreakpoints(this);
+    if (this.bpLin.size !== 0 && this.atBreakpoint(this.rip)) { this.slow = true; return RUN_STOPPED; }
     const insn = this.fetch();
     const rip = this.rip;
     this.insnRip = rip;
