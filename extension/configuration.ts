@@ -86,6 +86,8 @@ export class KvmGuestConfigurationProvider implements vscode.DebugConfigurationP
 /** Dynamic configurations (the Run and Debug view's "KVM Guest..." list): one per examples/*.asm. */
 export class KvmGuestDynamicConfigurationProvider implements vscode.DebugConfigurationProvider {
   async provideDebugConfigurations(folder: vscode.WorkspaceFolder | undefined, token?: vscode.CancellationToken): Promise<vscode.DebugConfiguration[]> {
+    // VS Code asks once per workspace folder and once without one: answer only once.
+    if (!folder && vscode.workspace.workspaceFolders?.length) return [];
     const include = folder ? new vscode.RelativePattern(folder, 'examples/*.{asm,nasm}') : 'examples/*.{asm,nasm}';
     const files = await vscode.workspace.findFiles(include, undefined, 200, token);
     const configs = files
