@@ -1,7 +1,8 @@
 // Data transfer (SDM Vol. 1 7.3.1): MOV, MOVZX, MOVSX/MOVSXD, LEA, XCHG, PUSH, POP, CBW family,
 // CWD family, and the NOP family.
 import type { Cpu } from '../cpu';
-import { Insn, K_IMM, K_MEM, K_REG } from '../insn';
+import { Code } from 'iced-x86';
+import { BASE_RIP, Insn, K_IMM, K_MEM, K_REG } from '../insn';
 import { defineMatching, memLin, pop, push, readAt, readOp, regVal, setRegVal, writeAt, writeOp } from './operands';
 import { RAX, RDX } from '../state';
 
@@ -57,14 +58,40 @@ defineMatching(/^Movsx_r(16|32|64)_rm16$/, extendFactory(true, 2));
 defineMatching(/^Movsxd_r64_rm32$/, extendFactory(true, 4));
 defineMatching(/^Movsxd_r(16|32)_rm(16|32)$/, { factory: (i: Insn) => { const sz = i.osz; return (c: Cpu, i: Insn) => setRegVal(c, i.r0, sz, readOp(c, i, 1, sz), 0); } });
 
+/**
+ * Exact 64-bit effective address modulo 2^64 on int32 halves (low half returned, high in c.hi).
+ * LEA needs all 64 bits even when the address is not canonical, which c.ea() does not keep.
+ */
+function ea64(c: Cpu, i: Insn): number {
+  const R = c.R;
+  if (i.mBase === BASE_RIP) { const v = c.rip + i.disp; c.hi = Math.floor(v / 4294967296) | 0; return v | 0; }
+  let lo = i.disp | 0, hi = i.disp < 0 ? -1 : 0;
+  if (i.mBase >= 0) {
+    const t = (lo >>> 0) + (R[2 * i.mBase] >>> 0);
+    hi = (hi + R[2 * i.mBase + 1] + (t > 0xffffffff ? 1 : 0)) | 0; lo = t | 0;
+  }
+  if (i.mIndex >= 0) {
+    const sh = Math.log2(i.mScale), xl = R[2 * i.mIndex], xh = R[2 * i.mIndex + 1];
+    const il = xl << sh, ih = sh === 0 ? xh : (xh << sh) | (xl >>> (32 - sh));
+    const t = (lo >>> 0) + (il >>> 0);
+    hi = (hi + ih + (t > 0xffffffff ? 1 : 0)) | 0; lo = t | 0;
+  }
+  c.hi = hi;
+  return lo;
+}
+
 // LEA: the effective address, truncated to the operand size (SDM Vol. 2 LEA).
 defineMatching(/^Lea_r(16|32|64)_m$/, {
   factory: (i: Insn) => {
     const size = i.osz;
     return (c: Cpu, i: Insn) => {
+      if (i.asz === 64) {
+        const lo = ea64(c, i);
+        setRegVal(c, i.r0, size, size === 2 ? lo & 0xffff : lo, c.hi);
+        return;
+      }
       const ea = c.ea(i);
-      if (size === 8) setRegVal(c, i.r0, 8, ea | 0, Math.floor(ea / 4294967296) | 0);
-      else setRegVal(c, i.r0, size, size === 2 ? ea & 0xffff : ea | 0, 0);
+      setRegVal(c, i.r0, size, size === 2 ? ea & 0xffff : ea | 0, 0);
     };
   },
 });
@@ -92,7 +119,9 @@ defineMatching(/^Xchg_(rm|r)(8|16|32|64)_(r|AX|EAX|RAX)(8|16|32|64)?$/, {
 // PUSH / POP of general registers, memory and immediates (segment registers in system.ts).
 defineMatching(/^Push_(r|rm)(16|32|64)$|^Pushq?_imm(8|16|32)$|^Push(w|d|q)?_imm(8|16|32)$/, {
   factory: (i: Insn) => {
-    const size = i.osz;
+    // PUSH imm has no sized operand: the size is in the Code name (Pushq_imm32 pushes 8 bytes).
+    const m = /^Push([wdq])_imm/.exec(Code[i.code]);
+    const size = m ? ({ w: 2, d: 4, q: 8 } as Record<string, number>)[m[1]] : i.osz;
     if (i.k0 === K_REG && size === 8) {
       const r = i.r0;
       return (c: Cpu) => push(c, 8, c.R[2 * r], c.R[2 * r + 1]);
