@@ -250,7 +250,8 @@ defineMatching(/^Lar_r(16|32|64)_(rm16|r32m16|r64m16)$/, (c: Cpu, i: Insn) => {
   const d = visibleDescriptor(c, sel, false);
   if (!d) { setArithFlags(c, ZF, 0); return; }
   const size = i.osz === 8 ? 8 : i.osz === 4 ? 4 : 2;
-  setRegVal(c, i.r0, size, size === 2 ? d.hi & 0xff00 : d.hi & 0x00f0ff00, 0);
+  // Mask 00FxFF00H (SDM Vol. 2 LAR): x, the limit's bits 19:16, comes through as on hardware and Bochs.
+  setRegVal(c, i.r0, size, size === 2 ? d.hi & 0xff00 : d.hi & 0x00ffff00, 0);
   setArithFlags(c, ZF, ZF);
 });
 defineMatching(/^Lsl_r(16|32|64)_(rm16|r32m16|r64m16)$/, (c: Cpu, i: Insn) => {
