@@ -4,7 +4,9 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { DEBUG_TYPE } from './constants';
-import { elfForSource, ELF_SOURCE_LANGUAGES, guestFileKind } from './guest-files';
+import { programForFile } from './guest-files';
+
+export { programForFile };
 
 /** The file shown in the active editor or tab (binary files have a tab but no text editor). */
 export function activeFileUri(): { uri: vscode.Uri; languageId?: string } | undefined {
@@ -15,18 +17,6 @@ export function activeFileUri(): { uri: vscode.Uri; languageId?: string } | unde
     if (input.uri.scheme === 'file') return { uri: input.uri };
   }
   return undefined;
-}
-
-/** The guest image to debug for a file, or undefined with the reason. */
-export function programForFile(path: string, languageId?: string): { program: string } | { reason: string } {
-  const kind = guestFileKind(path, languageId);
-  if (kind) return { program: path };
-  if (languageId && ELF_SOURCE_LANGUAGES.includes(languageId)) {
-    const elf = elfForSource(path);
-    if (elf) return { program: elf };
-    return { reason: `${basename(path)} is a source of an ELF guest, but no ELF executable built from it was found beside it; add a launch configuration with "program" set to the ELF file.` };
-  }
-  return { reason: `${basename(path)} is not a guest image (guest assembly .asm/.nasm, flat .bin or ELF).` };
 }
 
 export function configurationFor(program: string, name?: string): vscode.DebugConfiguration {

@@ -1,7 +1,7 @@
 // Which files are guest images, and which image a source file belongs to. No VS Code import, so
 // unit tests can use it directly.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { extname, join, dirname, basename } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 
 export const GUEST_ASM_LANGUAGE = 'guest-asm';
 /** Source extensions of the guest assembly language (GNU as `.s` is left to other extensions). */
@@ -49,4 +49,16 @@ export function elfForSource(sourcePath: string): string | undefined {
     if (existsSync(p) && isElfFile(p)) return p;
   }
   return undefined;
+}
+
+/** The guest image to debug for a file, or undefined with the reason. */
+export function programForFile(path: string, languageId?: string): { program: string } | { reason: string } {
+  const kind = guestFileKind(path, languageId);
+  if (kind) return { program: path };
+  if (languageId && ELF_SOURCE_LANGUAGES.includes(languageId)) {
+    const elf = elfForSource(path);
+    if (elf) return { program: elf };
+    return { reason: `${basename(path)} is a source of an ELF guest, but no ELF executable built from it was found beside it; add a launch configuration with "program" set to the ELF file.` };
+  }
+  return { reason: `${basename(path)} is not a guest image (guest assembly .asm/.nasm, flat .bin or ELF).` };
 }
