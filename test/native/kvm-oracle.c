@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
   if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0) fail("KVM_SET_REGS");
 
   const char *stop = "budget";
-  unsigned outs = 0;
+  unsigned outs = 0, ins = 0;
   char outbuf[4096];
   size_t outlen = 0;
   for (int iter = 0; iter < 100000; iter++) {
@@ -89,14 +89,16 @@ int main(int argc, char **argv) {
     if (run->exit_reason == KVM_EXIT_HLT) { stop = "hlt"; break; }
     if (run->exit_reason == KVM_EXIT_SHUTDOWN) { stop = "shutdown"; break; }
     if (run->exit_reason == KVM_EXIT_IO) {
-      // Port output is recorded (the guests' string I/O); input reads as a counter pattern.
+      // Port output is recorded (the guests' string I/O); input element n reads bytes n, n+1, ...
+      // (the same pattern as test/cpu/system/smc-io.test.ts's CpuEnv).
       uint8_t *p = (uint8_t *)run + run->io.data_offset;
       for (unsigned k = 0; k < run->io.count; k++) {
         if (run->io.direction == KVM_EXIT_IO_OUT) {
           for (unsigned b = 0; b < run->io.size && outlen < sizeof outbuf; b++) outbuf[outlen++] = p[k * run->io.size + b];
           outs++;
         } else {
-          for (unsigned b = 0; b < run->io.size; b++) p[k * run->io.size + b] = (uint8_t)(outs++ + b);
+          for (unsigned b = 0; b < run->io.size; b++) p[k * run->io.size + b] = (uint8_t)(ins + b);
+          ins++;
         }
       }
       continue;

@@ -163,3 +163,25 @@ export function runOnKvm(image: Uint8Array, long: boolean, ranges: [number, numb
 export function hexRange(m: Machine, addr: number, len: number): string {
   return Array.from(m.mem.subarray(addr, addr + len), (b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+/** A CpuEnv capturing port output and feeding input element n as bytes n, n+1, ... (like the KVM oracle). */
+export function captureEnv(): CpuEnv & { out: number[]; ports: number[] } {
+  let ins = 0;
+  const env = {
+    ...defaultEnv,
+    out: [] as number[],
+    ports: [] as number[],
+    ioIn: (_c: unknown, _port: number, size: number) => {
+      let v = 0;
+      for (let b = 0; b < size; b++) v |= ((ins + b) & 0xff) << (8 * b);
+      ins++;
+      return v >>> 0;
+    },
+    ioOut: (_c: unknown, port: number, size: number, value: number) => {
+      for (let b = 0; b < size; b++) env.out.push((value >>> (8 * b)) & 0xff);
+      env.ports.push(port);
+    },
+  };
+  return env;
+}
+

@@ -5,15 +5,16 @@
 // leave out what PVM cannot do (guest EFER writes, INT3, 32-bit/PAE paging outside long mode).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble, haveNasm, hexRange, kvmOracle, machine, NO_NASM, oracleSkip, runGuest, runOnKvm, runToHalt } from '../guests/guest';
+import { assemble, captureEnv, haveNasm, hexRange, kvmOracle, machine, NO_NASM, oracleSkip, runGuest, runOnKvm, runToHalt } from '../guests/guest';
 import { RUN_SHUTDOWN } from '../../../vm-core/cpu';
+import type { CpuEnv } from '../../../vm-core/cpu/env';
 import { GPR_NAMES, getReg64, addrToU64 } from '../../../vm-core/cpu/state';
 
 const skip = !haveNasm() ? NO_NASM : kvmOracle() === null ? oracleSkip : false;
 
-function compare(file: string, ranges: [number, number][], extra: Record<string, number> = {}): void {
+function compare(file: string, ranges: [number, number][], extra: Record<string, number> = {}, env?: CpuEnv): void {
   const defines = { LONG_ENTRY: 1, KVM: 1, ...extra };
-  const m = runGuest(file, defines);
+  const m = runGuest(file, defines, env);
   const k = runOnKvm(assemble(file, defines), true, ranges);
   assert.equal(k.stop, 'hlt', `KVM stopped with ${k.stop} (exit ${k.exit_reason}) at ${k.regs.rip}`);
   for (let r = 0; r < 16; r++) {
@@ -58,4 +59,10 @@ test('KVM oracle: triple fault is a shutdown on both', { skip }, () => {
   const m = machine(assemble('faults.asm', defines), undefined, true);
   assert.equal(runToHalt(m), RUN_SHUTDOWN);
   assert.equal('0x' + m.cpu.rip.toString(16), k.regs.rip, 'both stop at the faulting instruction');
+});
+
+test('KVM oracle: self-modifying code and string I/O guest (results and port output)', { skip }, () => {
+  compare('smcio.asm', [[0x600, 48]], {}, captureEnv());
+  const k = runOnKvm(assemble('smcio.asm', { LONG_ENTRY: 1, KVM: 1 }), true, []);
+  assert.equal(Buffer.from(k.out, 'hex').toString('latin1'), 'hellodcba');
 });
