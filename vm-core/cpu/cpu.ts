@@ -507,7 +507,7 @@ export class Cpu extends CpuState {
   /** Returns the value as a signed int32. */
   readLin32(lin: number): number {
     const t = this.tlbR, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
-    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffc && !(lin & 3 && this.acCheck)) {
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffc) {
       return t.dv[idx].getInt32(lin + t.delta[idx], true);
     }
     this.checkAlign(lin, 4);
@@ -516,7 +516,7 @@ export class Cpu extends CpuState {
   /** Returns the low half (signed); the high half is left in this.hi. */
   readLin64(lin: number): number {
     const t = this.tlbR, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
-    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xff8 && !(lin & 7 && this.acCheck)) {
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xff8) {
       const dv = t.dv[idx], a = lin + t.delta[idx];
       this.hi = dv.getInt32(a + 4, true);
       return dv.getInt32(a, true);
@@ -531,7 +531,7 @@ export class Cpu extends CpuState {
   }
   writeLin16(lin: number, v: number): void {
     const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
-    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffe && !(lin & 1 && this.acCheck)) {
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffe) {
       this.storeAt(idx, lin, 2, v & 0xffff, 0); return;
     }
     this.checkAlign(lin, 2);
@@ -539,7 +539,7 @@ export class Cpu extends CpuState {
   }
   writeLin32(lin: number, v: number): void {
     const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
-    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffc && !(lin & 3 && this.acCheck)) {
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffc) {
       this.storeAt(idx, lin, 4, v | 0, 0); return;
     }
     this.checkAlign(lin, 4);
@@ -547,7 +547,7 @@ export class Cpu extends CpuState {
   }
   writeLin64(lin: number, lo: number, hi: number): void {
     const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
-    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xff8 && !(lin & 7 && this.acCheck)) {
+    if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xff8) {
       this.storeAt(idx, lin, 8, lo | 0, hi | 0); return;
     }
     this.checkAlign(lin, 8);

@@ -1,6 +1,7 @@
 // Decoding through iced-x86 (WASM), converted once into our Insn form. Only the cache-miss path
 // comes here; the execute loop runs cached Insn objects.
 import { Code, Decoder, DecoderError, DecoderOptions, Mnemonic, OpKind, Register, MemorySize, MemorySizeExt, Instruction } from 'iced-x86';
+import type { Cpu } from './cpu';
 import {
   AH_BASE, BASE_RIP, Handler, Insn, K_CR, K_DR, K_FAR, K_IMM, K_MEM, K_MM, K_NONE, K_OTHER, K_REG, K_REL, K_SEG,
   K_STR_DST, K_STR_SRC, K_XMM,
@@ -143,6 +144,7 @@ function convert(x: Instruction, bits: 16 | 32 | 64, bytes: Uint8Array): Insn {
   if (osz === 0) osz = msz > 0 && msz <= 16 ? msz : defaultOperandSize(x, bits);
   insn.osz = osz;
   insn.asz = addressSize(x, bits);
+  if (insn.k0 === K_MEM || insn.k1 === K_MEM || insn.k2 === K_MEM || insn.k3 === K_MEM) pickEa(insn);
   insn.cc = conditionCode(x);
   const f = factories[x.code];
   insn.exec = f ? f(insn) : fallback.notEmulated;
@@ -165,6 +167,36 @@ function convertMemory(x: Instruction, insn: Insn, bits: number): void {
   }
   insn.mIndex = ix === Register.None ? -1 : regNum[ix];
   insn.mScale = x.memoryIndexScale;
+}
+
+const CANON = 0x800000000000;
+// Specialised effective-address forms (the common ones); everything else uses Cpu.ea().
+const eaRip64 = (c: Cpu, i: Insn): number => c.rip + i.disp;
+const eaBase64 = (c: Cpu, i: Insn): number => {
+  const R = c.R, b = 2 * i.mBase;
+  const v = R[b + 1] * 4294967296 + (R[b] >>> 0) + i.disp;
+  return v >= -CANON && v < CANON ? v : c.ea(i);
+};
+const eaBaseIndex64 = (c: Cpu, i: Insn): number => {
+  const R = c.R, b = 2 * i.mBase, x = 2 * i.mIndex;
+  const v = R[b + 1] * 4294967296 + (R[b] >>> 0) + (R[x + 1] * 4294967296 + (R[x] >>> 0)) * i.mScale + i.disp;
+  return v >= -CANON && v < CANON ? v : c.ea(i);
+};
+const eaBase32 = (c: Cpu, i: Insn): number => (c.R[2 * i.mBase] + i.disp) >>> 0;
+const eaBaseIndex32 = (c: Cpu, i: Insn): number => (c.R[2 * i.mBase] + c.R[2 * i.mIndex] * i.mScale + i.disp) >>> 0;
+const eaDisp32 = (_c: Cpu, i: Insn): number => i.disp >>> 0;
+
+/** Pick the effective-address function for a decoded memory operand. */
+function pickEa(insn: Insn): void {
+  if (insn.asz === 64) {
+    if (insn.mBase === BASE_RIP) insn.eaf = eaRip64;
+    else if (insn.mBase >= 0 && insn.mIndex < 0) insn.eaf = eaBase64;
+    else if (insn.mBase >= 0 && insn.mIndex >= 0) insn.eaf = eaBaseIndex64;
+  } else if (insn.asz === 32) {
+    if (insn.mBase >= 0 && insn.mBase !== BASE_RIP && insn.mIndex < 0) insn.eaf = eaBase32;
+    else if (insn.mBase >= 0 && insn.mBase !== BASE_RIP && insn.mIndex >= 0) insn.eaf = eaBaseIndex32;
+    else if (insn.mBase < 0 && insn.mIndex < 0) insn.eaf = eaDisp32;
+  }
 }
 
 function convertStringMemory(x: Instruction, insn: Insn, kind: OpKind): void {

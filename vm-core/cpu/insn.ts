@@ -29,6 +29,8 @@ export class Insn {
   r0 = 0; r1 = 0; r2 = 0; r3 = 0;
   /** Memory operand: base (-1 none, 0-15, BASE_RIP), index (-1 none), scale, displacement, segment. */
   mBase = -1; mIndex = -1; mScale = 1; disp = 0; seg = 3;
+  /** Effective-address function specialised for this addressing form (decode.ts pickEa). */
+  eaf: (c: Cpu, i: Insn) => number = eaGeneric;
   /** Size in bytes of the memory operand (0 when none or not meaningful). */
   msz = 0;
   /** True when the instruction carries a segment-override prefix. */
@@ -61,3 +63,4 @@ export class Insn {
 }
 
 const EMPTY = new Uint8Array(0);
+function eaGeneric(c: Cpu, i: Insn): number { return c.ea(i); }

@@ -27,7 +27,12 @@ export function defineMatching(re: RegExp, h: Handler | { factory: HandlerFactor
 
 /** Linear address of the memory operand, checked for a read or write of `size` bytes. */
 export function memLin(c: Cpu, i: Insn, size: number, write: boolean): number {
-  return c.linear(i.seg, c.ea(i), size, write);
+  const off = i.eaf(c, i);
+  if (c.codeBits === 64 && i.seg < 4) {
+    // 64-bit mode, no FS/GS base: the offset is the linear address; canonical check (SDM 3.3.7.1).
+    if (off >= -0x800000000000 && off <= 0x800000000000 - size) return off;
+  }
+  return c.linear(i.seg, off, size, write);
 }
 
 /** Read a value of `size` bytes at a linear address. */
