@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSetup, e2ePaths } from './setup.mjs';
+import { zipEntries } from './zip.mjs';
 import {
   installExtension, launchChromium, openFile, openWorkbench, prepareHome, runCommand, screenshot,
   startCodeServer, stopCodeServer, stopCodeServerSync, waitFor,
@@ -61,7 +62,7 @@ if (skip) {
   cpSync(join(ROOT, 'test', 'e2e', 'workspace'), workspace, { recursive: true });
   if (existsSync(join(ROOT, 'examples'))) cpSync(join(ROOT, 'examples'), join(workspace, 'examples'), { recursive: true });
   prepareHome(home);
-  const vsixFiles = spawnSync('unzip', ['-Z1', VSIX], { encoding: 'utf8' }).stdout?.split('\n') ?? [];
+  const vsixFiles = zipEntries(VSIX).map((e) => e.name);
   const adapterShipped = vsixFiles.includes('extension/dist/adapter.js');
 
   let server;
