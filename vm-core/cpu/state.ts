@@ -147,6 +147,8 @@ export class CpuState {
   nmiBlocked = false;
   halted = false;
 
+  /** RDRAND/RDSEED generator state (deterministic, per processor). */
+  rngState = 0x2545f491;
   /** Counts retired instructions: drives the virtual TSC (no wall clock reaches the guest). */
   icount = 0;
 }

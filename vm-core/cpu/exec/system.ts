@@ -428,12 +428,11 @@ export function setXcr(c: Cpu, n: number, lo: number, hi: number): void {
 
 // ---------------------------------------------------------------- RDRAND/RDSEED (deterministic)
 
-let rngState = 0x2545f491;
-function nextRandom(): number {
-  // xorshift32: deterministic "randomness" so the same guest behaves the same every run.
-  let x = rngState;
+function nextRandom(c: Cpu): number {
+  // xorshift32 with per-processor state: deterministic "randomness", the same every run.
+  let x = c.rngState;
   x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-  rngState = x;
+  c.rngState = x;
   return x | 0;
 }
 function rdrandFactory(reason: number) {
@@ -442,7 +441,7 @@ function rdrandFactory(reason: number) {
       const size = i.osz;
       return (c: Cpu, i: Insn) => {
         if ((reason === EXIT_REASON_RDRAND ? c.intercepts.rdrand : c.intercepts.rdseed)) c.hwExit(reason);
-        const lo = nextRandom(), hi = size === 8 ? nextRandom() : 0;
+        const lo = nextRandom(c), hi = size === 8 ? nextRandom(c) : 0;
         setRegVal(c, i.r0, size, size === 2 ? lo & 0xffff : lo, hi);
         setArithFlags(c, ARITH_FLAGS, CF);
       };
