@@ -25,24 +25,28 @@ export function adapterBundlePath(distDir: string = __dirname): string {
 
 export type AdapterLoad = { ok: true; module: AdapterModule; path: string } | { ok: false; message: string };
 
-let cached: AdapterLoad | undefined;
+/** Successful loads by path (a failed load is retried: the adapter may be built meanwhile). */
+const loaded = new Map<string, AdapterLoad>();
 
 /** Loads dist/adapter.js once; never throws. */
 export function loadAdapter(distDir: string = __dirname): AdapterLoad {
-  if (cached?.ok) return cached;
   const path = adapterBundlePath(distDir);
+  const known = loaded.get(path);
+  if (known) return known;
   if (!existsSync(path)) {
-    return (cached = { ok: false, message: `KVM Guest: ${ADAPTER_NOT_BUILT} (${path} is missing; the debug adapter, adapter/session.ts, has not been built into this extension).` });
+    return { ok: false, message: `KVM Guest: ${ADAPTER_NOT_BUILT} (${path} is missing; the debug adapter, adapter/session.ts, has not been built into this extension).` };
   }
   try {
     // A computed path, so that the bundler leaves this require to run time.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path) as Partial<AdapterModule>;
     if (typeof mod.KvmGuestSession !== 'function') {
-      return (cached = { ok: false, message: `KVM Guest: ${ADAPTER_NOT_BUILT} (${path} does not export KvmGuestSession).` });
+      return { ok: false, message: `KVM Guest: ${ADAPTER_NOT_BUILT} (${path} does not export KvmGuestSession).` };
     }
-    return (cached = { ok: true, module: mod as AdapterModule, path });
+    const ok: AdapterLoad = { ok: true, module: mod as AdapterModule, path };
+    loaded.set(path, ok);
+    return ok;
   } catch (e) {
-    return (cached = { ok: false, message: `KVM Guest: the debug adapter failed to load from ${path}: ${e instanceof Error ? e.message : String(e)}` });
+    return { ok: false, message: `KVM Guest: the debug adapter failed to load from ${path}: ${e instanceof Error ? e.message : String(e)}` };
   }
 }
