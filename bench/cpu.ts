@@ -1,6 +1,7 @@
 // Bench section "cpu" (issue 2): guest MIPS of vm-core/cpu on boot-sector workloads, side by side
 // with QEMU (TCG) and Bochs running the same images. vm-core runs the boot sector on a bare Cpu
-// (image at 0x7C00, real mode, no hypervisor), timed in-process after a warm-up run.
+// (image at 0x7C00, real mode, no hypervisor), timed in-process after a warm-up run. All figures
+// are CPU time (user + system), so other load on the machine distorts them less than wall time.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cpu, PhysBus, RUN_BUDGET, RUN_EXIT, RUN_HALTED, HW_UNEMULATED } from '../vm-core/cpu';
@@ -56,10 +57,11 @@ function enterLongModeDirectly(cpu: Cpu, mem: Uint8Array, img: BootImage): void 
 /** Run to the guest's HLT after its exit-port write; returns instructions and seconds. */
 function runOurs(w: Workload, iterations: number, direct: boolean): OurRun {
   const { cpu, done } = machine(buildBootSector(w, iterations), direct);
-  const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let r: number;
   do r = cpu.run(SLICE); while (r === RUN_BUDGET);
-  const secs = (performance.now() - t0) / 1000;
+  const c1 = process.cpuUsage(c0);
+  const secs = (c1.user + c1.system) / 1e6; // CPU time, like the peers' figures
   if (r !== RUN_HALTED || !done()) {
     const why = r === RUN_EXIT ? (cpu.exit.reason === HW_UNEMULATED ? cpu.exit.message : `exit reason ${cpu.exit.reason}`) : `run() = ${r}`;
     throw new Error(`vm-core did not finish the ${w.name} workload: ${why} (rip 0x${cpu.rip.toString(16)})`);
@@ -76,8 +78,9 @@ async function measureOurs(w: Workload, targetSecs: number, direct: boolean): Pr
   const warm = runOurs(w, 200_000, direct);                       // JIT warm-up and a speed estimate
   const mips = warm.instructions / warm.secs / 1e6;
   const iters = Math.max(100_000, Math.min(0x7fffffff, Math.round(mips * 1e6 * targetSecs / w.perIter)));
-  const r = runOurs(w, iters, direct);
-  return r.instructions / r.secs / 1e6;
+  let best = 0;
+  for (let k = 0; k < 2; k++) { const r = runOurs(w, iters, direct); best = Math.max(best, r.instructions / r.secs / 1e6); }
+  return best;
 }
 
 /** Peer MIPS by the slope method: (loop time of N iterations) - (time of 0 iterations). */
@@ -87,15 +90,14 @@ async function measurePeer(p: Peer, w: Workload, dir: string, targetSecs: number
     writeFileSync(img, floppyImage(buildBootSector(w, n).sector));
     return p.run(img, dir, 120);
   };
-  const base = Math.min(await runN(0), await runN(0));
+  // Start-up varies by tens of milliseconds between runs: take minima and insist on a long loop.
+  const base = Math.min(await runN(0), await runN(0), await runN(0));
   let n = 1_000_000;
   for (;;) {
-    const t = (await runN(n)) - base;
-    if (t >= targetSecs * 0.6 || n >= 0x7fffffff) {
-      const t2 = (await runN(n)) - base;
-      const loop = Math.min(t, t2);
-      ctx.verbose(`  ${p.name} ${w.name}: N=${n} loop ${loop.toFixed(3)} s (start-up ${base.toFixed(3)} s)`);
-      return (w.perIter * n) / loop / 1e6;
+    const t = Math.min(await runN(n), await runN(n)) - base;
+    if (t >= targetSecs * 0.8 || n >= 0x7fffffff) {
+      ctx.verbose(`  ${p.name} ${w.name}: N=${n} loop ${t.toFixed(3)} s CPU (start-up ${base.toFixed(3)} s)`);
+      return (w.perIter * n) / t / 1e6;
     }
     n = Math.min(0x7fffffff, Math.round(n * Math.min(50, Math.max(2, targetSecs / Math.max(t, 0.01)))));
   }

@@ -1,7 +1,7 @@
 // Reference emulators for the CPU benchmark: `qemu-system-x86_64 -accel tcg` and Bochs (Debian
 // packages qemu-system-x86, bochs, bochsbios, vgabios). Each run boots the workload's floppy image
-// and is timed from process start to exit; the loop's time is the difference with a run of zero
-// iterations, so BIOS and emulator start-up are excluded.
+// and is timed from process start to exit (CPU time); the loop's time is the difference with a run
+// of zero iterations, so BIOS and emulator start-up are excluded.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ export interface Peer {
   name: string;
   /** Why it cannot run here, or undefined when it can. */
   missing(): string | undefined;
-  /** Boot the floppy image at `img`; resolves with the wall time in seconds, or rejects. */
+  /** Boot the floppy image at `img`; resolves with the CPU time in seconds, or rejects. */
   run(img: string, dir: string, timeoutSec: number): Promise<number>;
 }
 
@@ -18,25 +18,38 @@ function onPath(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Spawn, time until exit, and hand back exit code and output. */
+/**
+ * Spawn under bash and report the CPU time (user + system) of the process and its threads from
+ * bash's `times`, so a loaded machine skews the figures far less than wall time; wall time too.
+ */
 function timed(cmd: string, args: string[], timeoutSec: number):
-  Promise<{ secs: number; code: number | null; out: string }> {
+  Promise<{ secs: number; wall: number; code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // stdin is /dev/null: Node's stdio pipes are socket pairs, and Bochs dies of SIGPIPE writing to a closed one.
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
+    const p = spawn('bash', ['-c', '"$@"; rc=$?; echo "@@times"; times; exit $rc', 'bash', cmd, ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
     p.stdout.on('data', (d) => { out += d; if (out.length > 1 << 20) out = out.slice(-65536); });
-    p.stderr.on('data', (d) => { out += d; if (out.length > 1 << 20) out = out.slice(-65536); });
+    p.stderr.on('data', (d) => { err += d; if (err.length > 1 << 20) err = err.slice(-65536); });
     const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} did not finish in ${timeoutSec} s`)); }, timeoutSec * 1000);
     p.on('error', (e) => { clearTimeout(timer); reject(e); });
-    p.on('exit', (code) => { clearTimeout(timer); resolve({ secs: (performance.now() - t0) / 1000, code, out }); });
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      const wall = (performance.now() - t0) / 1000;
+      // `times` prints the shell's user/system times, then its children's: "0m1.234s 0m0.056s".
+      const m = /@@times\n.*\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(out);
+      const cpu = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : wall;
+      resolve({ secs: cpu, wall, code, out: out + err });
+    });
   });
 }
 
+export function hasBash(): boolean { return onPath('bash'); }
+
 export const qemu: Peer = {
   name: 'qemu',
-  missing: () => (onPath('qemu-system-x86_64') ? undefined : 'qemu not installed'),
+  missing: () => (!onPath('qemu-system-x86_64') ? 'qemu not installed' : !onPath('bash') ? 'bash not installed' : undefined),
   async run(img, _dir, timeoutSec) {
     // isa-debug-exit: the guest's `out 0xf4, 0` makes QEMU exit with status (0 << 1) | 1 = 1.
     const r = await timed('qemu-system-x86_64', ['-accel', 'tcg', '-display', 'none', '-nodefaults', '-no-reboot',
@@ -54,6 +67,7 @@ export const bochs: Peer = {
   name: 'bochs',
   missing() {
     if (!onPath('bochs-bin') && !onPath('bochs')) return 'bochs not installed';
+    if (!onPath('bash')) return 'bash not installed';
     if (!existsSync(BOCHS_BIOS)) return `bochs BIOS ${BOCHS_BIOS} not installed (bochsbios)`;
     if (!VGA_BIOS.some(existsSync)) return 'VGA BIOS not installed (vgabios)';
     return undefined;

@@ -1,7 +1,8 @@
 // Benchmark guest images: bench/guests/boot.asm assembled at run time with the product's own
 // assembler (NASM syntax; byte-identical to `nasm -f bin`), as a 512-byte boot sector and as a
 // 1.44 MB floppy image for QEMU and Bochs. Nothing is stored in the repository.
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { assemble } from '../../vm-core/loader/assemble';
 import { formatDiagnostic } from '../../vm-core/loader/image';
 
@@ -27,7 +28,13 @@ export interface BootImage {
   longEntry: number;
 }
 
-export const BOOT_ASM = join(__dirname, 'boot.asm');
+/** bench/guests/boot.asm, found from the repository root (this module may run from a bundle elsewhere). */
+export const BOOT_ASM = (() => {
+  for (let d = __dirname; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json'))) return join(d, 'bench', 'guests', 'boot.asm');
+    if (dirname(d) === d) return join(__dirname, 'boot.asm');
+  }
+})();
 
 export function buildBootSector(w: Workload, iterations: number): BootImage {
   const r = assemble({ path: BOOT_ASM, defines: { ITER: String(iterations), WORKLOAD: String(w.id) } });

@@ -53,12 +53,12 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const total = newStats();
   const per = Math.ceil(a.count / a.jobs);
-  const self = __filename;
+  const self = process.argv[1]; // this script: the .ts under tsx, or the bundle under scripts/run-bundled.mjs
   await Promise.all(Array.from({ length: a.jobs }, (_, j) => new Promise<void>((resolve, reject) => {
     const from = j * per, to = Math.min(a.count, from + per);
     if (from >= to) { resolve(); return; }
     const child = fork(self, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: process.execArgv, // tsx's loader when run from source; nothing when bundled
       env: { ...process.env, FUZZ_WORKER: JSON.stringify([a.seed, from, to, a.budget, a.modes]) },
     });
     let got = false;
