@@ -807,12 +807,13 @@ export class Cpu extends CpuState {
     const next = rip + insn.len;
     if (next - 1 > this.csLimit) this.gp(0);
     this.rip = this.maskIp(next);
+    // RF has done its job (suppressing the breakpoint check); IRET may set it again (SDM Vol. 3B 17.3.1.1).
+    this.rflags &= ~RF;
     insn.exec(this, insn);
     this.icount++;
     this.noBoundaryCount = 0;
     if (shadow) { this.stiShadow = false; this.movSsShadow = false; }
     if (this.stiShadow || this.movSsShadow) this.slow = true;
-    this.rflags &= ~RF;
     // Data-breakpoint and single-step traps after the instruction (SDM Vol. 3B 17.3.1.2, 17.3.1.4).
     afterInstruction(this, tf && !this.movSsShadow);
     if ((this.rflags & TF) || boundaryWork(this)) this.slow = true;

@@ -197,7 +197,7 @@ export function checkCodeBreakpoints(c: Cpu): void {
   let hits = 0;
   for (let n = 0; n < 4; n++) if (bpEnabled(dr7, n) && bpRw(dr7, n) === 0 && c.dr[n] === lin) hits |= 1 << n;
   if (hits) {
-    c.dr6 = (c.dr6 & ~0xf) | hits;
+    c.dr6 = ((c.dr6 & ~0xf) | hits) >>> 0;
     c.insnRip = c.rip;
     c.cur = null;
     c.fault(1);
@@ -222,7 +222,7 @@ export function afterInstruction(c: Cpu, singleStep: boolean): void {
   if (c.dbHits) { bits |= c.dbHits; c.dbHits = 0; }
   if (singleStep) bits |= 0x4000;
   if (!bits || c.evType !== EVT_NONE) return;
-  c.dr6 = (c.dr6 & ~0xf) | bits;
+  c.dr6 = ((c.dr6 & ~0xf) | bits) >>> 0;
   raiseFaultDuringDelivery(c, 1, -1, true);
 }
 

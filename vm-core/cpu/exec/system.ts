@@ -388,7 +388,7 @@ defineMatching(/^Mov_r(32|64)_dr$/, (c: Cpu, i: Insn) => {
   if (c.intercepts.movDr) c.hwExit(EXIT_REASON_DR_ACCESS, (dr & 7) | 16 | (g << 8));
   const r = dr === 4 ? 6 : dr === 5 ? 7 : dr;
   let v = 0;
-  if (r < 4) v = c.dr[r]; else if (r === 6) v = c.dr6; else if (r === 7) v = c.dr7; else c.ud();
+  if (r < 4) v = c.dr[r]; else if (r === 6) v = c.dr6 >>> 0; else if (r === 7) v = c.dr7 >>> 0; else c.ud();
   if (i.osz === 8) setRegVal(c, g, 8, v % 4294967296 | 0, Math.floor(v / 4294967296) | 0);
   else c.set32(g, v | 0);
 });
