@@ -1,0 +1,44 @@
+// Per-VM options of the model, in one place. They select KVM module parameters and behaviours
+// that real KVM fixes at load time or that a debugger needs to reproduce a mailing-list thread.
+// Documented in kvm/README.md.
+
+export type HypercallPolicy = 'patch' | 'patch-fixed' | 'ud' | 'emulate';
+
+export interface VmOptions {
+  /**
+   * What KVM does with the other vendor's hypercall instruction (VMMCALL on Intel, VMCALL on AMD),
+   * seed 000. Default: follow KVM_X86_QUIRK_FIX_HYPERCALL_INSN ('patch' while the quirk is on,
+   * 'ud' once KVM_CAP_DISABLE_QUIRKS(2) cleared it).
+   *  - 'patch': mainline: emulated 3-byte write at RIP, re-execute; #PF on a failed write.
+   *  - 'patch-fixed': Sean's proposal: #UD instead of #PF, and #UD if the bytes are already native.
+   *  - 'ud': quirk off: inject #UD.
+   *  - 'emulate': Hou Wenlong's v2: emulate the hypercall without patching.
+   */
+  hypercallPolicy?: HypercallPolicy;
+  /** kvm_intel.unrestricted_guest (default true). Off: big real mode is emulated instruction by instruction. */
+  unrestrictedGuest?: boolean;
+  /** Reproduce the code before seed 001's fix: CR3 kept across RESET/INIT, GUEST_CR0 read before written. */
+  preFixSeed001?: boolean;
+  /** Compare cached registers with the VMCS/VMCB on every cached read (stale-cache events). Default true. */
+  detectStaleCache?: boolean;
+  /** Instructions of emulation at the same RIP before a KVM livelock is reported. Default 10000. */
+  livelockThreshold?: number;
+}
+
+export interface ResolvedVmOptions {
+  hypercallPolicy: HypercallPolicy | undefined;
+  unrestrictedGuest: boolean;
+  preFixSeed001: boolean;
+  detectStaleCache: boolean;
+  livelockThreshold: number;
+}
+
+export function resolveVmOptions(o: VmOptions = {}): ResolvedVmOptions {
+  return {
+    hypercallPolicy: o.hypercallPolicy,
+    unrestrictedGuest: o.unrestrictedGuest ?? true,
+    preFixSeed001: o.preFixSeed001 ?? false,
+    detectStaleCache: o.detectStaleCache ?? true,
+    livelockThreshold: o.livelockThreshold ?? 10000,
+  };
+}

@@ -1,0 +1,38 @@
+// SVM exit codes (arch/x86/include/uapi/asm/svm.h) and EXITINFO1 layouts (AMD APM Vol. 2 15.10-15.13).
+export const SVM_EXIT_READ_CR0 = 0x000, SVM_EXIT_WRITE_CR0 = 0x010, SVM_EXIT_READ_DR0 = 0x020,
+  SVM_EXIT_WRITE_DR0 = 0x030, SVM_EXIT_EXCP_BASE = 0x040, SVM_EXIT_INTR = 0x060, SVM_EXIT_NMI = 0x061,
+  SVM_EXIT_SMI = 0x062, SVM_EXIT_INIT = 0x063, SVM_EXIT_VINTR = 0x064, SVM_EXIT_CR0_SEL_WRITE = 0x065,
+  SVM_EXIT_RDTSC = 0x06e, SVM_EXIT_RDPMC = 0x06f, SVM_EXIT_CPUID = 0x072, SVM_EXIT_INVD = 0x076,
+  SVM_EXIT_PAUSE = 0x077, SVM_EXIT_HLT = 0x078, SVM_EXIT_INVLPG = 0x079, SVM_EXIT_INVLPGA = 0x07a,
+  SVM_EXIT_IOIO = 0x07b, SVM_EXIT_MSR = 0x07c, SVM_EXIT_TASK_SWITCH = 0x07d, SVM_EXIT_SHUTDOWN = 0x07f,
+  SVM_EXIT_VMRUN = 0x080, SVM_EXIT_VMMCALL = 0x081, SVM_EXIT_VMLOAD = 0x082, SVM_EXIT_VMSAVE = 0x083,
+  SVM_EXIT_STGI = 0x084, SVM_EXIT_CLGI = 0x085, SVM_EXIT_SKINIT = 0x086, SVM_EXIT_RDTSCP = 0x087,
+  SVM_EXIT_ICEBP = 0x088, SVM_EXIT_WBINVD = 0x089, SVM_EXIT_MONITOR = 0x08a, SVM_EXIT_MWAIT = 0x08b,
+  SVM_EXIT_XSETBV = 0x08d, SVM_EXIT_RDPRU = 0x08e, SVM_EXIT_INVPCID = 0x0a2, SVM_EXIT_NPF = 0x400,
+  SVM_EXIT_ERR = -1;
+
+/** IOIO EXITINFO1 bits. */
+export const SVM_IOIO_TYPE_MASK = 1, SVM_IOIO_STR_MASK = 4, SVM_IOIO_REP_MASK = 8, SVM_IOIO_SIZE_SHIFT = 4,
+  SVM_IOIO_ASIZE_SHIFT = 7;
+/** EVENTINJ / EXITINTINFO. */
+export const SVM_EVTINJ_VALID = 0x80000000 | 0, SVM_EVTINJ_VALID_ERR = 1 << 11, SVM_EVTINJ_TYPE_INTR = 0 << 8,
+  SVM_EVTINJ_TYPE_NMI = 2 << 8, SVM_EVTINJ_TYPE_EXEPT = 3 << 8, SVM_EVTINJ_TYPE_SOFT = 4 << 8;
+/** Decode-assist bit of CR/DR exits: EXITINFO1 bit 63 valid (kept as bit 31 of a flag here). */
+export const SVM_CR_VALID_DECODE = 2 ** 63;
+
+const NAMES: Record<number, string> = {
+  0x060: 'INTR', 0x061: 'NMI', 0x062: 'SMI', 0x063: 'INIT', 0x064: 'VINTR', 0x065: 'CR0_SEL_WRITE', 0x06e: 'RDTSC',
+  0x06f: 'RDPMC', 0x072: 'CPUID', 0x076: 'INVD', 0x077: 'PAUSE', 0x078: 'HLT', 0x079: 'INVLPG', 0x07a: 'INVLPGA',
+  0x07b: 'IOIO', 0x07c: 'MSR', 0x07d: 'TASK_SWITCH', 0x07f: 'SHUTDOWN', 0x080: 'VMRUN', 0x081: 'VMMCALL',
+  0x082: 'VMLOAD', 0x083: 'VMSAVE', 0x084: 'STGI', 0x085: 'CLGI', 0x086: 'SKINIT', 0x087: 'RDTSCP', 0x088: 'ICEBP',
+  0x089: 'WBINVD', 0x08a: 'MONITOR', 0x08b: 'MWAIT', 0x08d: 'XSETBV', 0x08e: 'RDPRU', 0x0a2: 'INVPCID', 0x400: 'NPF',
+};
+export function svmExitName(code: number): string {
+  if (code === SVM_EXIT_ERR) return 'SVM_EXIT_ERR';
+  if (code < 0x10) return `SVM_EXIT_READ_CR${code}`;
+  if (code < 0x20) return `SVM_EXIT_WRITE_CR${code - 0x10}`;
+  if (code < 0x30) return `SVM_EXIT_READ_DR${code - 0x20}`;
+  if (code < 0x40) return `SVM_EXIT_WRITE_DR${code - 0x30}`;
+  if (code < 0x60) return `SVM_EXIT_EXCP_BASE+${code - 0x40}`;
+  return 'SVM_EXIT_' + (NAMES[code] ?? `0x${code.toString(16)}`);
+}

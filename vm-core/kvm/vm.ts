@@ -1,0 +1,194 @@
+// A KVM VM (struct kvm) and its ioctls: KVM_SET_USER_MEMORY_REGION (kvm_main.c
+// __kvm_set_memory_region), KVM_ENABLE_CAP (x86.c kvm_vm_ioctl_enable_cap), KVM_CREATE_IRQCHIP,
+// KVM_CREATE_VCPU; per-VM options; a deterministic round-robin helper over the vCPUs.
+import { PhysBus } from '../cpu/phys';
+import type { Cpu } from '../cpu/cpu';
+import * as U from './uapi';
+import { KvmVcpu } from './vcpu';
+import { resolveVmOptions, type ResolvedVmOptions, type VmOptions } from './options';
+import { KvmObservers, type KvmObserver } from './observers';
+import { APIC_DM_FIXED } from './lapic';
+
+export interface MemSlot { slot: number; flags: number; gpa: number; size: number; mem: Uint8Array; }
+
+const KVM_MAX_VCPUS = 1024;
+const PAGE = 4096;
+
+export class KvmVm {
+  readonly bus = new PhysBus();
+  readonly vcpus: KvmVcpu[] = [];
+  readonly memslots = new Map<number, MemSlot>();
+  readonly observers = new KvmObservers();
+  readonly options: ResolvedVmOptions;
+  /** kvm->arch.disabled_quirks is the complement: the quirks still enabled. */
+  enabledQuirks = U.KVM_X86_VALID_QUIRKS;
+  /** kvm->arch.hypercall_exit_enabled (KVM_CAP_EXIT_HYPERCALL). */
+  hypercallExitMask = 0;
+  /** kvm->arch.user_space_msr_mask (KVM_CAP_X86_USER_SPACE_MSR). */
+  userSpaceMsrMask = 0;
+  tripleFaultEventEnabled = false;
+  exceptionPayloadEnabled = false;
+  notifyVmexitFlags = 0;
+  notifyWindow = 0;
+  irqchip = false;
+  bsp_vcpu_id = 0;
+  /** gfns that have an MMIO SPTE (first access was an EPT violation / NPF). */
+  readonly mmioSptes = new Set<number>();
+  /** Instructions per KVM_RUN before KVM_EXIT_INTR when the caller gives no maxInsns. */
+  defaultRunBudget = 50_000_000;
+  /** Debug hook installed on every vCPU's processor (debugger breakpoints). */
+  beforeInsn: ((c: Cpu) => boolean) | null = null;
+
+  constructor(readonly vendor: 'intel' | 'amd', options: VmOptions = {}) {
+    this.options = resolveVmOptions(options);
+  }
+
+  hasQuirk(q: number): boolean { return (this.enabledQuirks & q) !== 0; }
+
+  /** Register an observer (hardware exits, userspace exits, cache accesses, VMREAD/VMWRITE, ...). */
+  observe(o: KvmObserver): () => void {
+    const off = this.observers.add(o);
+    for (const v of this.vcpus) v.attachTrace();
+    return () => { off(); for (const v of this.vcpus) v.attachTrace(); };
+  }
+
+  // ---------------------------------------------------------------- KVM_SET_USER_MEMORY_REGION
+
+  /** __kvm_set_memory_region: create, move/flags-change (by delete + create), or delete (size 0). */
+  setUserMemoryRegion(r: U.kvm_userspace_memory_region): number {
+    const gpa = Number(r.guest_phys_addr), size = Number(r.memory_size);
+    const slotId = r.slot & 0xffff;
+    if (r.flags & ~(U.KVM_MEM_LOG_DIRTY_PAGES | U.KVM_MEM_READONLY)) return -U.EINVAL;
+    if (size % PAGE !== 0 || gpa % PAGE !== 0) return -U.EINVAL;
+    if ((r.slot >>> 16) !== 0 || slotId >= U.KVM_USER_MEM_SLOTS) return -U.EINVAL;
+    if (gpa + size > 2 ** 52) return -U.EINVAL;
+    const old = this.memslots.get(slotId);
+    if (size === 0) {
+      if (!old) return -U.EINVAL;
+      this.memslots.delete(slotId);
+      this.bus.setRegion(slotId, 0, undefined, false);
+      this.memoryMapChanged();
+      return 0;
+    }
+    if (!r.userspace_addr || r.userspace_addr.length < size) return -U.EFAULT;
+    if (old) {
+      // An existing slot may change flags or move, not change size or backing.
+      if (old.size !== size || old.mem !== r.userspace_addr) return -U.EINVAL;
+      if ((old.flags ^ r.flags) & U.KVM_MEM_READONLY) return -U.EINVAL;
+    }
+    for (const s of this.memslots.values()) {
+      if (s.slot === slotId) continue;
+      if (gpa < s.gpa + s.size && s.gpa < gpa + size) return -U.EEXIST;
+    }
+    const mem = r.userspace_addr.subarray(0, size);
+    this.memslots.set(slotId, { slot: slotId, flags: r.flags, gpa, size, mem });
+    this.bus.setRegion(slotId, gpa, mem, (r.flags & U.KVM_MEM_READONLY) !== 0);
+    this.memoryMapChanged();
+    return 0;
+  }
+
+  private memoryMapChanged(): void {
+    this.mmioSptes.clear();
+    for (const v of this.vcpus) { v.cpu.flushTlb(false); v.cpu.invalidateAllCode(); }
+  }
+
+  // ---------------------------------------------------------------- KVM_CHECK_EXTENSION (VM)
+
+  checkExtension(cap: number): number { return kvmCheckExtension(cap, this.vendor); }
+
+  // ---------------------------------------------------------------- KVM_ENABLE_CAP (VM)
+
+  enableCap(c: U.kvm_enable_cap): number {
+    if (c.flags) return -U.EINVAL;
+    const arg0 = BigInt(c.args?.[0] ?? 0);
+    switch (c.cap) {
+      case U.KVM_CAP_DISABLE_QUIRKS:
+        this.enabledQuirks &= ~(Number(arg0 & BigInt(U.KVM_X86_VALID_QUIRKS)));
+        return 0;
+      case U.KVM_CAP_DISABLE_QUIRKS2:
+        if (arg0 & ~BigInt(U.KVM_X86_VALID_QUIRKS)) return -U.EINVAL;
+        this.enabledQuirks &= ~Number(arg0);
+        return 0;
+      case U.KVM_CAP_EXIT_HYPERCALL:
+        if (arg0 & ~BigInt(U.KVM_EXIT_HYPERCALL_VALID_MASK)) return -U.EINVAL;
+        this.hypercallExitMask = Number(arg0);
+        return 0;
+      case U.KVM_CAP_X86_USER_SPACE_MSR:
+        if (arg0 & ~BigInt(U.KVM_MSR_EXIT_REASON_VALID_MASK)) return -U.EINVAL;
+        this.userSpaceMsrMask = Number(arg0);
+        return 0;
+      case U.KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+        this.tripleFaultEventEnabled = arg0 !== 0n;
+        return 0;
+      case U.KVM_CAP_X86_NOTIFY_VMEXIT: {
+        const flags = Number(arg0 & 0xffffffffn);
+        if (flags & ~(U.KVM_X86_NOTIFY_VMEXIT_ENABLED | U.KVM_X86_NOTIFY_VMEXIT_USER)) return -U.EINVAL;
+        if (this.vendor !== 'intel') return -U.EINVAL;
+        if (!(flags & U.KVM_X86_NOTIFY_VMEXIT_ENABLED)) return -U.EINVAL;
+        if (this.vcpus.length) return -U.EINVAL;
+        this.notifyVmexitFlags = flags;
+        this.notifyWindow = Number(arg0 >> 32n);
+        return 0;
+      }
+    }
+    return -U.EINVAL;
+  }
+
+  // ---------------------------------------------------------------- KVM_CREATE_IRQCHIP / KVM_CREATE_VCPU
+
+  /** KVM_CREATE_IRQCHIP: in-kernel LAPICs for vCPUs created afterwards. */
+  createIrqchip(): number {
+    if (this.irqchip) return -U.EEXIST;
+    if (this.vcpus.length) return -U.EINVAL;
+    this.irqchip = true;
+    return 0;
+  }
+
+  /** KVM_CREATE_VCPU: the vCPU, or -EEXIST / -EINVAL. The vCPU is RESET before it is returned. */
+  createVcpu(id: number): KvmVcpu | number {
+    if (id < 0 || id >= KVM_MAX_VCPUS) return -U.EINVAL;
+    if (this.vcpus.some((v) => v.vcpu_id === id)) return -U.EEXIST;
+    const v = new KvmVcpu(this, id);
+    this.vcpus.push(v);
+    return v;
+  }
+
+  // ---------------------------------------------------------------- PV hypercall helpers
+
+  /** KVM_HC_KICK_CPU: wake the vCPU whose APIC ID is `apicId`. */
+  pvKickCpu(apicId: number): void {
+    const t = this.vcpus.find((v) => v.lapic && v.lapic.id === apicId);
+    if (t && t.arch.mp_state === U.KVM_MP_STATE_HALTED) { t.arch.mp_state = U.KVM_MP_STATE_RUNNABLE; t.cpu.halted = false; }
+  }
+  /** KVM_HC_SEND_IPI: bitmap (a0, a1) of APIC IDs starting at a2, vector in a3; returns the count. */
+  pvSendIpi(lo: number, hi: number, min: number, icr: number): number {
+    let count = 0;
+    for (const v of this.vcpus) {
+      if (!v.lapic) continue;
+      const bit = v.lapic.id - min;
+      const set = bit >= 0 && bit < 64 && (bit < 32 ? (lo >>> bit) & 1 : (hi >>> (bit - 32)) & 1);
+      if (set) { v.lapic.deliver(APIC_DM_FIXED, icr & 0xff); count++; }
+    }
+    return count;
+  }
+}
+
+/** KVM_CHECK_EXTENSION values of this model. */
+export function kvmCheckExtension(cap: number, vendor: 'intel' | 'amd' = 'intel'): number {
+  switch (cap) {
+    case U.KVM_CAP_IRQCHIP: case U.KVM_CAP_HLT: case U.KVM_CAP_USER_MEMORY: case U.KVM_CAP_EXT_CPUID:
+    case U.KVM_CAP_MP_STATE: case U.KVM_CAP_SYNC_MMU: case U.KVM_CAP_IMMEDIATE_EXIT: case U.KVM_CAP_SET_GUEST_DEBUG:
+    case U.KVM_CAP_VCPU_EVENTS: case U.KVM_CAP_XCRS: case U.KVM_CAP_READONLY_MEM: case U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+    case U.KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+      return 1;
+    case U.KVM_CAP_NR_VCPUS: return 8;
+    case U.KVM_CAP_MAX_VCPUS: return KVM_MAX_VCPUS;
+    case U.KVM_CAP_NR_MEMSLOTS: return U.KVM_USER_MEM_SLOTS;
+    case U.KVM_CAP_DISABLE_QUIRKS: return 1;
+    case U.KVM_CAP_DISABLE_QUIRKS2: return U.KVM_X86_VALID_QUIRKS;
+    case U.KVM_CAP_EXIT_HYPERCALL: return U.KVM_EXIT_HYPERCALL_VALID_MASK;
+    case U.KVM_CAP_X86_USER_SPACE_MSR: return 1;
+    case U.KVM_CAP_X86_NOTIFY_VMEXIT: return vendor === 'intel' ? U.KVM_X86_NOTIFY_VMEXIT_ENABLED | U.KVM_X86_NOTIFY_VMEXIT_USER : 0;
+  }
+  return 0;
+}

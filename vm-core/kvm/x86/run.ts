@@ -1,0 +1,151 @@
+// KVM_RUN (x86.c kvm_arch_vcpu_ioctl_run, vcpu_run, vcpu_enter_guest, kvm_check_and_inject_events,
+// vcpu_block) and INIT/SIPI acceptance (lapic.c kvm_apic_accept_events).
+import type { KvmVcpu } from '../vcpu';
+import {
+  EINTR, EAGAIN, KVM_EXIT_INTR, KVM_EXIT_SHUTDOWN, KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_UNINITIALIZED,
+  KVM_MP_STATE_INIT_RECEIVED, KVM_MP_STATE_HALTED, KVM_MP_STATE_SIPI_RECEIVED,
+} from '../uapi';
+import { KVM_REQ_EVENT, KVM_REQ_TRIPLE_FAULT } from '../vcpu_arch';
+import { RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from '../../cpu/cpu';
+import { handle_invalid_guest_state } from './emulate';
+import { entryInjectEvent } from './vcpu_run_common';
+import { kvm_vcpu_reset, kvm_vcpu_deliver_sipi_vector } from './reset';
+
+/** kvm_apic_accept_events: a latched INIT resets the vCPU; a SIPI starts an AP in INIT_RECEIVED. */
+export function kvm_apic_accept_events(v: KvmVcpu): void {
+  const l = v.lapic;
+  if (!l) return;
+  if (l.pendingInit) {
+    l.pendingInit = false;
+    kvm_vcpu_reset(v, true);
+    v.arch.mp_state = v.isBsp() ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
+  }
+  if (l.pendingSipi) {
+    l.pendingSipi = false;
+    if (v.arch.mp_state === KVM_MP_STATE_INIT_RECEIVED) {
+      kvm_vcpu_deliver_sipi_vector(v, l.sipiVector);
+      v.arch.mp_state = KVM_MP_STATE_RUNNABLE;
+    }
+  }
+}
+
+/** kvm_check_and_inject_events: re-inject, then a queued exception, an NMI, or a LAPIC interrupt. */
+function kvm_check_and_inject_events(v: KvmVcpu): void {
+  const a = v.arch, ops = v.ops;
+  if (a.exc_injected) ops.inject_exception(a.exc_vector, a.exc_has_error, a.exc_error, 0);
+  else if (a.nmi_injected) ops.inject_nmi();
+  else if (a.intr_injected) ops.inject_irq(a.intr_nr);
+  else if (a.exc_pending) {
+    a.exc_pending = false; a.exc_injected = true;
+    ops.inject_exception(a.exc_vector, a.exc_has_error, a.exc_error, 0);
+  } else if (a.nmi_pending && ops.nmi_allowed()) {
+    a.nmi_pending--; a.nmi_injected = true; ops.inject_nmi();
+  } else if (v.lapic && v.lapic.hasInterrupt() && ops.interrupt_allowed()) {
+    const vector = v.lapic.acceptInterrupt();
+    a.intr_injected = true; a.intr_nr = vector; a.intr_soft = false;
+    ops.inject_irq(vector);
+  }
+}
+
+/** Is there work that needs event injection before entry (KVM_REQ_EVENT)? */
+function needsEvents(v: KvmVcpu): boolean {
+  const a = v.arch;
+  return (a.requests & KVM_REQ_EVENT) !== 0 || a.exc_pending || a.exc_injected || a.intr_injected || a.nmi_injected ||
+    a.nmi_pending > 0 || (v.lapic !== null && v.lapic.hasInterrupt());
+}
+
+/** vcpu_enter_guest: 1 keep running, 0 userspace exit, < 0 error. `budget` limits instructions. */
+function vcpu_enter_guest(v: KvmVcpu, budget: number): number {
+  const a = v.arch;
+  if (a.requests & KVM_REQ_TRIPLE_FAULT) {
+    a.requests &= ~KVM_REQ_TRIPLE_FAULT;
+    v.kvm_run.exit_reason = KVM_EXIT_SHUTDOWN;
+    return 0;
+  }
+  if (needsEvents(v)) {
+    a.requests &= ~KVM_REQ_EVENT;
+    if (v.lapic && (v.lapic.pendingInit || v.lapic.pendingSipi)) kvm_apic_accept_events(v);
+    if (a.mp_state !== KVM_MP_STATE_RUNNABLE) return 1;
+    kvm_check_and_inject_events(v);
+    v.interruptCheckPending = v.lapic !== null && v.lapic.hasInterrupt();
+  }
+  if (v.ops.emulation_required()) return enter_emulated(v, budget);
+  const r = v.ops.vcpu_run(budget);
+  if (r === RUN_EXIT) {
+    if (v.trace) v.trace.hwExit();
+    v.stats.exits++;
+    return v.ops.handle_exit();
+  }
+  return afterRun(v, r);
+}
+
+/** VMX with invalid guest state: deliver the injected event in the emulator, then emulate. */
+function enter_emulated(v: KvmVcpu, budget: number): number {
+  v.ops.applyEntryInjectionToCpu?.();
+  v.arch.exc_injected = false; v.arch.intr_injected = false; v.arch.nmi_injected = false;
+  return handle_invalid_guest_state(v, budget);
+}
+
+function afterRun(v: KvmVcpu, r: number): number {
+  switch (r) {
+    case RUN_BUDGET: return 1;
+    case RUN_HALTED: v.arch.mp_state = KVM_MP_STATE_HALTED; return 1;
+    case RUN_STOPPED: v.stoppedByHook = true; return -EINTR;
+    case RUN_SHUTDOWN: v.kvm_run.exit_reason = KVM_EXIT_SHUTDOWN; return 0;
+  }
+  return 1;
+}
+
+/** vcpu_block: a halted or waiting vCPU wakes on INIT/SIPI or an interrupt; otherwise it would sleep. */
+function vcpu_block(v: KvmVcpu): number {
+  const a = v.arch;
+  if (v.lapic && (v.lapic.pendingInit || v.lapic.pendingSipi)) kvm_apic_accept_events(v);
+  if (a.mp_state === KVM_MP_STATE_HALTED && (a.nmi_pending || (v.lapic && v.lapic.hasInterrupt()) || a.exc_pending)) {
+    a.mp_state = KVM_MP_STATE_RUNNABLE;
+    v.cpu.halted = false;
+  }
+  if (a.mp_state === KVM_MP_STATE_RUNNABLE) return 1;
+  v.blocked = true;
+  return -EINTR;
+}
+
+/** vcpu_run: the loop inside KVM_RUN, within this call's instruction budget. */
+function vcpu_run(v: KvmVcpu): number {
+  const run = v.kvm_run;
+  for (;;) {
+    const left = v.budgetLeft();
+    if (left <= 0) { run.exit_reason = KVM_EXIT_INTR; return -EINTR; }
+    const r = v.arch.mp_state === KVM_MP_STATE_RUNNABLE ? vcpu_enter_guest(v, left) : vcpu_block(v);
+    if (r <= 0) {
+      if (r === -EINTR) run.exit_reason = KVM_EXIT_INTR;
+      return r;
+    }
+    if (v.livelocked) { run.exit_reason = KVM_EXIT_INTR; return -EINTR; }
+  }
+}
+
+/** kvm_arch_vcpu_ioctl_run. */
+export function kvm_arch_vcpu_ioctl_run(v: KvmVcpu): number {
+  const run = v.kvm_run, a = v.arch;
+  v.blocked = false; v.stoppedByHook = false;
+  if (a.mp_state === KVM_MP_STATE_UNINITIALIZED) {
+    if (run.immediate_exit) return -EINTR;
+    kvm_apic_accept_events(v);
+    if (a.mp_state === KVM_MP_STATE_UNINITIALIZED || a.mp_state === KVM_MP_STATE_INIT_RECEIVED) {
+      v.blocked = true;
+      return -EAGAIN;
+    }
+  }
+  if (a.complete_userspace_io) {
+    const cui = a.complete_userspace_io;
+    a.complete_userspace_io = null;
+    const r = cui(v);
+    if (r <= 0) { v.afterUserspaceExit(r); return r; }
+  }
+  if (run.immediate_exit) return -EINTR;
+  const r = vcpu_run(v);
+  v.afterUserspaceExit(r);
+  return r > 0 ? 0 : r;
+}
+
+export { KVM_MP_STATE_SIPI_RECEIVED, RUN_EXIT, entryInjectEvent };

@@ -1,0 +1,84 @@
+// Pieces of the VM entry/exit path both vendors share: the GPR save/restore the entry stub does
+// (__vmx_vcpu_run / __svm_vcpu_run), event injection at entry, re-queueing an event whose
+// delivery a VM exit interrupted (vmx_complete_interrupts / svm_complete_interrupts), and the
+// internal-error exit for instructions the processor model does not emulate.
+import type { KvmVcpu } from '../vcpu';
+import { KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_EMULATION, KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES } from '../uapi';
+import { KVM_REQ_EVENT } from '../vcpu_arch';
+
+/** The entry stub loads every GPR but RSP from arch.regs (SVM: also RAX/RSP through the VMCB). */
+export function syncGprsToCpu(v: KvmVcpu, svm: boolean): void {
+  const src = v.arch.regs, dst = v.cpu.R;
+  for (let k = svm ? 2 : 0; k < 32; k++) if (k !== 8 && k !== 9) dst[k] = src[k];
+}
+/** The exit stub saves every GPR but RSP into arch.regs. */
+export function syncGprsFromCpu(v: KvmVcpu, svm: boolean): void {
+  const src = v.cpu.R, dst = v.arch.regs;
+  for (let k = svm ? 2 : 0; k < 32; k++) if (k !== 8 && k !== 9) dst[k] = src[k];
+}
+
+/**
+ * VM entry with a valid VM-entry interruption-information field (SDM Vol. 3C 27.6): the event is
+ * delivered through the guest IDT before the first instruction, not subject to the exception bitmap.
+ */
+export function entryInjectEvent(v: KvmVcpu, info: number, error: number, insnLen: number): void {
+  if (!(info & 0x80000000)) return;
+  const c = v.cpu, vector = info & 0xff, type = (info >> 8) & 7;
+  c.evType = type + 1;
+  c.evVector = vector;
+  c.evHasError = (info & 0x800) !== 0;
+  c.evError = error;
+  c.evInsnLen = type === 4 || type === 5 || type === 6 ? insnLen : 0;
+  if (vector === 14 && type === 3 && v.arch.exc_has_payload) c.pfAddr = v.arch.exc_payload;
+  if (vector === 1 && type === 3 && v.arch.exc_has_payload) c.dr6 = (c.dr6 & ~0x400f) | v.arch.exc_payload;
+  c.halted = false;
+  c.slow = true;
+  // TODO(cpu request: event injection that bypasses the exception bitmap): the processor model
+  // applies the exception bitmap to every pending event, so the vector is masked for one step.
+  if ((type === 3 || type === 5 || type === 6) && ((c.intercepts.exceptionBitmap >>> vector) & 1)) v.entryMaskVector = vector;
+}
+
+/** vmx_complete_interrupts / svm_complete_interrupts: re-queue an event whose delivery was cut short. */
+export function exitCompleteInterrupts(v: KvmVcpu, idtInfo: number, idtError: number): void {
+  const a = v.arch;
+  a.exc_injected = false; a.nmi_injected = false; a.intr_injected = false;
+  if (!(idtInfo & 0x80000000)) return;
+  const vector = idtInfo & 0xff, type = (idtInfo >> 8) & 7;
+  a.requests |= KVM_REQ_EVENT;
+  switch (type) {
+    case 2: a.nmi_injected = true; break;
+    case 3: case 6: case 5:
+      a.exc_injected = true; a.exc_pending = false; a.exc_vector = vector;
+      a.exc_has_error = (idtInfo & 0x800) !== 0; a.exc_error = idtError; a.exc_has_payload = false;
+      break;
+    case 0: case 4: a.intr_injected = true; a.intr_nr = vector; a.intr_soft = type === 4; break;
+  }
+}
+
+/** An instruction the processor model cannot run: KVM_EXIT_INTERNAL_ERROR / EMULATION with its bytes. */
+export function reportUnemulated(v: KvmVcpu): number {
+  const run = v.kvm_run, e = v.cpu.exit;
+  run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
+  run.internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+  const bytes = e.insnBytes;
+  const n = Math.min(bytes.length, 15);
+  const f = run.emulation_failure;
+  f.suberror = KVM_INTERNAL_ERROR_EMULATION;
+  f.flags = BigInt(KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES);
+  f.insn_size = n;
+  f.insn_bytes.fill(0);
+  f.insn_bytes.set(bytes.subarray(0, n));
+  // internal.data overlays struct emulation_failure: flags, insn_size, insn_bytes[16].
+  run.internal.data[0] = f.flags;
+  run.internal.data[1] = BigInt(n);
+  let lo = 0n, hi = 0n;
+  for (let k = 0; k < 8; k++) lo |= BigInt(f.insn_bytes[k] ?? 0) << BigInt(8 * k);
+  for (let k = 8; k < 15; k++) hi |= BigInt(f.insn_bytes[k] ?? 0) << BigInt(8 * (k - 8));
+  run.internal.data[2] = lo;
+  run.internal.data[3] = hi;
+  run.internal.ndata = 4;
+  f.ndata = 4;
+  v.lastInternalError = e.message;
+  return 0;
+}
+

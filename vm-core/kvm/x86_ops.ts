@@ -1,0 +1,69 @@
+// The vendor interface of KVM x86 (struct kvm_x86_ops in arch/x86/include/asm/kvm_host.h),
+// implemented per vCPU by kvm/vmx/vmx.ts and kvm/svm/svm.ts.
+
+/** A segment as KVM passes it around (struct kvm_segment, numbers only: the hot path). */
+export class KvmSegment {
+  base = 0; limit = 0; selector = 0; type = 0; present = 0; dpl = 0; db = 0; s = 0; l = 0; g = 0; avl = 0;
+  unusable = 0;
+}
+export interface KvmDtable { base: number; limit: number; }
+
+/** One field of the VMCS/VMCB as the debugger shows it. */
+export interface ControlBlockField { name: string; encoding?: number; value: number; written: boolean; }
+
+export interface KvmX86Ops {
+  readonly name: 'vmx' | 'svm';
+  /** vcpu_create: allocate the zeroed VMCS/VMCB. */
+  vcpu_create(): void;
+  /** vcpu_reset: the vendor part of kvm_vcpu_reset (init_vmcs / init_vmcb). */
+  vcpu_reset(initEvent: boolean): void;
+  /** cache_reg: fill an unavailable register from the VMCS/VMCB. */
+  cache_reg(reg: number): void;
+  get_rflags(): number;
+  set_rflags(v: number): void;
+  set_cr0(v: number): void;
+  set_cr4(v: number): void;
+  /** Returns 0, or 1 when the value is refused. */
+  set_efer(v: number): number;
+  get_segment(seg: number, out: KvmSegment): void;
+  set_segment(seg: number, s: KvmSegment): void;
+  get_cpl(): number;
+  /** Bit 0: CS.D, bit 1: CS.L. */
+  get_cs_db_l_bits(): number;
+  get_idt(): KvmDtable;
+  set_idt(d: KvmDtable): void;
+  get_gdt(): KvmDtable;
+  set_gdt(d: KvmDtable): void;
+  set_dr7(v: number): void;
+  /** KVM_X86_SHADOW_INT_* bits. */
+  get_interrupt_shadow(): number;
+  set_interrupt_shadow(mask: number): void;
+  /** Program event injection for the next entry (VM_ENTRY_INTR_INFO_FIELD / EVENTINJ). */
+  inject_exception(vector: number, hasError: boolean, error: number, insnLen: number): void;
+  inject_irq(vector: number): void;
+  inject_nmi(): void;
+  interrupt_allowed(): boolean;
+  nmi_allowed(): boolean;
+  update_exception_bitmap(): void;
+  /** Sync arch.cr3 into the VMCS/VMCB when KVM_REQ_LOAD_MMU_PGD is pending. */
+  load_mmu_pgd(): void;
+  /** vcpu_run: VM entry, run the processor for up to `budget` instructions, VM exit bookkeeping. */
+  vcpu_run(budget: number): number;
+  /** handle_exit: 1 resume the guest, 0 exit to userspace (run filled), < 0 error. */
+  handle_exit(): number;
+  skip_emulated_instruction(): boolean;
+  /** The native hypercall instruction (VMCALL / VMMCALL). */
+  patch_hypercall(buf: Uint8Array): void;
+  /** VMX: guest state that needs emulation (unrestricted guest off, big real mode). */
+  emulation_required(): boolean;
+  /** The vendor exit code of the last exit and its name, info1 (qualification), info2. */
+  readonly exitCode: number;
+  exitName(): string;
+  exitInfo1(): number;
+  exitInfo2(): number;
+  /** VMCS/VMCB field access for the debugger. */
+  controlBlock(): ControlBlockField[];
+  /** Counters of VMREAD/VMWRITE (VMX) or KVM's VMCB field reads/writes (SVM). */
+  readonly reads: number;
+  readonly writes: number;
+}
