@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exec, flags, go, reg, setup, CODE, DATA } from './gp';
-import { CF, DF, ZF, ES, RAX, RCX, RDI, RSI, setReg64 } from '../../vm-core/cpu/state';
+import { CF, DF, TF, ZF, ES, RAX, RCX, RDI, RSI, setReg64 } from '../../vm-core/cpu/state';
 import { REP_BATCH } from '../../vm-core/cpu/exec/string';
 
 const fill = (mem: Uint8Array, at: number, s: string) => mem.set(Buffer.from(s, 'latin1'), at);
@@ -87,4 +87,11 @@ test('a fault in the middle of REP STOSB keeps the iterations already done (RCX/
   assert.equal(reg(r.cpu, RDI), 0x200000n);
   assert.equal(r.mem[0x1fffff], 0x77);
   assert.equal(r.cpu.cr2 === 0x200000 || r.cpu.pfAddr === 0x200000, true);
+});
+
+test('with TF set, REP does one iteration per execution and single-steps each', () => {
+  const r = exec(64, ['f3aa'], { [RAX]: 1, [RDI]: DATA, [RCX]: 5 }, 2 | TF);
+  assert.equal(r.vector, 1);                              // #DB after the first iteration
+  assert.equal(r.rip, CODE);
+  assert.equal(reg(r.cpu, RCX), 4n);
 });

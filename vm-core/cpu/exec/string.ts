@@ -8,7 +8,7 @@
 // keeps long copies interruptible and a fault mid-way keeps the progress made.
 import type { Cpu } from '../cpu';
 import { Insn } from '../insn';
-import { DF, ES, RAX, RCX, RDI, RSI } from '../state';
+import { DF, ES, RAX, RCX, RDI, RSI, TF } from '../state';
 import { getZF } from '../flags';
 import { ALU_CMP, alu, alu64 } from './arith';
 import { defineMatching, readAt, writeAt } from './operands';
@@ -110,7 +110,10 @@ function stringFactory(op: number) {
       if (i.rep === 0) return (c: Cpu, i: Insn) => s(c, i, (c.rflags & DF) ? -size : size);
       return (c: Cpu, i: Insn) => {
         const delta = (c.rflags & DF) ? -size : size;
-        for (let n = 0; n < REP_BATCH; n++) {
+        // With RFLAGS.TF, one iteration per execution: processors deliver the single-step trap
+        // after each iteration of a repeated string instruction (debuggers step REP MOVS this way).
+        const batch = (c.rflags & TF) ? 1 : REP_BATCH;
+        for (let n = 0; n < batch; n++) {
           if (countZero(c, asz)) return;
           s(c, i, delta);
           decCount(c, asz);
