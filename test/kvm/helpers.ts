@@ -34,3 +34,35 @@ export function setRealMode(v: KvmVcpu, ip: number): void {
 }
 
 export { KVM_MEM_READONLY };
+
+import { assemble } from '../../vm-core/loader/assemble';
+import { setupLongMode } from '../../vm-core/vmm/boot';
+
+/** Assemble NASM source with the built-in assembler and copy it into guest memory; returns symbols. */
+export function loadAsm(mem: Uint8Array, source: string): Record<string, number> {
+  const r = assemble({ path: '/test/guest.asm', source });
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n'));
+  for (const s of r.image.segments) mem.set(s.bytes, s.addr);
+  const syms: Record<string, number> = { entry: r.image.entry };
+  for (const s of r.image.symbols) syms[s.name] = s.addr;
+  return syms;
+}
+
+/** A 64-bit guest (selftest style: identity map, flat GDT) from NASM source at org 0x100000. */
+export function longModeGuest(vendor: 'intel' | 'amd', source: string, opts: Parameters<typeof createVm>[1] = {}) {
+  const t = createVm(vendor, opts);
+  const syms = loadAsm(t.mem, source);
+  setupLongMode(t.vcpu, t.mem, syms.entry);
+  return { ...t, syms };
+}
+
+/** Run until a userspace exit (or an error); returns the exit reason or the negative errno. */
+export function runOnce(v: KvmVcpu, maxInsns = 1_000_000): number {
+  const r = v.run({ maxInsns });
+  return r < 0 ? r : v.kvm_run.exit_reason;
+}
+
+/** The byte OUT wrote to a port in the last KVM_EXIT_IO. */
+export function ioByte(v: KvmVcpu): number {
+  return v.kvm_run.data[v.kvm_run.io.data_offset];
+}
