@@ -7,7 +7,8 @@ import { Intercepts } from './intercepts';
 import { HwExitInfo, HW_UNEMULATED, EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_READ, EPT_VIOLATION_WRITE, EPT_VIOLATION_FETCH } from './exits';
 import { Insn, BASE_RIP } from './insn';
 import { decodeInsn, fallback } from './decode';
-import { OP_NONE } from './flags';
+import { OP_NONE, OP_ADD, OP_SUB, OP_LOGIC, OP_INC, OP_DEC, SZ32, getCF, getZF } from './flags';
+import { FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32, FOP_JNZ64, FOP_JZ64 } from './insn';
 import { pageWalk, ACC_WRITE, ACC_USER, ACC_FETCH, ACC_IMPLICIT } from './mmu';
 import { defaultEnv, CpuEnv } from './env';
 import { EVT_NONE, raiseFaultDuringDelivery, instructionBoundary, afterInstruction, checkCodeBreakpoints, noteDataAccess, boundaryWork } from './events';
@@ -745,34 +746,57 @@ export class Cpu extends CpuState {
         // Fast loop: no pending events, shadows, single-step or debug hooks. Straight-line code
         // follows insn.next (the decoded successor in the same page) without a cache lookup.
         let prev: Insn | undefined;
+        let expect = NaN; // RIP after the previous instruction if it fell through
         while (left > 0 && !this.slow) {
           const bits = this.codeBits;
           const rip = this.rip;
           let insn: Insn | undefined;
-          if (prev !== undefined && rip === prev.nextRip && (insn = prev.next) !== undefined && insn.live &&
-            prev.nextGen === this.fetchGen && insn.bits === bits) {
+          if (rip === expect && (insn = prev!.next) !== undefined && insn.live &&
+            prev!.nextGen === this.fetchGen && insn.bits === bits) {
             // chained
           } else {
             const lin = bits === 64 ? rip : (this.csBase + rip) >>> 0;
             const off = lin - this.fetchLin;
             insn = off >= 0 && off < PAGE_SIZE ? this.fetchPage[off] : undefined;
             if (insn === undefined || insn.bits !== bits) insn = this.fetchMiss(lin);
-            if (off > 0 && prev !== undefined && rip === prev.nextRip && prev.live && insn.live && this.fetchPage[off] === insn) {
-              prev.next = insn;
-              prev.nextGen = this.fetchGen;
+            if (off > 0 && rip === expect && prev!.live && insn.live && this.fetchPage[off] === insn) {
+              prev!.next = insn;
+              prev!.nextGen = this.fetchGen;
             }
           }
           if (this.fetchHasBp && this.atBreakpoint(rip)) return RUN_STOPPED;
           this.insnRip = rip;
           this.cur = insn;
-          const next = rip + insn.len;
+          let next = rip + insn.len;
           if (next - 1 > this.csLimit) this.gp(0);
-          this.rip = bits === 64 ? next : bits === 32 ? next >>> 0 : next & 0xffff;
-          insn.nextRip = this.rip;
-          insn.exec(this, insn);
+          if (bits !== 64) next = bits === 32 ? next >>> 0 : next & 0xffff;
+          this.rip = next;
+          switch (insn.fop) {
+            case FOP_ADD32: { const R = this.R, d = insn.fd, a = R[d], b = R[insn.fs], r = (a + b) | 0;
+              this.lfOp = OP_ADD; this.lfSz = SZ32; this.lfDst = a; this.lfSrc = b; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
+            case FOP_SUB32: { const R = this.R, d = insn.fd, a = R[d], b = R[insn.fs], r = (a - b) | 0;
+              this.lfOp = OP_SUB; this.lfSz = SZ32; this.lfDst = a; this.lfSrc = b; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
+            case FOP_CMP32: { const R = this.R, a = R[insn.fd], b = R[insn.fs];
+              this.lfOp = OP_SUB; this.lfSz = SZ32; this.lfDst = a; this.lfSrc = b; this.lfRes = (a - b) | 0; break; }
+            case FOP_XOR32: { const R = this.R, d = insn.fd, r = R[d] ^ R[insn.fs];
+              this.lfOp = OP_LOGIC; this.lfSz = SZ32; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
+            case FOP_AND32: { const R = this.R, d = insn.fd, r = R[d] & R[insn.fs];
+              this.lfOp = OP_LOGIC; this.lfSz = SZ32; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
+            case FOP_OR32: { const R = this.R, d = insn.fd, r = R[d] | R[insn.fs];
+              this.lfOp = OP_LOGIC; this.lfSz = SZ32; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
+            case FOP_DEC32: case FOP_INC32: { const R = this.R, d = insn.fd, v = R[d];
+              this.lfCin = getCF(this) ? 1 : 0;
+              const r = insn.fop === FOP_INC32 ? (v + 1) | 0 : (v - 1) | 0;
+              this.lfOp = insn.fop === FOP_INC32 ? OP_INC : OP_DEC; this.lfSz = SZ32; this.lfDst = v; this.lfSrc = 1; this.lfRes = r;
+              R[d] = r; R[d + 1] = 0; break; }
+            case FOP_JNZ64: if (!getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) this.gp(0); this.rip = t; } break;
+            case FOP_JZ64: if (getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) this.gp(0); this.rip = t; } break;
+            default: insn.exec(this, insn);
+          }
           this.icount++;
           left--;
           prev = insn;
+          expect = next;
         }
         if (left <= 0) return RUN_BUDGET;
       } catch (e) {

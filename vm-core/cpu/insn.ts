@@ -14,7 +14,18 @@ export const AH_BASE = 16;
 /** mBase value meaning RIP-relative. */
 export const BASE_RIP = 16;
 
+/**
+ * Inline fast paths of the execute loop (cpu.ts run()): the hottest register forms are executed in
+ * a switch instead of through `exec`, saving a megamorphic call per instruction. 0: use exec.
+ */
+export const FOP_NONE = 0, FOP_ADD32 = 1, FOP_SUB32 = 2, FOP_CMP32 = 3, FOP_XOR32 = 4, FOP_AND32 = 5, FOP_OR32 = 6,
+  FOP_DEC32 = 7, FOP_INC32 = 8, FOP_JNZ64 = 9, FOP_JZ64 = 10;
+
 export class Insn {
+  /** Inline fast-path operation (FOP_*) and its register operands as R[] indices. */
+  fop = FOP_NONE;
+  fd = 0;
+  fs = 0;
   exec: Handler;
   /** iced-x86 Code value (for tables and names). */
   code = 0;

@@ -1,7 +1,7 @@
 // Binary arithmetic and logic (SDM Vol. 1 7.3.2, 7.3.4): ADD ADC SUB SBB CMP AND OR XOR TEST,
 // INC DEC NEG NOT. Each form is specialised at decode time (register/memory/immediate, size).
 import type { Cpu } from '../cpu';
-import { Insn, K_IMM, K_MEM, K_REG } from '../insn';
+import { Insn, K_IMM, K_MEM, K_REG, FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32 } from '../insn';
 import { getCF, OP_ADC, OP_ADD, OP_DEC, OP_INC, OP_LOGIC, OP_NEG, OP_SBB, OP_SUB, SZ16, SZ32, SZ64, SZ8 } from '../flags';
 import { defineMatching, memLin, readAt, regVal, setRegVal, writeAt, immVal } from './operands';
 
@@ -57,6 +57,12 @@ export function alu64(c: Cpu, op: number, dl: number, dh: number, sl: number, sh
 }
 
 const writesBack = (op: number) => op !== ALU_CMP && op !== ALU_TEST;
+
+/** The execute loop's inline forms of 32-bit register-register operations (cpu.ts run()). */
+const FOP_OF: Partial<Record<number, number>> = {
+  [ALU_ADD]: FOP_ADD32, [ALU_SUB]: FOP_SUB32, [ALU_CMP]: FOP_CMP32, [ALU_XOR]: FOP_XOR32, [ALU_AND]: FOP_AND32,
+  [ALU_OR]: FOP_OR32,
+};
 
 // Hot forms written out one function per operation, so each gets its own optimised code
 // (a shared closure over `op` would be one megamorphic function for every ALU instruction).
@@ -135,6 +141,9 @@ function aluFactory(op: number) {
   return {
     factory: (i: Insn) => {
       const size = i.osz, sz = szIndex(size), wb = writesBack(op);
+      if (i.k0 === K_REG && i.k1 === K_REG && size === 4 && FOP_OF[op] !== undefined) {
+        i.fop = FOP_OF[op]!; i.fd = 2 * i.r0; i.fs = 2 * i.r1;
+      }
       if (i.k0 === K_REG && i.k1 === K_REG && (size === 8 || size === 4)) {
         const fast = (size === 8 ? RR64 : RR32)[op];
         if (fast) return fast(2 * i.r0, 2 * i.r1);
@@ -229,6 +238,7 @@ function unaryFactory(kind: 'inc' | 'dec' | 'neg' | 'not') {
         return r;
       };
       if (i.k0 === K_REG && size === 4 && (kind === 'dec' || kind === 'inc')) {
+        i.fop = kind === 'inc' ? FOP_INC32 : FOP_DEC32; i.fd = 2 * i.r0;
         const d = 2 * i.r0, delta = kind === 'inc' ? 1 : -1, lop = kind === 'inc' ? OP_INC : OP_DEC;
         return (c: Cpu) => {
           const v = c.R[d];

@@ -1,7 +1,7 @@
 // Near control transfers (SDM Vol. 1 6.3, 7.3.8): JMP, Jcc, CALL, RET, LOOP/LOOPcc, JCXZ family.
 // Far transfers, INT and IRET live in system.ts.
 import type { Cpu } from '../cpu';
-import { Insn, K_REG } from '../insn';
+import { Insn, K_REG, FOP_JNZ64, FOP_JZ64 } from '../insn';
 import { condition, getZF } from '../flags';
 import { defineMatching, memLin, pop, push, readAt, regVal, getSp, setSp } from './operands';
 import { CS, RCX } from '../state';
@@ -36,6 +36,7 @@ defineMatching(/^Jmp_rel(8|16|32)_?(16|32|64)?$/, {
 defineMatching(/^J(o|no|b|ae|e|ne|be|a|s|ns|p|np|l|ge|le|g)_rel(8|16|32)_?(16|32|64)?$/, {
   factory: (i: Insn) => {
     const bits = i.r0, rel = i.rel, cc = i.cc;
+    if ((cc === 5 || cc === 4) && bits === 64) i.fop = cc === 5 ? FOP_JNZ64 : FOP_JZ64;
     if (cc === 5 && bits === 64) {
       // JNZ in 64-bit code: the hot loop branch of most guests.
       return (c: Cpu) => { if (!getZF(c)) branchTo(c, c.rip + rel, 64); };
