@@ -341,6 +341,11 @@ export class Generator {
     if (this.f.popcnt) ops.push('Popcnt');
     if (this.f.lzcnt) ops.push('Lzcnt');
     if (this.f.bmi1) ops.push('Tzcnt');
+    if (this.rng.chance(0.15)) { // BSWAP (16-bit: undefined by the SDM; processors clear the word)
+      const size = this.rng.pick([2, 4, 8]);
+      this.emit(Instruction.createReg(code(`Bswap_r${size * 8}`), this.regOf(size, false)));
+      return;
+    }
     const op = this.rng.pick(ops), size = this.rng.pick([2, 4, 8]), bits = size * 8;
     const c = code(`${op}_r${bits}_rm${bits}`), d = this.regOf(size, false);
     if (this.rng.chance(0.15)) this.emit(Instruction.createRegI32(code(`Mov_r32_imm32`), reg(4, this.gpr()), 0));
