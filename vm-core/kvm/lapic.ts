@@ -27,7 +27,7 @@ export class KvmLapic {
   /** kvm_lapic_reset. */
   reset(initEvent: boolean, bsp: boolean): void {
     if (!initEvent) {
-      this.v.setApicBaseRaw(APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE | (bsp ? MSR_IA32_APICBASE_BSP : 0));
+      this.v.setApicBaseRaw((APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE | (bsp ? MSR_IA32_APICBASE_BSP : 0)) >>> 0);
       this.set(APIC_ID, this.v.vcpu_id << 24);
     }
     this.set(APIC_LVR, 0x14 | (5 << 16));
