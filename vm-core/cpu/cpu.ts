@@ -751,8 +751,9 @@ export class Cpu extends CpuState {
           const bits = this.codeBits;
           const rip = this.rip;
           let insn: Insn | undefined;
-          if (rip === expect && (insn = prev!.next) !== undefined && insn.live &&
-            prev!.nextGen === this.fetchGen && insn.bits === bits) {
+          // A chain is valid while the fetch generation is unchanged: code writes (invalidateCode),
+          // TLB flushes and mode changes all bump it.
+          if (rip === expect && prev!.nextGen === this.fetchGen && (insn = prev!.next) !== undefined) {
             // chained
           } else {
             const lin = bits === 64 ? rip : (this.csBase + rip) >>> 0;
