@@ -288,7 +288,10 @@ export class Cpu extends CpuState {
   /** Stop on an instruction the core does not emulate, naming it (becomes KVM_EXIT_INTERNAL_ERROR). */
   notEmulated(i: Insn, what?: string): never {
     const bytes = Array.from(i.bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
-    const text = what ?? `instruction '${i.mnemonic}' (${bytes}) at ${this.insnRip.toString(16)} is not emulated`;
+    const at = `0x${this.insnRip.toString(16)}`;
+    let text = what ?? `instruction '${i.mnemonic}' (${bytes}) at ${at} is not emulated`;
+    // Every report names the instruction and its address (a delivery has no instruction of its own).
+    if (what !== undefined && !text.includes(at)) text += ` (at ${at}, ${i.len ? `instruction '${i.mnemonic}' (${bytes})` : 'during event delivery'})`;
     this.exit.reset();
     this.exit.reason = HW_UNEMULATED;
     this.exit.message = text;
