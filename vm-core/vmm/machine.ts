@@ -1,0 +1,175 @@
+// The default userspace (a VMM with no configuration), the way QEMU drives /dev/kvm: memory layout,
+// devices (debug port 0xE9, 16550 serial at 0x3F8, exit device 0xF4), all-ones for unknown ports and
+// MMIO reads, boot set-ups, a deterministic round-robin over vCPUs, an exit log and hooks that let a
+// debugger stop at any exit and edit the reply before resuming.
+import { Kvm } from '../kvm/kvm';
+import type { KvmVm } from '../kvm/vm';
+import type { KvmVcpu } from '../kvm/vcpu';
+import type { VmOptions } from '../kvm/options';
+import type { GuestImage } from '../loader/image';
+import * as U from '../kvm/uapi';
+import { setupEntry, type EntryMode } from './boot';
+import { handlePortIn, handlePortOut, DEBUG_PORT, EXIT_PORT } from './devices';
+
+export interface MachineOptions {
+  vendor?: 'intel' | 'amd';
+  /** Guest RAM at GPA 0 (default 64 MiB; below 4 GiB minus the firmware hole). */
+  memSize?: number;
+  entry?: EntryMode;
+  vcpus?: number;
+  /** KVM_CAP_DISABLE_QUIRKS2 mask. */
+  disableQuirks?: number;
+  /** KVM_CAP_EXIT_HYPERCALL mask. */
+  exitHypercall?: number;
+  /** KVM_CAP_ENFORCE_PV_FEATURE_CPUID on every vCPU. */
+  enforcePvCpuid?: boolean;
+  vm?: VmOptions;
+  /** Total guest instructions before the run stops with 'limit'. */
+  maxInsns?: number;
+  /** Instructions per vCPU slice of the round-robin scheduler. */
+  slice?: number;
+  /** Also log every hardware exit. */
+  logHardwareExits?: boolean;
+}
+
+export interface ExitLogEntry { vcpu: number; kind: 'kvm' | 'hw'; reason: string; detail: string; rip: number; }
+
+export type StopReason =
+  | { kind: 'exit-port'; code: number }
+  | { kind: 'shutdown' }
+  | { kind: 'halted' }
+  | { kind: 'limit' }
+  | { kind: 'internal-error'; suberror: number; message: string }
+  | { kind: 'fail-entry'; reason: bigint }
+  | { kind: 'kvm-bug'; bug: string; message: string }
+  | { kind: 'stopped'; vcpu: number };
+
+/** A hook called at every exit to userspace before the VMM handles it; return true to stop the run. */
+export type ExitHook = (vcpu: KvmVcpu, run: U.kvm_run) => boolean | void;
+
+export class Machine {
+  readonly kvm = new Kvm();
+  readonly vm: KvmVm;
+  readonly mem: Uint8Array;
+  readonly vcpus: KvmVcpu[] = [];
+  readonly exitLog: ExitLogEntry[] = [];
+  output = '';
+  serial = '';
+  onExit: ExitHook | null = null;
+  private stop: StopReason | null = null;
+  private firmware: Uint8Array | null = null;
+
+  constructor(readonly image: GuestImage | null, readonly opts: MachineOptions = {}) {
+    const vendor = opts.vendor ?? 'intel';
+    this.vm = this.kvm.createVm({ vendor, options: opts.vm });
+    this.mem = new Uint8Array(opts.memSize ?? 64 << 20);
+    this.vm.setUserMemoryRegion({ slot: 0, flags: 0, guest_phys_addr: 0, memory_size: this.mem.length, userspace_addr: this.mem });
+    this.vm.createIrqchip();
+    if (opts.disableQuirks) this.vm.enableCap({ cap: U.KVM_CAP_DISABLE_QUIRKS2, args: [opts.disableQuirks] });
+    if (opts.exitHypercall) this.vm.enableCap({ cap: U.KVM_CAP_EXIT_HYPERCALL, args: [opts.exitHypercall] });
+    if (image) this.load(image);
+    const entryMode = opts.entry ?? this.defaultEntry();
+    for (let k = 0; k < (opts.vcpus ?? 1); k++) this.addVcpu(k, entryMode);
+    if (opts.logHardwareExits) this.vm.observe({ hwExit: (e) => this.exitLog.push({ vcpu: e.vcpu, kind: 'hw', reason: e.name, detail: `info1=0x${e.info1.toString(16)}`, rip: e.rip }) });
+  }
+
+  private defaultEntry(): EntryMode {
+    const img = this.image;
+    if (!img) return 'reset';
+    if (img.bits === 64) return 'long';
+    if (img.bits === 32) return 'protected';
+    return img.entry >= 0xfff00000 ? 'reset' : 'real';
+  }
+
+  /** Copy the image; segments above RAM form a firmware image ending at 4 GiB, its last 128 KiB aliased below 1 MiB. */
+  private load(img: GuestImage): void {
+    for (const s of img.segments) {
+      if (s.addr + s.bytes.length <= this.mem.length) { this.mem.set(s.bytes, s.addr); continue; }
+      if (s.addr + s.memSize > 0x100000000) throw new Error(`segment at 0x${s.addr.toString(16)} runs past 4 GiB`);
+      const size = Math.ceil((0x100000000 - s.addr) / 4096) * 4096;
+      const fw = new Uint8Array(size);
+      fw.set(s.bytes, size - (0x100000000 - s.addr));
+      this.firmware = fw;
+      this.vm.setUserMemoryRegion({ slot: 1, flags: U.KVM_MEM_READONLY, guest_phys_addr: 0x100000000 - size, memory_size: size, userspace_addr: fw });
+      const alias = Math.min(size, 128 << 10);
+      this.mem.set(fw.subarray(size - alias), 0x100000 - alias);
+    }
+  }
+
+  private addVcpu(id: number, mode: EntryMode): void {
+    const v = this.vm.createVcpu(id) as KvmVcpu;
+    v.setCpuid2(this.kvm.getSupportedCpuid(this.vm.vendor));
+    if (this.opts.enforcePvCpuid) v.enableCap({ cap: U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, args: [1] });
+    if (id === 0 && this.image) setupEntry(v, this.mem, mode, this.image.entry);
+    this.vcpus.push(v);
+  }
+
+  /** Run until a stop reason. Round-robin over the vCPUs in `slice`-instruction turns (deterministic). */
+  run(): StopReason {
+    this.stop = null;
+    let budget = this.opts.maxInsns ?? 100_000_000;
+    const slice = this.opts.slice ?? 100_000;
+    while (!this.stop) {
+      let progressed = false;
+      for (const v of this.vcpus) {
+        if (this.stop) break;
+        const before = v.cpu.icount;
+        const r = v.run({ maxInsns: Math.min(slice, budget) });
+        budget -= v.cpu.icount - before;
+        if (r === 0) { progressed = true; this.handleExit(v); }
+        else if (v.livelocked && v.lastBug) this.stop = { kind: 'kvm-bug', bug: v.lastBug.kind, message: v.lastBug.message };
+        else if (v.stoppedByHook) this.stop = { kind: 'stopped', vcpu: v.vcpu_id };
+        else if (!v.blocked && r !== -U.EAGAIN) progressed = true;
+        if (budget <= 0 && !this.stop) this.stop = { kind: 'limit' };
+      }
+      if (!progressed && !this.stop) this.stop = { kind: 'halted' };
+    }
+    return this.stop;
+  }
+
+  /** The VMM's handling of one KVM_EXIT_* (after the debugger hook). */
+  private handleExit(v: KvmVcpu): void {
+    const run = v.kvm_run;
+    this.exitLog.push({ vcpu: v.vcpu_id, kind: 'kvm', reason: run.exitName, detail: this.describe(run), rip: v.cpu.rip });
+    if (this.onExit && this.onExit(v, run)) { this.stop = { kind: 'stopped', vcpu: v.vcpu_id }; return; }
+    switch (run.exit_reason) {
+      case U.KVM_EXIT_IO: this.handleIo(v); break;
+      case U.KVM_EXIT_MMIO: if (!run.mmio.is_write) run.mmio.data.fill(0xff); break;
+      case U.KVM_EXIT_HLT: this.stop = { kind: 'halted' }; break;
+      case U.KVM_EXIT_SHUTDOWN: this.stop = { kind: 'shutdown' }; break;
+      case U.KVM_EXIT_HYPERCALL: break; // reply ret = 0 (set by KVM) unless a hook changed it
+      case U.KVM_EXIT_X86_RDMSR: case U.KVM_EXIT_X86_WRMSR: run.msr.error = 1; break;
+      case U.KVM_EXIT_INTERNAL_ERROR:
+        this.stop = { kind: 'internal-error', suberror: run.internal.suberror, message: v.lastInternalError }; break;
+      case U.KVM_EXIT_FAIL_ENTRY: this.stop = { kind: 'fail-entry', reason: run.fail_entry.hardware_entry_failure_reason }; break;
+      default: this.stop = { kind: 'stopped', vcpu: v.vcpu_id };
+    }
+  }
+
+  private handleIo(v: KvmVcpu): void {
+    const run = v.kvm_run, io = run.io;
+    for (let k = 0; k < io.count; k++) {
+      const off = io.data_offset + k * io.size;
+      if (io.direction === U.KVM_EXIT_IO_OUT) {
+        let val = 0;
+        for (let b = 0; b < io.size; b++) val |= run.data[off + b] << (8 * b);
+        if (io.port === EXIT_PORT) { this.stop = { kind: 'exit-port', code: val & 0xff }; return; }
+        const text = handlePortOut(this, io.port, io.size, val >>> 0);
+        if (text) { if (io.port === DEBUG_PORT) this.output += text; else this.serial += text; }
+      } else {
+        const val = handlePortIn(this, io.port, io.size);
+        for (let b = 0; b < io.size; b++) run.data[off + b] = (val >>> (8 * b)) & 0xff;
+      }
+    }
+  }
+
+  private describe(run: U.kvm_run): string {
+    switch (run.exit_reason) {
+      case U.KVM_EXIT_IO: return `${run.io.direction ? 'out' : 'in'} port=0x${run.io.port.toString(16)} size=${run.io.size}`;
+      case U.KVM_EXIT_MMIO: return `${run.mmio.is_write ? 'write' : 'read'} gpa=0x${run.mmio.phys_addr.toString(16)} len=${run.mmio.len}`;
+      case U.KVM_EXIT_HYPERCALL: return `nr=${run.hypercall.nr} args=${run.hypercall.args.slice(0, 3).map((a) => '0x' + a.toString(16)).join(',')}`;
+      case U.KVM_EXIT_INTERNAL_ERROR: return `suberror=${run.internal.suberror}`;
+    }
+    return '';
+  }
+}
