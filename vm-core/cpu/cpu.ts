@@ -92,6 +92,8 @@ export class Cpu extends CpuState {
   insnRip = 0;
   /** The instruction being executed. */
   cur: Insn | null = null;
+  /** The instruction that raised the event being delivered (for reports made during delivery). */
+  eventOrigin: Insn | null = null;
 
   /** When set, every instruction goes through the slow path (events, shadows, TF, debug hooks). */
   slow = true;
@@ -291,7 +293,12 @@ export class Cpu extends CpuState {
     const at = `0x${this.insnRip.toString(16)}`;
     let text = what ?? `instruction '${i.mnemonic}' (${bytes}) at ${at} is not emulated`;
     // Every report names the instruction and its address (a delivery has no instruction of its own).
-    if (what !== undefined && !text.includes(at)) text += ` (at ${at}, ${i.len ? `instruction '${i.mnemonic}' (${bytes})` : 'during event delivery'})`;
+    if (what !== undefined && !text.includes(at)) {
+      const o = i.len ? i : this.eventOrigin;
+      const ob = o ? Array.from(o.bytes, (b) => b.toString(16).padStart(2, '0')).join(' ') : '';
+      text += i.len ? ` (at ${at}, instruction '${i.mnemonic}' (${bytes}))`
+        : o ? ` (delivering an event raised at ${at} by instruction '${o.mnemonic}' (${ob}))` : ` (at ${at}, delivering an external event)`;
+    }
     this.exit.reset();
     this.exit.reason = HW_UNEMULATED;
     this.exit.message = text;
@@ -566,7 +573,9 @@ export class Cpu extends CpuState {
   /** Check that a write to [lin, lin+len) would succeed (translation + permissions) without writing. */
   probeWrite(lin: number, len: number): void {
     this.translate(lin, this.userAcc() | ACC_WRITE);
-    if (len > 1) this.translate(lin + len - 1, this.userAcc() | ACC_WRITE);
+    // The second page is probed at its first byte, so a #PF there reports that address in CR2.
+    const end = lin + len - 1;
+    if (Math.floor(end / PAGE_SIZE) !== Math.floor(lin / PAGE_SIZE)) this.translate(end - (((end % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE), this.userAcc() | ACC_WRITE);
   }
 
   /**

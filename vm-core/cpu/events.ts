@@ -251,6 +251,7 @@ export function deliverPendingEvent(c: Cpu): void {
   c.halted = false;
   // A fault during delivery restarts at the instruction for software events, else at RIP.
   c.insnRip = ilen ? c.maskIp(c.rip - ilen) : c.rip;
+  c.eventOrigin = c.cur;
   c.cur = null;
   const vmxType = type - 1;
   const info = (vector & 0xff) | (vmxType << 8) | (err >= 0 ? INTR_INFO_DELIVER_CODE : 0) | INTR_INFO_VALID;
