@@ -140,6 +140,9 @@ export class CpuState {
   mxcsr = 0x1f80;
   /** x87 control state kept for FXSAVE/FXRSTOR round trips (x87 arithmetic is not emulated). */
   readonly fxArea = new Uint8Array(512);
+  constructor() {
+    this.fxArea[0] = 0x40; // x87 FCW at power-up (SDM Vol. 3A Table 9-1); MXCSR is kept in `mxcsr`
+  }
 
   /** Interruptibility (SDM Vol. 3C 24.4.2): blocking by STI / MOV SS for one instruction, NMI blocking. */
   stiShadow = false;
