@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exec, flags, reg, DATA, STACK } from './gp';
-import { CF, DF, OF, PF, SF, ZF, AF, ES, RAX, RBP, RBX, RCX, RDX, RSP, CR0_WP } from '../../vm-core/cpu/state';
+import { CF, DF, OF, PF, SF, ZF, AF, ES, RAX, RBP, RBX, RCX, RDX, RSI, RDI, RSP, CR0_WP } from '../../vm-core/cpu/state';
 
 const ro = (addr: number) => (c: import('../../vm-core/cpu').Cpu, m: Uint8Array, dv: DataView) => {
   dv.setUint32(0x3000 + 8 * (addr >>> 21), (addr & ~0x1fffff) | 0x81, true); // read-only 2M page
@@ -122,4 +122,29 @@ test('ADCX/ADOX carry through CF or OF only', () => {
   r = exec(64, ['f30f38f6c3'], { [RAX]: 0xffffffff, [RBX]: 1 }, 2);           // adox eax,ebx
   assert.equal(reg(r.cpu, RAX), 0n);
   assert.equal(flags(r.cpu) & (CF | OF), OF);
+});
+
+test('PUSHAD/POPAD save and restore the eight registers (the pushed ESP is the original, POPAD skips it)', () => {
+  const regs = { [RAX]: 1, [RCX]: 2, [RDX]: 3, [RBX]: 4, [RBP]: 6, [RSI]: 7, [RDI]: 8 };
+  let r = exec(32, ['60'], regs);                                              // pushad
+  assert.equal(reg(r.cpu, RSP), BigInt(STACK - 32));
+  assert.deepEqual(Array.from({ length: 8 }, (_, k) => r.dv.getUint32(STACK - 32 + 4 * k, true)), [8, 7, 6, STACK, 4, 3, 2, 1]);
+  r = exec(32, ['60', '31c0', '31db', '61'], regs);                            // pushad; xor eax,eax; xor ebx,ebx; popad
+  assert.equal(reg(r.cpu, RAX), 1n);
+  assert.equal(reg(r.cpu, RBX), 4n);
+  assert.equal(reg(r.cpu, RSP), BigInt(STACK));
+  r = exec(16, ['60', '61'], { ...regs, [RAX]: 0x12345678 });                  // pusha; popa (16-bit)
+  assert.equal(reg(r.cpu, RAX), 0x12345678n);
+  assert.equal(exec(64, ['60']).vector, 6);                                    // invalid in 64-bit mode
+});
+
+test('BOUND raises #BR outside the signed bounds; SALC sets AL from CF', () => {
+  const init = (c: unknown, m: Uint8Array, dv: DataView) => { dv.setInt32(DATA, -5, true); dv.setInt32(DATA + 4, 10, true); };
+  assert.equal(exec(32, ['620500000200'], { [RAX]: -5n }, 2, init).vector, -1);  // bound eax,[0x20000]
+  assert.equal(exec(32, ['620500000200'], { [RAX]: 11 }, 2, init).vector, 5);
+  assert.equal(exec(32, ['620500000200'], { [RAX]: -6n }, 2, init).vector, 5);
+  let r = exec(32, ['d6'], { [RAX]: 0x1200 }, 2 | CF);                           // salc
+  assert.equal(reg(r.cpu, RAX), 0x12ffn);
+  r = exec(32, ['d6'], { [RAX]: 0x12ff }, 2);
+  assert.equal(reg(r.cpu, RAX), 0x1200n);
 });

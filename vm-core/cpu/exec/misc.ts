@@ -1,13 +1,13 @@
 // The rest of the general-purpose group (SDM Vol. 1 7.3.1.2, 7.3.1.3, 7.3.13-7.3.16; Vol. 2):
 // CMPXCHG, CMPXCHG8B/16B, XADD, MOVBE, CMOVcc, SETcc, ENTER/LEAVE, LAHF/SAHF, the flag-control
-// instructions CLC/STC/CMC/CLD/STD, XLAT, and ADX's ADCX/ADOX.
+// instructions CLC/STC/CMC/CLD/STD, XLAT, ADX's ADCX/ADOX, and the legacy PUSHA/POPA, BOUND, SALC.
 import type { Cpu } from '../cpu';
 import { Code } from 'iced-x86';
 import { Insn, K_MEM } from '../insn';
-import { AF, CF, DF, OF, PF, RAX, RBP, RBX, RCX, SF, SS, ZF } from '../state';
+import { AF, CF, DF, OF, PF, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP, SF, SS, ZF } from '../state';
 import { condition, getCF, getOF, getRflags, setArithFlags } from '../flags';
 import { ALU_ADD, ALU_CMP, alu, alu64 } from './arith';
-import { defineMatching, getSp, memLin, push, readAt, regVal, setRegVal, setSp, writeAt } from './operands';
+import { defineMatching, getSp, memLin, peek, push, readAt, regVal, setRegVal, setSp, writeAt } from './operands';
 import { sizeOfCode } from './shift';
 import { bswap32 } from './bitops';
 
@@ -259,3 +259,62 @@ function adxFactory(useOf: boolean) {
 }
 defineMatching(/^Adcx_r(32|64)_rm(32|64)$/, adxFactory(false));
 defineMatching(/^Adox_r(32|64)_rm(32|64)$/, adxFactory(true));
+
+// ---------------------------------------------------------------- PUSHA/POPA, BOUND, SALC (not in 64-bit mode)
+
+const PUSHA_ORDER = [RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI];
+
+// PUSHA/PUSHAD: push AX, CX, DX, BX, the original SP, BP, SI, DI (SDM Vol. 2 PUSHA).
+defineMatching(/^Pusha(w|d)$/, {
+  factory: (i: Insn) => {
+    const size = Code[i.code].endsWith('d') ? 4 : 2;
+    return (c: Cpu) => {
+      const R = c.R, sp0 = R[8], sp1 = R[9], temp = R[8];
+      try {
+        for (let k = 0; k < 8; k++) {
+          const r = PUSHA_ORDER[k], v = r === RSP ? temp : R[2 * r];
+          push(c, size, size === 2 ? v & 0xffff : v, 0);
+        }
+      } catch (e) { R[8] = sp0; R[9] = sp1; throw e; }
+    };
+  },
+});
+
+// POPA/POPAD: pop DI, SI, BP, (skip SP), BX, DX, CX, AX; all reads happen before any register changes.
+const popaValues = new Int32Array(8);
+defineMatching(/^Popa(w|d)$/, {
+  factory: (i: Insn) => {
+    const size = Code[i.code].endsWith('d') ? 4 : 2;
+    return (c: Cpu) => {
+      for (let k = 0; k < 8; k++) popaValues[k] = peek(c, size, k * size);
+      for (let k = 0; k < 8; k++) {
+        const r = PUSHA_ORDER[7 - k];
+        if (r === RSP) continue;
+        if (size === 2) c.set16(r, popaValues[k]); else c.R[2 * r] = popaValues[k];
+      }
+      setSp(c, wrapStack(c, getSp(c) + 8 * size));
+    };
+  },
+});
+
+// BOUND r, m: #BR (vector 5) unless lower <= r <= upper, the signed bounds read from m (SDM Vol. 2 BOUND).
+defineMatching(/^Bound_r(16|32)_m(1616|3232)$/, {
+  factory: (i: Insn) => {
+    const size = Code[i.code].startsWith('Bound_r16') ? 2 : 4;
+    return (c: Cpu, i: Insn) => {
+      const ea = c.ea(i);
+      const wrap = i.asz === 16 ? 0xffff : 0xffffffff;
+      let lo = readAt(c, c.linear(i.seg, ea, size, false), size);
+      let hi = readAt(c, c.linear(i.seg, (ea + size) & wrap, size, false), size);
+      let v = c.R[2 * i.r0];
+      if (size === 2) { lo = (lo << 16) >> 16; hi = (hi << 16) >> 16; v = (v << 16) >> 16; }
+      if (v < lo || v > hi) c.fault(5);
+    };
+  },
+});
+
+// SALC (undocumented, D6): AL <- CF ? FFh : 00h; invalid in 64-bit mode.
+defineMatching(/^Salc$/, (c: Cpu) => {
+  if (c.codeBits === 64) c.ud();
+  c.set8(RAX, getCF(c) ? 0xff : 0);
+});
