@@ -159,4 +159,4 @@ defineMatching(/^Cdq$/, (c: Cpu) => c.set32(RDX, c.R[0] >> 31));
 defineMatching(/^Cqo$/, (c: Cpu) => { const s = c.R[1] >> 31; c.R[4] = s; c.R[5] = s; });
 
 // The NOP family: NOP, multi-byte NOP, PAUSE (exit handled in system.ts), ENDBR, PREFETCH, fences.
-defineMatching(/^(Nopw|Nopd|Nopq|Nop_rm(16|32|64)|Nopw_rm16|Nopd_rm32|Nopq_rm64|Endbr32|Endbr64|Lfence|Sfence|Mfence|Prefetch\w*|Reservednop_\w+|Clflush_m8|Clflushopt_m8|Cldemote_m8)$/, () => {});
+defineMatching(/^(Nopw|Nopd|Nopq|Nop_rm(16|32|64)|Nopw_rm16|Nopd_rm32|Nopq_rm64|Endbr32|Endbr64|(Lfence|Sfence|Mfence)(_[0-9A-F]{2})?|Prefetch\w*|Reservednop_\w+|Clflush_m8|Clflushopt_m8|Cldemote_m8)$/, () => {});
