@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSection } from './cpu';
+import { kvmSection } from './kvm-bench';
 
 export interface BenchArgs {
   section?: string;
@@ -37,7 +38,7 @@ export interface BenchSection {
 }
 
 /** Every section, in the order they run. */
-export const SECTIONS: BenchSection[] = [cpuSection];
+export const SECTIONS: BenchSection[] = [cpuSection, kvmSection];
 
 function parseArgs(argv: string[]): BenchArgs {
   const a: BenchArgs = { seconds: 1, peers: true, verbose: false };

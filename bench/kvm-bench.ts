@@ -1,0 +1,80 @@
+// The "kvm" bench section: exits per second through the full KVM model (hardware exit, register
+// cache, handler, entry): CPUID handled in the kernel model, and OUT returned to userspace and
+// resumed by the next KVM_RUN. Real KVM's userspace-exit rate is measured with bench/kvm/kvm_exits.c
+// when gcc and /dev/kvm are available.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchContext, BenchSection } from './run';
+import { Kvm, KVM_EXIT_IO } from '../vm-core/kvm';
+import { setupLongMode } from '../vm-core/vmm/boot';
+
+function guest(vendor: 'intel' | 'amd', code: number[]) {
+  const kvm = new Kvm();
+  const vm = kvm.createVm({ vendor });
+  const mem = new Uint8Array(4 << 20);
+  vm.setUserMemoryRegion({ slot: 0, flags: 0, guest_phys_addr: 0, memory_size: mem.length, userspace_addr: mem });
+  const v = vm.createVcpu(0);
+  if (typeof v === 'number') throw new Error('createVcpu');
+  v.setCpuid2(kvm.getSupportedCpuid(vendor));
+  mem.set(code, 0x100000);
+  setupLongMode(v, mem, 0x100000);
+  return v;
+}
+
+/** CPUID exits handled in the kernel model: one KVM_RUN of many exits. */
+function cpuidRate(vendor: 'intel' | 'amd', seconds: number): number {
+  const v = guest(vendor, [0x0f, 0xa2, 0xeb, 0xfc]); // cpuid; jmp short -4
+  v.run({ maxInsns: 10000 });
+  let exits = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    const e0 = v.stats.exits;
+    v.run({ maxInsns: 200000 });
+    exits += v.stats.exits - e0;
+  }
+  return exits / ((performance.now() - t0) / 1000);
+}
+
+/** OUT exits to userspace: one KVM_RUN per exit, completed by the next KVM_RUN. */
+function outRate(vendor: 'intel' | 'amd', seconds: number): number {
+  const v = guest(vendor, [0xe6, 0x10, 0xeb, 0xfc]); // out 0x10, al; jmp short -4
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    for (let k = 0; k < 10000; k++) if (v.run() !== 0 || v.kvm_run.exit_reason !== KVM_EXIT_IO) throw new Error('unexpected exit');
+    n += 10000;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+function realKvmRate(ctx: BenchContext): number | undefined {
+  if (!existsSync('/dev/kvm')) { ctx.log('real KVM: /dev/kvm absent, skipped'); return undefined; }
+  try {
+    const exe = join(ctx.tmpdir, 'kvm_exits');
+    execFileSync('gcc', ['-O2', '-o', exe, join(__dirname, 'kvm', 'kvm_exits.c')], { stdio: 'pipe' });
+    return Number(execFileSync(exe, ['300000'], { encoding: 'utf8', timeout: 60000 }).trim());
+  } catch (e) {
+    ctx.log(`real KVM: skipped (${e instanceof Error ? e.message.split('\n')[0] : e})`);
+    return undefined;
+  }
+}
+
+const fmt = (x: number) => `${(x / 1e6).toFixed(2)}M/s`;
+
+export const kvmSection: BenchSection = {
+  name: 'kvm',
+  describe: 'exits per second through the KVM model (CPUID in kernel, OUT to userspace) and real KVM',
+  async run(ctx: BenchContext): Promise<void> {
+    const rows = [['vendor', 'CPUID exits (kernel)', 'OUT exits (userspace)']];
+    for (const vendor of ['intel', 'amd'] as const) {
+      const c = cpuidRate(vendor, ctx.args.seconds), o = outRate(vendor, ctx.args.seconds);
+      rows.push([vendor, fmt(c), fmt(o)]);
+      ctx.record(`kvm.${vendor}.cpuidExitsPerSec`, Math.round(c));
+      ctx.record(`kvm.${vendor}.outExitsPerSec`, Math.round(o));
+    }
+    const real = realKvmRate(ctx);
+    if (real !== undefined) { rows.push(['real KVM', '-', fmt(real)]); ctx.record('kvm.real.outExitsPerSec', real); }
+    ctx.table(rows);
+  },
+};
