@@ -30,6 +30,8 @@ export interface MachineOptions {
   slice?: number;
   /** Also log every hardware exit. */
   logHardwareExits?: boolean;
+  /** Further KVM_ENABLE_CAP calls on the VM, made before any vCPU exists (vCPU caps go to each vCPU). */
+  caps?: { cap: number; args: bigint[]; vcpu?: boolean }[];
 }
 
 export interface ExitLogEntry { vcpu: number; kind: 'kvm' | 'hw'; reason: string; detail: string; rip: number; }
@@ -46,6 +48,20 @@ export type StopReason =
 
 /** A hook called at every exit to userspace before the VMM handles it; return true to stop the run. */
 export type ExitHook = (vcpu: KvmVcpu, run: U.kvm_run) => boolean | void;
+
+/** A configuration KVM refused (the message names the ioctl and the errno). */
+export class MachineConfigError extends Error {}
+
+/** KVM_CAP_* number -> name, from the uapi table. */
+export function capName(cap: number): string {
+  for (const [k, v] of Object.entries(U)) if (k.startsWith('KVM_CAP_') && v === cap) return k;
+  return `cap ${cap}`;
+}
+/** errno value -> name (EINVAL...). */
+export function errnoName(e: number): string {
+  for (const [k, v] of Object.entries(U)) if (/^E[A-Z0-9]+$/.test(k) && v === e) return `-${k}`;
+  return `-${e}`;
+}
 
 export class Machine {
   readonly kvm = new Kvm();
@@ -67,6 +83,11 @@ export class Machine {
     this.vm.createIrqchip();
     if (opts.disableQuirks) this.vm.enableCap({ cap: U.KVM_CAP_DISABLE_QUIRKS2, args: [opts.disableQuirks] });
     if (opts.exitHypercall) this.vm.enableCap({ cap: U.KVM_CAP_EXIT_HYPERCALL, args: [opts.exitHypercall] });
+    for (const c of opts.caps ?? []) {
+      if (c.vcpu) continue;
+      const r = this.vm.enableCap({ cap: c.cap, args: c.args });
+      if (r < 0) throw new MachineConfigError(`KVM_ENABLE_CAP(${capName(c.cap)}, 0x${(c.args[0] ?? 0n).toString(16)}) failed: ${errnoName(-r)}`);
+    }
     if (image) this.load(image);
     const entryMode = opts.entry ?? this.defaultEntry();
     for (let k = 0; k < (opts.vcpus ?? 1); k++) this.addVcpu(k, entryMode);
@@ -100,6 +121,11 @@ export class Machine {
     const v = this.vm.createVcpu(id) as KvmVcpu;
     v.setCpuid2(this.kvm.getSupportedCpuid(this.vm.vendor));
     if (this.opts.enforcePvCpuid) v.enableCap({ cap: U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, args: [1] });
+    for (const c of this.opts.caps ?? []) {
+      if (!c.vcpu) continue;
+      const r = v.enableCap({ cap: c.cap, args: c.args });
+      if (r < 0) throw new MachineConfigError(`KVM_ENABLE_CAP(${capName(c.cap)}) on vCPU ${id} failed: ${errnoName(-r)}`);
+    }
     if (id === 0 && this.image) setupEntry(v, this.mem, mode, this.image.entry);
     this.vcpus.push(v);
   }
