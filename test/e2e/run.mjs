@@ -77,6 +77,19 @@ if (skip) {
     log(`done in ${elapsed()}`);
   });
 
+  /** A UI test: on failure, a screenshot of what the workbench showed (FAILED-<test>.png). */
+  const uiTest = (name, fn) => test(name, async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      if (page) {
+        const file = `FAILED-${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}.png`;
+        await screenshot(page, SHOTS, file).then((f) => log(`failure screenshot: ${f}`), () => {});
+      }
+      throw e;
+    }
+  });
+
   test('the .vsix installs into code-server with --install-extension', () => {
     const { installed, output } = installExtension(paths, home, VSIX);
     assert.ok(installed.includes(`${EXTENSION_ID}@${pkg.version}`), `installed extensions: ${installed.join(', ') || '(none)'}\n${output}`);
@@ -92,7 +105,7 @@ if (skip) {
     await screenshot(page, SHOTS, '01-workbench.png');
   });
 
-  test('a .asm file opens in the "Guest Assembly" language mode, colourised by the guest-asm grammar', async () => {
+  uiTest('a .asm file opens in the "Guest Assembly" language mode, colourised by the guest-asm grammar', async () => {
     assert.ok(page, 'the workbench did not open');
     await openFile(page, 'hello.asm');
     const mode = page.locator('.statusbar-item#status\\.editor\\.mode');
@@ -113,7 +126,7 @@ if (skip) {
     await page.keyboard.press('Escape');
   });
 
-  test('the extension activates and reports assembler errors in the Problems view', async () => {
+  uiTest('the extension activates and reports assembler errors in the Problems view', async () => {
     assert.ok(page, 'the workbench did not open');
     await openFile(page, 'broken.asm');
     await runCommand(page, 'View: Focus Problems');
@@ -127,7 +140,7 @@ if (skip) {
     await screenshot(page, SHOTS, '04-problems-assembler-error.png');
   });
 
-  test('Run and Debug offers the "KVM Guest" debugger and a configuration for the active guest file', async () => {
+  uiTest('Run and Debug offers the "KVM Guest" debugger and a configuration for the active guest file', async () => {
     assert.ok(page, 'the workbench did not open');
     await openFile(page, 'hello.asm');
     await runCommand(page, 'Debug: Select and Start Debugging');
@@ -144,7 +157,7 @@ if (skip) {
   });
 
   if (!adapterShipped) {
-    test('F5 on a guest file with no launch.json resolves a kvm-guest configuration and says the adapter is not built yet', async () => {
+    uiTest('F5 on a guest file with no launch.json resolves a kvm-guest configuration and says the adapter is not built yet', async () => {
       assert.ok(page, 'the workbench did not open');
       await openFile(page, 'hello.asm');
       await page.locator('.editor-instance .view-lines').first().click();

@@ -148,27 +148,32 @@ export async function openWorkbench(browser, server, folder) {
   return page;
 }
 
+/** Types into the quick input, waits until the focused row is the wanted one, and accepts it. */
+async function pickInQuickInput(page, text, rowText) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+  // The list filters asynchronously: accept only once the focused (first) row is the wanted one,
+  // or Enter may take a row of the previous, unfiltered list.
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: rowText }).first().waitFor({ state: 'visible' });
+  await input.press('Enter');
+}
+
 /** Runs a command by its title from the command palette (F1), as a person would. */
 export async function runCommand(page, title) {
   await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ state: 'visible' });
-  await input.press('Enter');
+  await pickInQuickInput(page, `>${title}`, title);
 }
 
-/** Opens a workspace file through Quick Open (Ctrl+P). */
+/** Opens a workspace file through Go to File (Quick Open), as a person would. */
 export async function openFile(page, name) {
   await page.keyboard.press('Escape');
-  await runCommand(page, 'Go to File...');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible' });
-  await input.press('Enter');
-  await page.locator(`.tabs-container .tab.active`, { hasText: name }).waitFor({ state: 'visible' });
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  // Quick Open without the '>' prefix searches files.
+  await pickInQuickInput(page, name, name);
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ state: 'visible' });
 }
 
 export async function screenshot(page, dir, name) {
