@@ -14,7 +14,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,6 +152,11 @@ if (skip) {
     await kvm.click();
     const active = rows.filter({ hasText: 'KVM Guest: hello.asm (active file)' }).first();
     await active.waitFor({ state: 'visible' });
+    // One dynamic configuration per examples/*.asm of the workspace.
+    const examples = existsSync(join(workspace, 'examples')) ? readdirSync(join(workspace, 'examples')).filter((f) => /\.(asm|nasm)$/.test(f)) : [];
+    const labels = await rows.allInnerTexts();
+    for (const ex of examples) assert.ok(labels.some((l) => l.includes(`KVM Guest: examples/${ex}`)), `dynamic configuration for examples/${ex} in:\n${labels.join('\n')}`);
+    log(`dynamic configurations: ${labels.length} (${examples.length} examples)`);
     await screenshot(page, SHOTS, '06-dynamic-configurations.png');
     await page.keyboard.press('Escape');
   });

@@ -179,6 +179,7 @@ export async function openFile(page, name) {
 export async function screenshot(page, dir, name) {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
+  await page.waitForTimeout(300); // let fades and list animations finish
   await page.screenshot({ path: file });
   return file;
 }
