@@ -161,6 +161,23 @@ if (skip) {
     await page.keyboard.press('Escape');
   });
 
+  uiTest('breakpoints can be set on lines of a .asm file and are listed in the Breakpoints view', async () => {
+    assert.ok(page, 'the workbench did not open');
+    await openFile(page, 'hello.asm');
+    await runCommand(page, 'Go to Line/Column...');
+    await page.keyboard.type('12');
+    await page.keyboard.press('Enter');
+    await runCommand(page, 'Debug: Toggle Breakpoint');
+    // The glyph margin shows the breakpoint only for languages the extension contributes breakpoints for.
+    await page.locator('.editor-instance .codicon-debug-breakpoint').first().waitFor({ state: 'visible' });
+    await runCommand(page, 'View: Show Run and Debug');
+    const bps = page.locator('.debug-breakpoints');
+    await bps.waitFor({ state: 'visible' });
+    await waitFor(async () => /hello\.asm\s*12/.test(await bps.innerText()), { what: 'hello.asm 12 in the Breakpoints view' });
+    await screenshot(page, SHOTS, '08-breakpoint-in-guest-asm.png');
+    await runCommand(page, 'View: Show Explorer');
+  });
+
   if (!adapterShipped) {
     uiTest('F5 on a guest file with no launch.json resolves a kvm-guest configuration and says the adapter is not built yet', async () => {
       assert.ok(page, 'the workbench did not open');
