@@ -30,6 +30,11 @@ export interface MachineOptions {
   slice?: number;
   /** Also log every hardware exit. */
   logHardwareExits?: boolean;
+  /**
+   * Give the vCPU its CPUID before a RESET (a VMM that does so): RDX then holds CPUID.1.EAX instead
+   * of KVM's 0x600 fallback (kvm_vcpu_reset).
+   */
+  cpuidBeforeReset?: boolean;
   /** Further KVM_ENABLE_CAP calls on the VM, made before any vCPU exists (vCPU caps go to each vCPU). */
   caps?: { cap: number; args: bigint[]; vcpu?: boolean }[];
 }
@@ -44,7 +49,9 @@ export type StopReason =
   | { kind: 'internal-error'; suberror: number; message: string }
   | { kind: 'fail-entry'; reason: bigint }
   | { kind: 'kvm-bug'; bug: string; message: string }
-  | { kind: 'stopped'; vcpu: number };
+  | { kind: 'stopped'; vcpu: number }
+  /** run(sliceLimit) used up its slice: nothing happened, call run() again to continue. */
+  | { kind: 'slice' };
 
 /** A hook called at every exit to userspace before the VMM handles it; return true to stop the run. */
 export type ExitHook = (vcpu: KvmVcpu, run: U.kvm_run) => boolean | void;
@@ -120,6 +127,7 @@ export class Machine {
   private addVcpu(id: number, mode: EntryMode): void {
     const v = this.vm.createVcpu(id) as KvmVcpu;
     v.setCpuid2(this.kvm.getSupportedCpuid(this.vm.vendor));
+    if (this.opts.cpuidBeforeReset) v.reset();
     if (this.opts.enforcePvCpuid) v.enableCap({ cap: U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, args: [1] });
     for (const c of this.opts.caps ?? []) {
       if (!c.vcpu) continue;
@@ -130,34 +138,73 @@ export class Machine {
     this.vcpus.push(v);
   }
 
-  /** Run until a stop reason. Round-robin over the vCPUs in `slice`-instruction turns (deterministic). */
-  run(): StopReason {
+  /** The round-robin position: whose turn it is and how much of the turn is left (-1: a new turn). */
+  private cursor = 0;
+  private turnLeft = -1;
+  /** Instructions left before the run stops with 'limit' (opts.maxInsns). */
+  private totalLeft = NaN;
+  /** An exit to userspace a hook stopped at, handled by the VMM when the run resumes. */
+  private pendingExit: KvmVcpu | null = null;
+  /** The stopped exit's reply was edited (e.g. by a debugger): the VMM must not answer it again. */
+  replyOverridden = false;
+
+  /** The vCPU whose exit to userspace is waiting for the VMM (a hook stopped there). */
+  get stoppedAtExit(): KvmVcpu | null { return this.pendingExit; }
+
+  /**
+   * Run until a stop reason, or until `sliceLimit` more guest instructions have run ('slice').
+   * Round-robin over the vCPUs in `opts.slice`-instruction turns; the turn position persists across
+   * calls, so how a run is cut into slices never changes the interleaving (deterministic).
+   */
+  run(sliceLimit = Infinity): StopReason {
     this.stop = null;
-    let budget = this.opts.maxInsns ?? 100_000_000;
-    const slice = this.opts.slice ?? 100_000;
+    if (Number.isNaN(this.totalLeft)) this.totalLeft = this.opts.maxInsns ?? 100_000_000;
+    if (this.pendingExit) {
+      const v = this.pendingExit;
+      this.pendingExit = null;
+      if (!this.replyOverridden) this.handleExitDefault(v);
+      this.replyOverridden = false;
+      if (this.stop) return this.stop;
+    }
+    const turn = this.opts.slice ?? 100_000;
+    let sliceLeft = sliceLimit;
+    let idle = 0; // consecutive vCPUs that could not run
     while (!this.stop) {
-      let progressed = false;
-      for (const v of this.vcpus) {
-        if (this.stop) break;
-        const before = v.cpu.icount;
-        const r = v.run({ maxInsns: Math.min(slice, budget) });
-        budget -= v.cpu.icount - before;
-        if (r === 0) { progressed = true; this.handleExit(v); }
-        else if (v.livelocked && v.lastBug) this.stop = { kind: 'kvm-bug', bug: v.lastBug.kind, message: v.lastBug.message };
-        else if (v.stoppedByHook) this.stop = { kind: 'stopped', vcpu: v.vcpu_id };
-        else if (!v.blocked && r !== -U.EAGAIN) progressed = true;
-        if (budget <= 0 && !this.stop) this.stop = { kind: 'limit' };
-      }
-      if (!progressed && !this.stop) this.stop = { kind: 'halted' };
+      if (this.totalLeft <= 0) { this.stop = { kind: 'limit' }; break; }
+      if (sliceLeft <= 0) return { kind: 'slice' };
+      const v = this.vcpus[this.cursor];
+      if (this.turnLeft < 0) this.turnLeft = turn;
+      const before = v.cpu.icount;
+      const r = v.run({ maxInsns: Math.min(this.turnLeft, sliceLeft, this.totalLeft) });
+      const used = v.cpu.icount - before;
+      this.turnLeft -= used; sliceLeft -= used; this.totalLeft -= used;
+      let yieldTurn = this.turnLeft <= 0;
+      if (r === 0) { idle = 0; this.handleExit(v); }
+      else if (v.livelocked && v.lastBug) this.stop = { kind: 'kvm-bug', bug: v.lastBug.kind, message: v.lastBug.message };
+      else if (v.stoppedByHook) this.stop = { kind: 'stopped', vcpu: v.vcpu_id };
+      else if (v.blocked || r === -U.EAGAIN) { yieldTurn = true; if (++idle >= this.vcpus.length) this.stop = { kind: 'halted' }; }
+      else if (used > 0) idle = 0;
+      if (yieldTurn && !this.stop) { this.cursor = (this.cursor + 1) % this.vcpus.length; this.turnLeft = -1; }
     }
     return this.stop;
   }
 
-  /** The VMM's handling of one KVM_EXIT_* (after the debugger hook). */
+  /** The VMM's handling of one KVM_EXIT_*: the hook first (a debugger may stop here), then the default. */
   private handleExit(v: KvmVcpu): void {
     const run = v.kvm_run;
     this.exitLog.push({ vcpu: v.vcpu_id, kind: 'kvm', reason: run.exitName, detail: this.describe(run), rip: v.cpu.rip });
-    if (this.onExit && this.onExit(v, run)) { this.stop = { kind: 'stopped', vcpu: v.vcpu_id }; return; }
+    if (this.onExit && this.onExit(v, run)) {
+      this.pendingExit = v;
+      this.replyOverridden = false;
+      this.stop = { kind: 'stopped', vcpu: v.vcpu_id };
+      return;
+    }
+    this.handleExitDefault(v);
+  }
+
+  /** What this VMM answers to each KVM_EXIT_* when nobody else did. */
+  private handleExitDefault(v: KvmVcpu): void {
+    const run = v.kvm_run;
     switch (run.exit_reason) {
       case U.KVM_EXIT_IO: this.handleIo(v); break;
       case U.KVM_EXIT_MMIO: if (!run.mmio.is_write) run.mmio.data.fill(0xff); break;
