@@ -19,6 +19,8 @@ export class VcpuArch {
   hi = 0;
   regs_avail = 0;
   regs_dirty = 0;
+  /** A hardware exit a debugger stopped at (vm.hwExitStop) is handled when KVM_RUN is called again. */
+  hw_exit_pending = false;
   cr0 = 0; cr2 = 0; cr3 = 0; cr4 = 0; cr8 = 0;
   efer = 0;
   xcr0 = 1;

@@ -38,6 +38,11 @@ export class KvmVm {
   defaultRunBudget = 50_000_000;
   /** Debug hook installed on every vCPU's processor (debugger breakpoints). */
   beforeInsn: ((c: Cpu) => boolean) | null = null;
+  /**
+   * Debugger hook (not KVM): called at every hardware exit before KVM handles it; returning true
+   * makes KVM_RUN return -EINTR with the exit still to handle (the next KVM_RUN handles it first).
+   */
+  hwExitStop: ((vcpu: import('./vcpu').KvmVcpu) => boolean) | null = null;
 
   constructor(readonly vendor: 'intel' | 'amd', options: VmOptions = {}) {
     this.options = resolveVmOptions(options);

@@ -74,6 +74,11 @@ function vcpu_enter_guest(v: KvmVcpu, budget: number): number {
   if (r === RUN_EXIT) {
     if (v.trace) v.trace.hwExit();
     v.stats.exits++;
+    if (v.vm.hwExitStop !== null && v.vm.hwExitStop(v)) {
+      a.hw_exit_pending = true;
+      v.stoppedByHook = true;
+      return -EINTR;
+    }
     return v.ops.handle_exit();
   }
   return afterRun(v, r);
@@ -135,6 +140,12 @@ export function kvm_arch_vcpu_ioctl_run(v: KvmVcpu): number {
       v.blocked = true;
       return -EAGAIN;
     }
+  }
+  if (a.hw_exit_pending) {
+    // The debugger stopped at this hardware exit; KVM handles it now.
+    a.hw_exit_pending = false;
+    const h = v.ops.handle_exit();
+    if (h <= 0) { v.afterUserspaceExit(h); return h; }
   }
   if (a.complete_userspace_io) {
     const cui = a.complete_userspace_io;
