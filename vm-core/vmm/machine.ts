@@ -35,6 +35,8 @@ export interface MachineOptions {
    * of KVM's 0x600 fallback (kvm_vcpu_reset).
    */
   cpuidBeforeReset?: boolean;
+  /** Observers attached before any vCPU exists (so events during vCPU creation and RESET are seen). */
+  observers?: import('../kvm/observers').KvmObserver[];
   /** Further KVM_ENABLE_CAP calls on the VM, made before any vCPU exists (vCPU caps go to each vCPU). */
   caps?: { cap: number; args: bigint[]; vcpu?: boolean }[];
 }
@@ -85,6 +87,7 @@ export class Machine {
   constructor(readonly image: GuestImage | null, readonly opts: MachineOptions = {}) {
     const vendor = opts.vendor ?? 'intel';
     this.vm = this.kvm.createVm({ vendor, options: opts.vm });
+    for (const o of opts.observers ?? []) this.vm.observe(o);
     this.mem = new Uint8Array(opts.memSize ?? 64 << 20);
     this.vm.setUserMemoryRegion({ slot: 0, flags: 0, guest_phys_addr: 0, memory_size: this.mem.length, userspace_addr: this.mem });
     this.vm.createIrqchip();
