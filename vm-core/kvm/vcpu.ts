@@ -47,8 +47,6 @@ export class KvmVcpu {
   lastPfAddr = 0;
   /** Writes of the last hypercall patch (seed 000), for tests and the debugger. */
   readonly patchWrites: { gpa: number; bytes: number[] }[] = [];
-  /** Exception vector to leave out of the exception bitmap for the first step after injection. */
-  entryMaskVector = -1;
   /** Instructions retired through the emulator. */
   emulatedInsns = 0;
   /** Last internal-error detail (the unemulated instruction). */
@@ -151,15 +149,6 @@ export class KvmVcpu {
   runCpu(budget: number): number {
     const c = this.cpu;
     c.beforeInsn = this.guestDebugHook ?? this.vm.beforeInsn;
-    if (this.entryMaskVector >= 0) {
-      const saved = c.intercepts.exceptionBitmap;
-      c.intercepts.exceptionBitmap &= ~(1 << this.entryMaskVector);
-      this.entryMaskVector = -1;
-      const r = c.run(1);
-      c.intercepts.exceptionBitmap = saved;
-      if (r !== RUN_BUDGET || budget <= 1) return r;
-      budget--;
-    }
     if (this.interruptCheckPending && budget > 4096) budget = 4096;
     return c.run(budget);
   }

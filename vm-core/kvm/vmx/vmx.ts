@@ -625,7 +625,6 @@ export class Vmx implements KvmX86Ops {
     const m = this.vmcs, info = m.peek(F.VM_ENTRY_INTR_INFO_FIELD) | 0;
     if (!(info & F.INTR_INFO_VALID_MASK)) return;
     entryInjectEvent(this.v, info, m.peek(F.VM_ENTRY_EXCEPTION_ERROR_CODE) | 0, m.peek(F.VM_ENTRY_INSTRUCTION_LEN) | 0);
-    this.v.entryMaskVector = -1;
     m.hwSet(F.VM_ENTRY_INTR_INFO_FIELD, 0);
   }
 

@@ -5,6 +5,7 @@
 import type { KvmVcpu } from '../vcpu';
 import { KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_EMULATION, KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES } from '../uapi';
 import { KVM_REQ_EVENT } from '../vcpu_arch';
+import { injectEvent } from '../../cpu/events';
 
 /** The entry stub loads every GPR but RSP from arch.regs (SVM: also RAX/RSP through the VMCB). */
 export function syncGprsToCpu(v: KvmVcpu, svm: boolean): void {
@@ -24,18 +25,13 @@ export function syncGprsFromCpu(v: KvmVcpu, svm: boolean): void {
 export function entryInjectEvent(v: KvmVcpu, info: number, error: number, insnLen: number): void {
   if (!(info & 0x80000000)) return;
   const c = v.cpu, vector = info & 0xff, type = (info >> 8) & 7;
-  c.evType = type + 1;
-  c.evVector = vector;
-  c.evHasError = (info & 0x800) !== 0;
-  c.evError = error;
-  c.evInsnLen = type === 4 || type === 5 || type === 6 ? insnLen : 0;
-  if (vector === 14 && type === 3 && v.arch.exc_has_payload) c.pfAddr = v.arch.exc_payload;
-  if (vector === 1 && type === 3 && v.arch.exc_has_payload) c.dr6 = (c.dr6 & ~0x400f) | v.arch.exc_payload;
+  // kvm_deliver_exception_payload: KVM writes CR2 (#PF) or DR6 (#DB) itself before injecting.
+  if (type === 3 && v.arch.exc_has_payload) {
+    if (vector === 14) { c.cr2 = v.arch.exc_payload; v.arch.cr2 = v.arch.exc_payload; }
+    if (vector === 1) c.dr6 = (c.dr6 & ~0x400f) | v.arch.exc_payload;
+  }
+  injectEvent(c, type, vector, (info & 0x800) !== 0 ? error : -1, insnLen);
   c.halted = false;
-  c.slow = true;
-  // TODO(cpu request: event injection that bypasses the exception bitmap): the processor model
-  // applies the exception bitmap to every pending event, so the vector is masked for one step.
-  if ((type === 3 || type === 5 || type === 6) && ((c.intercepts.exceptionBitmap >>> vector) & 1)) v.entryMaskVector = vector;
 }
 
 /** vmx_complete_interrupts / svm_complete_interrupts: re-queue an event whose delivery was cut short. */
