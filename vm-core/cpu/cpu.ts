@@ -11,7 +11,7 @@ import { OP_NONE, OP_ADD, OP_SUB, OP_LOGIC, OP_INC, OP_DEC, SZ32, getCF, getZF }
 import { FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32, FOP_JNZ64, FOP_JZ64 } from './insn';
 import { pageWalk, ACC_WRITE, ACC_USER, ACC_FETCH, ACC_IMPLICIT } from './mmu';
 import { defaultEnv, CpuEnv } from './env';
-import { EVT_NONE, raiseFaultDuringDelivery, instructionBoundary, afterInstruction, checkCodeBreakpoints, noteDataAccess, boundaryWork } from './events';
+import { EVT_NONE, EVT_EXCEPTION, raiseFaultDuringDelivery, instructionBoundary, afterInstruction, checkCodeBreakpoints, noteDataAccess, boundaryWork } from './events';
 
 /** Observer of near calls and returns (the debugger's shadow call stack). */
 export interface CallTracker {
@@ -129,6 +129,8 @@ export class Cpu extends CpuState {
   pendingTripleFault = false;
   /** Linear address of the last #PF (becomes CR2 on delivery, the exit qualification on a #PF exit). */
   pfAddr = 0;
+  /** Error code of the last page walk that failed (mmu.ts). */
+  pfError = 0;
   /** Set when the processor is in shutdown (triple fault without an intercept). */
   shutdown = false;
   /** Emulator hooks while the hypervisor emulates an instruction (KVM's emulator path). */
@@ -151,6 +153,8 @@ export class Cpu extends CpuState {
   callTrack: CallTracker | null = null;
   /** Progress without reaching an instruction boundary, for notify VM exits (deterministic units). */
   noBoundaryCount = 0;
+  /** An instruction handler took a hardware exit with vmExit()/endExit() and returned. */
+  exitPending = false;
 
   constructor(bus: PhysBus) {
     super();
@@ -224,12 +228,17 @@ export class Cpu extends CpuState {
     this.tagMode = this.cpl === 3 ? MODE_USER
       : ((this.cr4 & CR4_SMAP) && (this.rflags & AC)) ? MODE_SUP_AC : MODE_SUP;
     // #AC checking and data breakpoints send every access through the slow path (SDM Vol. 3A 6.15, 17.2.5).
-    this.accMode = this.acCheck || this.dataBpOn ? MODE_SLOW : this.tagMode;
+    this.accMode = this.acCheck || this.dataBpOn || this.memWatch !== null ? MODE_SLOW : this.tagMode;
   }
   /** The access mode TLB entries are tagged with (accMode is MODE_SLOW while every access must miss). */
   private tagMode = MODE_SUP;
   /** DR7 enables a data breakpoint: accesses are checked in readSlow/writeSlow. */
   dataBpOn = false;
+  /**
+   * Debugger data breakpoints on guest memory: called for every data access (linear address) while
+   * set; all accesses then take the slow path (call updateAccessMode() after setting it).
+   */
+  memWatch: ((lin: number, len: number, write: boolean) => void) | null = null;
   /** Data breakpoints (B0-B3) hit by the current instruction; a #DB trap follows it. */
   dbHits = 0;
   /** Interrupt request line (vector, -1 none) and NMI line of a bare processor (events.ts). */
@@ -261,21 +270,37 @@ export class Cpu extends CpuState {
   gp(err = 0): never { return this.fault(13, err); }
   ud(): never { return this.fault(6); }
 
-  /** Take a hardware exit before the current instruction completes (fault-like). */
+  /**
+   * Take a hardware exit from an instruction handler without throwing (fault-like: RIP back at the
+   * instruction, which does not retire). The handler must return right after; run() then returns
+   * RUN_EXIT. Exits from deep inside a memory access or an event delivery use throwExit() instead.
+   */
+  vmExit(reason: number, qual = 0): void {
+    this.beginExit(reason, qual);
+    this.endExit();
+  }
+
+  /** Report the exit prepared by beginExit() without throwing; the handler returns next (see vmExit). */
+  endExit(): void {
+    this.rip = this.insnRip;
+    this.exitPending = true;
+    this.slow = true;
+  }
+
+  /** Take a hardware exit before the current instruction completes, by throwing (any depth). */
   hwExit(reason: number, qual = 0): never {
     this.beginExit(reason, qual);
     return this.throwExit();
   }
 
-  /** Reset and fill the common exit fields; the caller may add more, then call throwExit(). */
+  /** Reset and fill the common exit fields; the caller may add more, then call endExit() or throwExit(). */
   beginExit(reason: number, qual = 0): HwExitInfo {
     const e = this.exit;
     e.reset();
     e.reason = reason;
     e.qual = qual;
     const i = this.cur;
-    e.instrLen = i ? i.len : 0;
-    if (i) e.insnBytes = i.bytes;
+    if (i) { e.instrLen = i.len; e.insnBytes = i.bytes; }
     e.idtVectoringInfo = this.vectoringInfo;
     e.idtVectoringError = this.vectoringError;
     return e;
@@ -404,6 +429,16 @@ export class Cpu extends CpuState {
   /** Linear -> guest-physical (SDM Vol. 3A ch. 4); raises #PF. `acc` is ACC_* bits. */
   translate(lin: number, acc: number): number {
     if (!(this.cr0 & CR0_PG)) { this.lastWalkGlobal = false; return lin >>> 0; }
+    const gpa = pageWalk(this, lin, acc);
+    return gpa >= 0 ? gpa : this.fault(14, this.pfError);
+  }
+
+  /**
+   * Linear -> guest-physical for the hypervisor (KVM's gva_to_gpa): -1 when the walk faults, with
+   * the #PF address in `pfAddr` and its error code in `pfError`. Never throws, raises nothing.
+   */
+  tryTranslate(lin: number, acc: number): number {
+    if (!(this.cr0 & CR0_PG)) { this.lastWalkGlobal = false; return lin >>> 0; }
     return pageWalk(this, lin, acc);
   }
 
@@ -412,6 +447,7 @@ export class Cpu extends CpuState {
   /** Slow path for reads: page-crossing, MMIO and TLB misses. */
   private readSlow(lin: number, len: number, acc: number): number {
     if (this.dataBpOn && !(acc & (ACC_IMPLICIT | ACC_FETCH))) noteDataAccess(this, lin, len, false);
+    if (this.memWatch !== null && !(acc & ACC_FETCH)) this.memWatch(lin, len, false);
     const off = lin % PAGE_SIZE;
     const pageOff = off < 0 ? off + PAGE_SIZE : off;
     if (pageOff + len > PAGE_SIZE) {
@@ -463,6 +499,7 @@ export class Cpu extends CpuState {
 
   private writeSlow(lin: number, len: number, lo: number, hi: number, acc: number): void {
     if (this.dataBpOn && !(acc & ACC_IMPLICIT)) noteDataAccess(this, lin, len, true);
+    if (this.memWatch !== null) this.memWatch(lin, len, true);
     const off = lin % PAGE_SIZE;
     const pageOff = off < 0 ? off + PAGE_SIZE : off;
     if (pageOff + len > PAGE_SIZE) {
@@ -811,6 +848,8 @@ export class Cpu extends CpuState {
           prev = insn;
           expect = next;
         }
+        // A handler took an exit (vmExit) and set slow: the instruction did not retire.
+        if (this.exitPending) { this.exitPending = false; this.icount--; return RUN_EXIT; }
         if (left <= 0) return RUN_BUDGET;
       } catch (e) {
         const r = this.handleThrow(e);
@@ -847,6 +886,7 @@ export class Cpu extends CpuState {
     // RF has done its job (suppressing the breakpoint check); IRET may set it again (SDM Vol. 3B 17.3.1.1).
     this.rflags &= ~RF;
     insn.exec(this, insn);
+    if (this.exitPending) { this.exitPending = false; return RUN_EXIT; }
     this.icount++;
     this.noBoundaryCount = 0;
     if (shadow) { this.stiShadow = false; this.movSsShadow = false; }
@@ -859,6 +899,7 @@ export class Cpu extends CpuState {
 
   /** Turn a throw inside the core into an event, an exit or an internal-error exit. */
   private handleThrow(e: unknown): number {
+    this.exitPending = false;
     if (e === FAULT) {
       this.rip = this.insnRip;
       this.slow = true;
@@ -877,11 +918,37 @@ export class Cpu extends CpuState {
     return RUN_EXIT;
   }
 
-  /** Execute exactly one instruction (KVM's emulator path when `mmio` is given). */
-  emulateOne(mmio: EmulatorHooks | null): number {
+  /**
+   * Execute exactly one instruction (KVM's emulator path when `hooks` is given). An exception it
+   * raises (or INT n, or a #DB trap) is delivered before returning, the way KVM injects the
+   * emulator's exception: not subject to the exception bitmap, CR2 written for #PF; the handler's
+   * first instruction does not run. Returns RUN_BUDGET, or RUN_EXIT / RUN_SHUTDOWN / RUN_HALTED.
+   */
+  emulateOne(hooks: EmulatorHooks | null): number {
     const saved = this.mmioHandler;
-    this.mmioHandler = mmio;
-    try { return this.run(1); } finally { this.mmioHandler = saved; }
+    this.mmioHandler = hooks;
+    try {
+      let r = this.run(1);
+      for (let k = 0; r === RUN_BUDGET && k < 4 && (this.evType !== EVT_NONE || this.pendingTripleFault); k++) {
+        r = this.deliverRaisedEvent();
+      }
+      return r;
+    } finally { this.mmioHandler = saved; }
+  }
+
+  /** Deliver the event the emulated instruction raised (emulateOne); RUN_BUDGET when delivered. */
+  private deliverRaisedEvent(): number {
+    try {
+      if (this.evType !== EVT_NONE && !this.evInjected) {
+        this.evInjected = true;
+        if (this.evType === EVT_EXCEPTION && this.evVector === 14) this.cr2 = this.pfAddr;
+      }
+      const b = instructionBoundary(this);
+      return b >= 0 ? b : RUN_BUDGET;
+    } catch (e) {
+      const r = this.handleThrow(e);
+      return r >= 0 ? r : RUN_BUDGET;
+    }
   }
 }
 
