@@ -40,19 +40,22 @@ function setBits(c: Cpu, gpa: number, bits: number): void {
   }
 }
 
-function pageFault(c: Cpu, lin: number, acc: number, present: boolean, rsvd: boolean): never {
+/** Record a #PF (address in cpu.pfAddr, error code in cpu.pfError) and return -1: the walk failed. */
+function pageFault(c: Cpu, lin: number, acc: number, present: boolean, rsvd: boolean): number {
   let ec = present ? PFEC_P : 0;
   if (acc & ACC_WRITE) ec |= PFEC_W;
   if ((acc & ACC_USER) && !(acc & ACC_IMPLICIT)) ec |= PFEC_U;
   if (rsvd) ec |= PFEC_RSVD;
   if ((acc & ACC_FETCH) && ((c.efer & EFER_NXE) || (c.cr4 & CR4_SMEP))) ec |= PFEC_I;
   c.pfAddr = lin;
-  return c.fault(14, ec);
+  c.pfError = ec;
+  return -1;
 }
 
 /**
- * Walk the paging structures for `lin`. Returns the guest-physical address or raises #PF
- * (setting cpu.pfAddr; CR2 is written when the fault is delivered, not on a #PF VM exit).
+ * Walk the paging structures for `lin`. Returns the guest-physical address, or -1 for a #PF with
+ * cpu.pfAddr and cpu.pfError set (CR2 is written when the fault is delivered, not on a #PF VM exit).
+ * Never throws: Cpu.translate raises the #PF, Cpu.tryTranslate lets the hypervisor look.
  */
 export function pageWalk(c: Cpu, lin: number, acc: number): number {
   const user = (acc & ACC_USER) !== 0 && (acc & ACC_IMPLICIT) === 0;
@@ -67,12 +70,12 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
     // 32-bit paging (SDM 4.3).
     const pdeAddr = ((c.cr3 & 0xfffff000) >>> 0) + ((lo32 >>> 22) << 2);
     const pde = readPte32(c, pdeAddr);
-    if (!(pde & P)) pageFault(c, lin, acc, false, false);
+    if (!(pde & P)) return pageFault(c, lin, acc, false, false);
     allowW = (pde & RW) !== 0; allowU = (pde & US) !== 0;
     if ((pde & PS) && (c.cr4 & CR4_PSE)) {
       // 4-MByte page: bits 20:13 hold physical address bits 39:32; bit 21 reserved.
-      if (pde & 0x200000) pageFault(c, lin, acc, true, true);
-      checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, false);
+      if (pde & 0x200000) return pageFault(c, lin, acc, true, true);
+      if (checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, false) < 0) return -1;
       setBits(c, pdeAddr, A | (write ? D : 0));
       c.lastWalkGlobal = (pde & G) !== 0 && (c.cr4 & CR4_PGE) !== 0;
       c.lastWalkLarge = true;
@@ -81,9 +84,9 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
     setBits(c, pdeAddr, A);
     const pteAddr = (pde & 0xfffff000) + (((lo32 >>> 12) & 0x3ff) << 2);
     const pte = readPte32(c, pteAddr >>> 0);
-    if (!(pte & P)) pageFault(c, lin, acc, false, false);
+    if (!(pte & P)) return pageFault(c, lin, acc, false, false);
     allowW = allowW && (pte & RW) !== 0; allowU = allowU && (pte & US) !== 0;
-    checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, false);
+    if (checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, false) < 0) return -1;
     setBits(c, pteAddr >>> 0, A | (write ? D : 0));
     c.lastWalkGlobal = (pte & G) !== 0 && (c.cr4 & CR4_PGE) !== 0;
     c.lastWalkLarge = false;
@@ -101,7 +104,7 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
     // PAE paging (SDM 4.4): PDPTE registers loaded from CR3.
     const idx = (lo32 >>> 30) & 3;
     const pdpteLo = c.pdpte[idx] % 4294967296, pdpteHi = Math.floor(c.pdpte[idx] / 4294967296);
-    if (!(pdpteLo & P)) pageFault(c, lin, acc, false, false);
+    if (!(pdpteLo & P)) return pageFault(c, lin, acc, false, false);
     table = (pdpteHi & 0xfffff) * 4294967296 + ((pdpteLo & 0xfffff000) >>> 0);
     level = 2;
   }
@@ -117,19 +120,19 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
     }
     const eAddr = table + index * 8;
     const lo = readPte64(c, eAddr), hi = c.hi;
-    if (!(lo & P)) pageFault(c, lin, acc, false, false);
-    if ((hi & HI_RSVD) || (hi & rsvdNx)) pageFault(c, lin, acc, true, true);
-    if (level === 4 && (lo & PS)) pageFault(c, lin, acc, true, true);
+    if (!(lo & P)) return pageFault(c, lin, acc, false, false);
+    if ((hi & HI_RSVD) || (hi & rsvdNx)) return pageFault(c, lin, acc, true, true);
+    if (level === 4 && (lo & PS)) return pageFault(c, lin, acc, true, true);
     allowW = allowW && (lo & RW) !== 0;
     allowU = allowU && (lo & US) !== 0;
     if (hi < 0 && nxe) nx = true;
     const base = (hi & 0xfffff) * 4294967296 + ((lo & 0xfffff000) >>> 0);
     if (level === 1 || (lo & PS)) {
       let offMask: number;
-      if (level === 3) { if (lo & 0x3fffe000) pageFault(c, lin, acc, true, true); offMask = 0x3fffffff; }
-      else if (level === 2) { if (lo & 0x1fe000) pageFault(c, lin, acc, true, true); offMask = 0x1fffff; }
+      if (level === 3) { if (lo & 0x3fffe000) return pageFault(c, lin, acc, true, true); offMask = 0x3fffffff; }
+      else if (level === 2) { if (lo & 0x1fe000) return pageFault(c, lin, acc, true, true); offMask = 0x1fffff; }
       else offMask = 0xfff;
-      checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, nx);
+      if (checkAccess(c, lin, acc, user, write, fetch, allowW, allowU, nx) < 0) return -1;
       setBits(c, eAddr, A | (write ? D : 0));
       c.lastWalkGlobal = (lo & G) !== 0 && (c.cr4 & CR4_PGE) !== 0;
       c.lastWalkLarge = level > 1;
@@ -142,27 +145,28 @@ export function pageWalk(c: Cpu, lin: number, acc: number): number {
   return pageFault(c, lin, acc, false, false);
 }
 
-/** Permission checks of SDM 4.6 for the combined rights of the walk. */
+/** Permission checks of SDM 4.6 for the combined rights of the walk: 0 allowed, -1 #PF recorded. */
 function checkAccess(c: Cpu, lin: number, acc: number, user: boolean, write: boolean, fetch: boolean,
-  allowW: boolean, allowU: boolean, nx: boolean): void {
+  allowW: boolean, allowU: boolean, nx: boolean): number {
   if (user) {
-    if (!allowU) pageFault(c, lin, acc, true, false);
-    if (write && !allowW) pageFault(c, lin, acc, true, false);
-    if (fetch && nx) pageFault(c, lin, acc, true, false);
-    return;
+    if (!allowU) return pageFault(c, lin, acc, true, false);
+    if (write && !allowW) return pageFault(c, lin, acc, true, false);
+    if (fetch && nx) return pageFault(c, lin, acc, true, false);
+    return 0;
   }
   // Supervisor-mode access.
   if (fetch) {
-    if (nx) pageFault(c, lin, acc, true, false);
-    if (allowU && (c.cr4 & CR4_SMEP)) pageFault(c, lin, acc, true, false);
-    return;
+    if (nx) return pageFault(c, lin, acc, true, false);
+    if (allowU && (c.cr4 & CR4_SMEP)) return pageFault(c, lin, acc, true, false);
+    return 0;
   }
   if (allowU && (c.cr4 & CR4_SMAP)) {
     // SMAP (SDM 4.6.1): explicit accesses allowed only with RFLAGS.AC = 1 (at CPL < 3); implicit never.
     const implicit = (acc & ACC_IMPLICIT) !== 0;
-    if (implicit || !(c.rflags & AC)) pageFault(c, lin, acc, true, false);
+    if (implicit || !(c.rflags & AC)) return pageFault(c, lin, acc, true, false);
   }
-  if (write && !allowW && (c.cr0 & CR0_WP)) pageFault(c, lin, acc, true, false);
+  if (write && !allowW && (c.cr0 & CR0_WP)) return pageFault(c, lin, acc, true, false);
+  return 0;
 }
 
 /** Load the four PAE PDPTEs from CR3 (SDM 4.4.1); returns false if any has reserved bits set. */

@@ -43,8 +43,6 @@ export class KvmVcpu {
   readonly stats: VcpuStats = { exits: 0, hypercalls: 0, userspaceExits: 0 };
   /** Scratch for MSR reads (kvm_get_msr). */
   msrValue = 0;
-  lastPfError = 0;
-  lastPfAddr = 0;
   /** Writes of the last hypercall patch (seed 000), for tests and the debugger. */
   readonly patchWrites: { gpa: number; bytes: number[] }[] = [];
   /** Instructions retired through the emulator. */

@@ -5,8 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  RUN_BUDGET, RUN_EXIT, RUN_HALTED, EXIT_REASON_EXCEPTION_NMI, INTR_TYPE_HARD_EXCEPTION,
+  RUN_BUDGET, RUN_EXIT, RUN_HALTED, EXIT_REASON_EXCEPTION_NMI, INTR_TYPE_HARD_EXCEPTION, EXIT_REASON_CPUID,
+  EXIT_REASON_IO_INSTRUCTION,
 } from '../../../vm-core/cpu';
+import { EVT_NONE } from '../../../vm-core/cpu/events';
+import { ACC_WRITE } from '../../../vm-core/cpu/mmu';
 import { injectEvent } from '../../../vm-core/cpu/events';
 import { bareCpu, longMode, load } from '../helpers';
 
@@ -44,5 +47,59 @@ test('VM-entry injection ignores the exception bitmap: an injected #UD is delive
   assert.equal(r.cpu.run(100), RUN_EXIT);
   assert.equal(r.cpu.exit.reason, EXIT_REASON_EXCEPTION_NMI);
   assert.equal(r.cpu.exit.intrInfo & 0xff, 6);
-  void RUN_BUDGET;
+});
+
+test('emulateOne stops after a fault: the exception is delivered (bitmap ignored, CR2 written), the handler does not run', () => {
+  const { cpu, dv } = raw([0x0f, 0x0b, 0xf4]); // ud2
+  cpu.intercepts.exceptionBitmap = 1 << 6;
+  const ic = cpu.icount;
+  assert.equal(cpu.emulateOne(null), RUN_BUDGET);
+  assert.equal(cpu.rip, HANDLER, 'at the handler, not past its first instruction');
+  assert.equal(cpu.evType, EVT_NONE);
+  assert.equal(dv.getUint8(0x6ff), 0);
+  assert.equal(cpu.icount, ic, 'the faulting instruction did not retire');
+  assert.equal(cpu.run(100), RUN_HALTED);
+  assert.equal(dv.getUint32(0x600, true), CODE, 'the saved RIP is the faulting instruction');
+  // #PF: CR2 holds the address when the emulator delivers it.
+  const p = raw([0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40]); // mov eax, [0x40000000] (not mapped)
+  p.cpu.intercepts.exceptionBitmap = 1 << 14;
+  assert.equal(p.cpu.emulateOne(null), RUN_BUDGET);
+  assert.equal(p.cpu.rip, HANDLER);
+  assert.equal(p.cpu.cr2, 0x40000000);
+  assert.equal(p.dv.getUint32(0x80000 - 48, true), 0, '#PF error code: not present, read, supervisor');
+  // An instruction that completes: one instruction, nothing else.
+  const n = raw([0x90, 0x90]);
+  assert.equal(n.cpu.emulateOne(null), RUN_BUDGET);
+  assert.equal(n.cpu.rip, CODE + 1);
+});
+
+test('tryTranslate: -1 with the #PF address and error code, nothing raised', () => {
+  const { cpu } = raw([0x90]);
+  assert.equal(cpu.tryTranslate(0x123456, 0), 0x123456);
+  assert.equal(cpu.tryTranslate(0x40000123, ACC_WRITE), -1);
+  assert.equal(cpu.pfAddr, 0x40000123);
+  assert.equal(cpu.pfError, 2, 'not present, write, supervisor');
+  assert.equal(cpu.evType, EVT_NONE, 'no exception is pending');
+  assert.throws(() => cpu.translate(0x40000000, 0), 'translate() raises the #PF');
+});
+
+test('intercepted instructions exit without retiring, in the fast loop and the slow path', () => {
+  for (const slowPath of [false, true]) {
+    const { cpu } = raw([0x90, 0x0f, 0xa2, 0xe6, 0x10, 0xf4]); // nop; cpuid; out 0x10, al; hlt
+    cpu.intercepts.cpuid = true; cpu.intercepts.io = true;
+    if (slowPath) cpu.beforeInsn = () => false;
+    cpu.slow = false;
+    const ic = cpu.icount;
+    assert.equal(cpu.run(100), RUN_EXIT);
+    assert.equal(cpu.exit.reason, EXIT_REASON_CPUID);
+    assert.equal(cpu.exit.instrLen, 2);
+    assert.equal(cpu.rip, CODE + 1, 'RIP at the CPUID');
+    assert.equal(cpu.icount - ic, 1, 'only the NOP retired');
+    cpu.rip += 2; // the hypervisor skips it
+    assert.equal(cpu.run(100), RUN_EXIT);
+    assert.equal(cpu.exit.reason, EXIT_REASON_IO_INSTRUCTION);
+    assert.equal(cpu.exit.port, 0x10);
+    assert.equal(cpu.rip, CODE + 3);
+    assert.equal(cpu.icount - ic, 1);
+  }
 });

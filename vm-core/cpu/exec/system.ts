@@ -36,20 +36,20 @@ function requireCpl0(c: Cpu): void {
 // HLT: exits when intercepted; otherwise the processor halts until an event (run() returns RUN_HALTED).
 defineMatching(/^Hlt$/, (c: Cpu) => {
   requireCpl0(c);
-  if (c.intercepts.hlt) c.hwExit(EXIT_REASON_HLT);
+  if (c.intercepts.hlt) return c.vmExit(EXIT_REASON_HLT);
   c.halted = true;
   c.slow = true;
 });
 defineMatching(/^Pause$/, (c: Cpu) => {
-  if (c.intercepts.pause) c.hwExit(EXIT_REASON_PAUSE_INSTRUCTION);
+  if (c.intercepts.pause) return c.vmExit(EXIT_REASON_PAUSE_INSTRUCTION);
 });
 defineMatching(/^Monitor(w|d|q)$/, (c: Cpu) => {
   if (c.cpl !== 0) c.ud();
-  if (c.intercepts.monitor) c.hwExit(EXIT_REASON_MONITOR_INSTRUCTION);
+  if (c.intercepts.monitor) return c.vmExit(EXIT_REASON_MONITOR_INSTRUCTION);
 });
 defineMatching(/^Mwait$/, (c: Cpu) => {
   if (c.cpl !== 0) c.ud();
-  if (c.intercepts.mwait) c.hwExit(EXIT_REASON_MWAIT_INSTRUCTION);
+  if (c.intercepts.mwait) return c.vmExit(EXIT_REASON_MWAIT_INSTRUCTION);
   // Without an intercept MWAIT behaves as a NOP here: no monitored store can arrive.
 });
 
@@ -57,7 +57,7 @@ defineMatching(/^Mwait$/, (c: Cpu) => {
 
 const cpuidOut = new Int32Array(4);
 defineMatching(/^Cpuid$/, (c: Cpu) => {
-  if (c.intercepts.cpuid) c.hwExit(EXIT_REASON_CPUID);
+  if (c.intercepts.cpuid) return c.vmExit(EXIT_REASON_CPUID);
   c.env.cpuid(c, c.R[2 * RAX], c.R[2 * RCX], cpuidOut);
   c.set32(RAX, cpuidOut[0]); c.set32(RBX, cpuidOut[1]); c.set32(RCX, cpuidOut[2]); c.set32(RDX, cpuidOut[3]);
 });
@@ -85,10 +85,10 @@ export function ioQual(port: number, size: number, isIn: boolean, str: boolean, 
   return (size - 1) | (isIn ? 8 : 0) | (str ? 16 : 0) | (rep ? 32 : 0) | (imm ? 64 : 0) | (port << 16);
 }
 
-function ioExit(c: Cpu, i: Insn, port: number, size: number, isIn: boolean, str: boolean): never {
+function ioExit(c: Cpu, i: Insn, port: number, size: number, isIn: boolean, str: boolean): void {
   const e = c.beginExit(EXIT_REASON_IO_INSTRUCTION, ioQual(port, size, isIn, str, i.rep !== 0, i.k0 === K_IMM || i.k1 === K_IMM));
   e.port = port; e.size = size; e.isIn = isIn; e.isString = str; e.isRep = i.rep !== 0;
-  return c.throwExit();
+  c.endExit();
 }
 
 function portIn(c: Cpu, port: number, size: number): number {
@@ -104,7 +104,7 @@ defineMatching(/^In_(AL|AX|EAX)_(imm8|DX)$/, {
     return (c: Cpu, i: Insn) => {
       const port = i.k1 === K_IMM ? i.imm & 0xff : c.R[2 * RDX] & 0xffff;
       checkIoPermission(c, port, size);
-      if (c.intercepts.io && !c.mmioHandler) ioExit(c, i, port, size, true, false);
+      if (c.intercepts.io && !c.mmioHandler) return ioExit(c, i, port, size, true, false);
       setRegVal(c, RAX, size, portIn(c, port, size), 0);
     };
   },
@@ -115,7 +115,7 @@ defineMatching(/^Out_(imm8|DX)_(AL|AX|EAX)$/, {
     return (c: Cpu, i: Insn) => {
       const port = i.k0 === K_IMM ? i.imm & 0xff : c.R[2 * RDX] & 0xffff;
       checkIoPermission(c, port, size);
-      if (c.intercepts.io && !c.mmioHandler) ioExit(c, i, port, size, false, false);
+      if (c.intercepts.io && !c.mmioHandler) return ioExit(c, i, port, size, false, false);
       portOut(c, port, size, regVal(c, RAX, size));
     };
   },
@@ -130,7 +130,7 @@ function strIo(isIn: boolean) {
       return (c: Cpu, i: Insn) => {
         const port = c.R[2 * RDX] & 0xffff;
         checkIoPermission(c, port, size);
-        if (c.intercepts.io && !c.mmioHandler) ioExit(c, i, port, size, isIn, true);
+        if (c.intercepts.io && !c.mmioHandler) return ioExit(c, i, port, size, isIn, true);
         const asz = i.asz;
         const step = (c.rflags & 0x400) ? -size : size;
         let n = 0;
@@ -179,7 +179,7 @@ defineMatching(/^Rdmsr$/, (c: Cpu) => {
   requireCpl0(c);
   const msr = c.R[2 * RCX] >>> 0;
   if (c.intercepts.msr && !msrPassthrough(c, msr, false)) {
-    const e = c.beginExit(EXIT_REASON_MSR_READ); e.msr = msr; c.throwExit();
+    const e = c.beginExit(EXIT_REASON_MSR_READ); e.msr = msr; return c.endExit();
   }
   if (!coreReadMsr(c, msr)) {
     const v = c.env.rdmsr(c, msr);
@@ -192,7 +192,7 @@ defineMatching(/^Wrmsr$/, (c: Cpu) => {
   requireCpl0(c);
   const msr = c.R[2 * RCX] >>> 0;
   if (c.intercepts.msr && !msrPassthrough(c, msr, true)) {
-    const e = c.beginExit(EXIT_REASON_MSR_WRITE); e.msr = msr; c.throwExit();
+    const e = c.beginExit(EXIT_REASON_MSR_WRITE); e.msr = msr; return c.endExit();
   }
   const r = coreWriteMsr(c, msr, c.R[2 * RAX], c.R[2 * RDX]);
   if (r < 0) c.gp(0);
@@ -203,18 +203,18 @@ defineMatching(/^Wrmsr$/, (c: Cpu) => {
 
 defineMatching(/^Rdtsc$/, (c: Cpu) => {
   if ((c.cr4 & CR4_TSD) && c.cpl !== 0) c.gp(0);
-  if (c.intercepts.rdtsc) c.hwExit(EXIT_REASON_RDTSC);
+  if (c.intercepts.rdtsc) return c.vmExit(EXIT_REASON_RDTSC);
   const t = readTsc(c);
   c.set32(RAX, t % 4294967296 | 0); c.set32(RDX, Math.floor(t / 4294967296) | 0);
 });
 defineMatching(/^Rdtscp$/, (c: Cpu) => {
   if ((c.cr4 & CR4_TSD) && c.cpl !== 0) c.gp(0);
-  if (c.intercepts.rdtscp) c.hwExit(EXIT_REASON_RDTSCP);
+  if (c.intercepts.rdtscp) return c.vmExit(EXIT_REASON_RDTSCP);
   const t = readTsc(c);
   c.set32(RAX, t % 4294967296 | 0); c.set32(RDX, Math.floor(t / 4294967296) | 0); c.set32(RCX, c.tscAux);
 });
 defineMatching(/^Rdpmc$/, (c: Cpu) => {
-  if (c.intercepts.rdpmc) c.hwExit(EXIT_REASON_RDPMC);
+  if (c.intercepts.rdpmc) return c.vmExit(EXIT_REASON_RDPMC);
   c.gp(0); // no performance counters are emulated
 });
 
@@ -296,21 +296,21 @@ defineMatching(/^Mov_cr_r(32|64)$/, (c: Cpu, i: Insn) => {
   const x = c.intercepts;
   switch (cr) {
     case 0:
-      if (((lo ^ x.cr0Shadow) & x.cr0Mask) !== 0) c.hwExit(EXIT_REASON_CR_ACCESS, crQual(0, 0, g));
+      if (((lo ^ x.cr0Shadow) & x.cr0Mask) !== 0) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(0, 0, g));
       setCr0(c, lo, hi);
       return;
     case 2: c.cr2 = i.osz === 8 ? hi * 4294967296 + (lo >>> 0) : lo >>> 0; return;
     case 3:
-      if (x.cr3Load) c.hwExit(EXIT_REASON_CR_ACCESS, crQual(3, 0, g));
+      if (x.cr3Load) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(3, 0, g));
       setCr3(c, lo, hi);
       return;
     case 4:
-      if (((lo ^ x.cr4Shadow) & x.cr4Mask) !== 0) c.hwExit(EXIT_REASON_CR_ACCESS, crQual(4, 0, g));
+      if (((lo ^ x.cr4Shadow) & x.cr4Mask) !== 0) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(4, 0, g));
       setCr4(c, lo, hi);
       return;
     case 8:
       if (c.codeBits !== 64) c.ud();
-      if (x.cr8Load) c.hwExit(EXIT_REASON_CR_ACCESS, crQual(8, 0, g));
+      if (x.cr8Load) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(8, 0, g));
       if (hi !== 0 || (lo & ~0xf)) c.gp(0);
       c.cr8 = lo & 0xf;
       return;
@@ -324,11 +324,11 @@ defineMatching(/^Mov_r(32|64)_cr$/, (c: Cpu, i: Insn) => {
   switch (cr) {
     case 0: v = readCr0Guest(c); break;
     case 2: v = c.cr2; break;
-    case 3: if (c.intercepts.cr3Store) c.hwExit(EXIT_REASON_CR_ACCESS, crQual(3, 1, g)); v = c.cr3; break;
+    case 3: if (c.intercepts.cr3Store) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(3, 1, g)); v = c.cr3; break;
     case 4: v = readCr4Guest(c); break;
     case 8:
       if (c.codeBits !== 64) c.ud();
-      if (c.intercepts.cr8Store) c.hwExit(EXIT_REASON_CR_ACCESS, crQual(8, 1, g));
+      if (c.intercepts.cr8Store) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(8, 1, g));
       v = c.cr8; break;
     default: c.ud();
   }
@@ -340,7 +340,7 @@ defineMatching(/^Mov_r(32|64)_cr$/, (c: Cpu, i: Insn) => {
 defineMatching(/^Clts$/, (c: Cpu) => {
   requireCpl0(c);
   const x = c.intercepts;
-  if ((x.cr0Mask & CR0_TS) && (x.cr0Shadow & CR0_TS)) c.hwExit(EXIT_REASON_CR_ACCESS, crQual(0, 2, 0));
+  if ((x.cr0Mask & CR0_TS) && (x.cr0Shadow & CR0_TS)) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(0, 2, 0));
   c.cr0 &= ~CR0_TS;
 });
 // LMSW: loads CR0 bits 3:0 but can only set PE, never clear it.
@@ -349,7 +349,7 @@ defineMatching(/^Lmsw_(rm16|r32m16|r64m16)$/, (c: Cpu, i: Insn) => {
   const v = i.k0 === K_REG ? c.get16(i.r0) : readAt(c, memLin(c, i, 2, false), 2);
   const x = c.intercepts, m = x.cr0Mask & 0xf;
   if (((v ^ x.cr0Shadow) & m) !== 0 || ((x.cr0Mask & CR0_PE) && !(x.cr0Shadow & CR0_PE) && (v & CR0_PE))) {
-    c.hwExit(EXIT_REASON_CR_ACCESS, crQual(0, 3, 0, v & 0xffff, i.k0 === K_MEM));
+    return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(0, 3, 0, v & 0xffff, i.k0 === K_MEM));
   }
   setCr0(c, (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & CR0_PE), 0);
 });
@@ -371,7 +371,7 @@ defineMatching(/^Mov_dr_r(32|64)$/, (c: Cpu, i: Insn) => {
   if ((dr === 4 || dr === 5) && (c.cr4 & CR4_DE)) c.ud();
   requireCpl0(c);
   if (c.dr7 & 0x2000) { c.dr6 |= 0x2000; c.fault(1); } // DR7.GD: general-detect #DB
-  if (c.intercepts.movDr) c.hwExit(EXIT_REASON_DR_ACCESS, (dr & 7) | (g << 8));
+  if (c.intercepts.movDr) return c.vmExit(EXIT_REASON_DR_ACCESS, (dr & 7) | (g << 8));
   const lo = c.R[2 * g], hi = i.osz === 8 ? c.R[2 * g + 1] : 0;
   const r = dr === 4 ? 6 : dr === 5 ? 7 : dr;
   if (r < 4) { c.dr[r] = i.osz === 8 ? hi * 4294967296 + (lo >>> 0) : lo >>> 0; c.slow = true; return; }
@@ -385,7 +385,7 @@ defineMatching(/^Mov_r(32|64)_dr$/, (c: Cpu, i: Insn) => {
   if ((dr === 4 || dr === 5) && (c.cr4 & CR4_DE)) c.ud();
   requireCpl0(c);
   if (c.dr7 & 0x2000) { c.dr6 |= 0x2000; c.fault(1); }
-  if (c.intercepts.movDr) c.hwExit(EXIT_REASON_DR_ACCESS, (dr & 7) | 16 | (g << 8));
+  if (c.intercepts.movDr) return c.vmExit(EXIT_REASON_DR_ACCESS, (dr & 7) | 16 | (g << 8));
   const r = dr === 4 ? 6 : dr === 5 ? 7 : dr;
   let v = 0;
   if (r < 4) v = c.dr[r]; else if (r === 6) v = c.dr6 >>> 0; else if (r === 7) v = c.dr7 >>> 0; else c.ud();
@@ -399,12 +399,12 @@ defineMatching(/^Invlpg_m$/, (c: Cpu, i: Insn) => {
   requireCpl0(c);
   const off = c.ea(i);
   const lin = c.codeBits === 64 ? (i.seg >= 4 ? off + c.seg[i.seg].base : off) : (c.seg[i.seg].base + off) >>> 0;
-  if (c.intercepts.invlpg) { const e = c.beginExit(EXIT_REASON_INVLPG, lin); e.gla = lin; c.throwExit(); }
+  if (c.intercepts.invlpg) { const e = c.beginExit(EXIT_REASON_INVLPG, lin); e.gla = lin; return c.endExit(); }
   c.invlpg(lin);
 });
-defineMatching(/^Invd$/, (c: Cpu) => { requireCpl0(c); if (c.intercepts.invd) c.hwExit(EXIT_REASON_INVD); });
-defineMatching(/^Wbinvd$/, (c: Cpu) => { requireCpl0(c); if (c.intercepts.wbinvd) c.hwExit(EXIT_REASON_WBINVD); });
-defineMatching(/^Invpcid_r(32|64)_m128$/, (c: Cpu) => { requireCpl0(c); c.hwExit(EXIT_REASON_INVPCID); });
+defineMatching(/^Invd$/, (c: Cpu) => { requireCpl0(c); if (c.intercepts.invd) return c.vmExit(EXIT_REASON_INVD); });
+defineMatching(/^Wbinvd$/, (c: Cpu) => { requireCpl0(c); if (c.intercepts.wbinvd) return c.vmExit(EXIT_REASON_WBINVD); });
+defineMatching(/^Invpcid_r(32|64)_m128$/, (c: Cpu) => { requireCpl0(c); return c.vmExit(EXIT_REASON_INVPCID); });
 
 // ---------------------------------------------------------------- XCR0 (SDM Vol. 1 13.3)
 
@@ -417,7 +417,7 @@ defineMatching(/^Xgetbv$/, (c: Cpu) => {
 defineMatching(/^Xsetbv$/, (c: Cpu) => {
   if (!(c.cr4 & CR4_OSXSAVE)) c.ud();
   requireCpl0(c);
-  if (c.intercepts.xsetbv) c.hwExit(EXIT_REASON_XSETBV);
+  if (c.intercepts.xsetbv) return c.vmExit(EXIT_REASON_XSETBV);
   setXcr(c, c.R[2 * RCX] >>> 0, c.R[2 * RAX], c.R[2 * RDX]);
 });
 /** XSETBV checks: XCR0 only; x87 bit set; AVX requires SSE; only x87|SSE|AVX supported here. */
@@ -440,7 +440,7 @@ function rdrandFactory(reason: number) {
     factory: (i: Insn) => {
       const size = i.osz;
       return (c: Cpu, i: Insn) => {
-        if ((reason === EXIT_REASON_RDRAND ? c.intercepts.rdrand : c.intercepts.rdseed)) c.hwExit(reason);
+        if ((reason === EXIT_REASON_RDRAND ? c.intercepts.rdrand : c.intercepts.rdseed)) return c.vmExit(reason);
         const lo = nextRandom(c), hi = size === 8 ? nextRandom(c) : 0;
         setRegVal(c, i.r0, size, size === 2 ? lo & 0xffff : lo, hi);
         setArithFlags(c, ARITH_FLAGS, CF);
@@ -456,12 +456,12 @@ defineMatching(/^Rdseed_r(16|32|64)$/, rdrandFactory(EXIT_REASON_RDSEED));
 // VMCALL (Intel): exits in VMX non-root; elsewhere #UD. On an AMD processor it is #UD (KVM's
 // #UD intercept then sees the wrong-vendor instruction — seed 000).
 defineMatching(/^Vmcall$/, (c: Cpu) => {
-  if (c.vendor === 'intel' && c.intercepts.vmcall) c.hwExit(EXIT_REASON_VMCALL);
+  if (c.vendor === 'intel' && c.intercepts.vmcall) return c.vmExit(EXIT_REASON_VMCALL);
   c.ud();
 });
 // VMMCALL (AMD): #VMEXIT(VMMCALL) when intercepted; #UD on Intel and when not intercepted.
 defineMatching(/^Vmmcall$/, (c: Cpu) => {
-  if (c.vendor === 'amd' && c.intercepts.vmmcall) c.hwExit(HW_VMMCALL);
+  if (c.vendor === 'amd' && c.intercepts.vmmcall) return c.vmExit(HW_VMMCALL);
   c.ud();
 });
 
@@ -476,7 +476,7 @@ const VMX_EXITS: [RegExp, number][] = [
 ];
 for (const [re, reason] of VMX_EXITS) {
   defineMatching(re, (c: Cpu) => {
-    if (c.intercepts.vmx && c.vendor === 'intel') c.hwExit(reason);
+    if (c.intercepts.vmx && c.vendor === 'intel') return c.vmExit(reason);
     c.ud();
   });
 }

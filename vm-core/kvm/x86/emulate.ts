@@ -211,26 +211,13 @@ export function emulation_failure(v: KvmVcpu): number {
 
 // ---------------------------------------------------------------- #UD and the hypercall fixup (seed 000)
 
-/** Translate a guest-linear address; -1 with the #PF error code in v.lastPfError on a fault. */
-export function tryTranslate(v: KvmVcpu, lin: number, acc: number): number {
-  const c = v.cpu;
-  try {
-    return c.translate(lin, acc);
-  } catch (e) {
-    if (e !== FAULT) throw e;
-    v.lastPfError = FAULT.errorCode;
-    v.lastPfAddr = c.pfAddr;
-    return -1;
-  }
-}
-
 /** 1 for VMCALL, 2 for VMMCALL at CS:RIP, 0 otherwise. */
 function hypercallBytesAt(v: KvmVcpu): number {
   const c = v.cpu;
   const lin = c.codeBits === 64 ? c.rip : (c.seg[1].base + c.rip) >>> 0;
   const b = [0, 0, 0];
   for (let k = 0; k < 3; k++) {
-    const gpa = tryTranslate(v, lin + k, ACC_FETCH | (c.cpl === 3 ? ACC_USER : 0));
+    const gpa = c.tryTranslate(lin + k, ACC_FETCH | (c.cpl === 3 ? ACC_USER : 0));
     if (gpa < 0) return 0;
     const x = v.vm.bus.readByte(gpa);
     if (x < 0) return 0;
@@ -284,10 +271,10 @@ function emulator_fix_hypercall(v: KvmVcpu, fixed: boolean): number {
   const parts: [number, number][] = first < 3 ? [[0, first], [first, 3 - first]] : [[0, 3]];
   v.patchWrites.length = 0;
   for (const [off, len] of parts) {
-    const gpa = tryTranslate(v, rip + off, acc);
+    const gpa = c.tryTranslate(rip + off, acc);
     if (gpa < 0) {
       if (fixed) kvm_queue_exception(v, UD_VECTOR);
-      else kvm_inject_page_fault(v, v.lastPfAddr, v.lastPfError);
+      else kvm_inject_page_fault(v, c.pfAddr, c.pfError);
       v.bugEvent('hypercall-patch-fault', `hypercall patch write at 0x${(rip + off).toString(16)} failed: ${fixed ? '#UD' : '#PF'} injected` +
         (v.patchWrites.length ? ' after a partial write' : ''));
       return 1;
