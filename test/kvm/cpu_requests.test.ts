@@ -36,3 +36,44 @@ idt: times ${UD_VECTOR} dq 0, 0
     assert.equal(t.vcpu.stats.exits - exits, 1, 'no #UD intercept on the way (only the OUT)');
   });
 }
+
+test('intel: a CR0 write of guest-owned bits does not exit and GUEST_CR0 keeps NE set, CD/NW clear', () => {
+  const t = longModeGuest('intel', `bits 64
+org 0x100000
+  mov rax, cr0
+  or eax, 8
+  mov cr0, rax
+  mov rbx, cr0
+  out 0x10, al
+  hlt
+`);
+  assert.equal(runOnce(t.vcpu), KVM_EXIT_IO);
+  assert.equal(t.vcpu.stats.exits, 1, 'only the OUT exited');
+  assert.equal(t.vcpu.cpu.cr0 >>> 0, 0x80010039, 'GUEST_CR0: PG WP NE TS ET PE');
+  assert.equal(t.vcpu.getSregs().cr0, 0x80010019n, 'KVM: the guest CR0 with TS, without NE');
+  assert.equal(t.vcpu.getRegs().rbx, 0x80010019n, 'the guest read what it wrote');
+});
+
+test('amd: CR4 accesses exit as READ_CR4/WRITE_CR4 with EXITINFO1 = CR_VALID | GPR; CR0 TS-only writes do not exit', () => {
+  const t = longModeGuest('amd', `bits 64
+org 0x100000
+  mov rax, cr0
+  or eax, 8
+  mov cr0, rax
+  mov rdx, cr4
+  or edx, 0x80
+  mov cr4, rdx
+  mov rsi, cr4
+  out 0x10, al
+  hlt
+`);
+  const exits: { code: number; lo: number; hi: number }[] = [];
+  t.vm.observe({ hwExit: (e) => { const m = (t.vcpu.ops as import('../../vm-core/kvm/svm/svm').Svm).vmcb; exits.push({ code: e.code, lo: m.low32(8), hi: m.high32(8) }); } });
+  t.vcpu.attachTrace();
+  assert.equal(runOnce(t.vcpu), KVM_EXIT_IO);
+  assert.deepEqual(exits.map((e) => e.code), [0x04, 0x14, 0x04, 0x7b], 'READ_CR4, WRITE_CR4, READ_CR4, IOIO');
+  assert.deepEqual(exits.slice(0, 3).map((e) => [e.lo, e.hi >>> 0]), [[2, 0x80000000], [2, 0x80000000], [6, 0x80000000]]);
+  const r = t.vcpu.getRegs();
+  assert.equal(r.rsi, 0xa0n, 'PAE | PGE as KVM emulated it');
+  assert.equal(t.vcpu.getSregs().cr0 & 8n, 8n, 'TS reached KVM through the VMCB (selective intercept: no exit)');
+});

@@ -34,6 +34,14 @@ export class Intercepts {
   cr0Shadow = 0;
   cr4Mask = 0;
   cr4Shadow = 0;
+  /**
+   * SVM CR intercepts (APM Vol. 2 15.9), which masks cannot express: bit n of crRead / crWrite makes
+   * every MOV from / to CRn exit (CLTS and LMSW are CR0 writes); cr0SelectiveWrite makes MOV to CR0
+   * and LMSW exit when they change a bit other than CR0.TS and CR0.MP (CR0_SEL_WRITE).
+   */
+  crRead = 0;
+  crWrite = 0;
+  cr0SelectiveWrite = false;
   cr3Load = false;
   cr3Store = false;
   cr8Load = false;

@@ -103,3 +103,75 @@ test('intercepted instructions exit without retiring, in the fast loop and the s
     assert.equal(cpu.icount - ic, 1);
   }
 });
+
+// CR0: PE ET NE WP PG in hardware; the guest believes CD NW (and no NE): VMX hw_cr0 vs the read shadow.
+const CR0_HW = 0x80010031, CR0_GUEST = 0xe0010011, CR0_TS = 8, CR0_WP = 1 << 16;
+function crGuest(code: number[]) {
+  const r = raw(code);
+  r.cpu.cr0 = CR0_HW | 0;
+  r.cpu.intercepts.cr0Mask = ~(CR0_TS | CR0_WP);
+  r.cpu.intercepts.cr0Shadow = CR0_GUEST | 0;
+  r.cpu.updateMode();
+  return r;
+}
+
+test('MOV to CR0 without an exit changes only guest-owned bits; the guest reads the shadow for host-owned ones', () => {
+  // mov rax, cr0; or eax, 8; mov cr0, rax; mov rbx, cr0; hlt
+  const { cpu } = crGuest([0x0f, 0x20, 0xc0, 0x83, 0xc8, 0x08, 0x0f, 0x22, 0xc0, 0x0f, 0x20, 0xc3, 0xf4]);
+  assert.equal(cpu.run(100), RUN_HALTED, 'no exit: only TS changed, and TS is guest-owned');
+  assert.equal(cpu.cr0 >>> 0, (CR0_HW | CR0_TS) >>> 0, 'CD/NW stay clear and NE stays set in the processor');
+  assert.equal(cpu.R[6] >>> 0, (CR0_GUEST | CR0_TS) >>> 0, 'MOV from CR0 returns the shadow for host-owned bits');
+  assert.equal(cpu.R[7], 0, 'zero-extended');
+});
+
+test('MOV to CR4 without an exit keeps host-owned bits (VMXE, MCE)', () => {
+  // mov rax, cr4; or eax, 0x80 (PGE); mov cr4, rax; hlt
+  const { cpu } = raw([0x0f, 0x20, 0xe0, 0x0d, 0x80, 0x00, 0x00, 0x00, 0x0f, 0x22, 0xe0, 0xf4]);
+  cpu.cr4 = 0x20 | 0x40 | 0x2000; // PAE | MCE | VMXE
+  cpu.intercepts.cr4Mask = ~0x80;
+  cpu.intercepts.cr4Shadow = 0x20;
+  assert.equal(cpu.run(100), RUN_HALTED);
+  assert.equal(cpu.cr4, 0x20 | 0x40 | 0x2000 | 0x80);
+  assert.equal(cpu.R[0], 0x20 | 0x80, 'the guest saw PAE only, then set PGE');
+});
+
+test('CLTS and LMSW without an exit leave host-owned CR0 bits alone', () => {
+  const { cpu } = crGuest([0x0f, 0x06, 0xb8, 0x07, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xf0, 0xf4]); // clts; mov eax, 7; lmsw ax; hlt
+  cpu.cr0 = (CR0_HW | CR0_TS) | 0;
+  cpu.intercepts.cr0Mask = ~(CR0_WP | 2 | 4) | 0; // TS host-owned, MP and EM guest-owned
+  cpu.intercepts.cr0Shadow = (CR0_GUEST | 1) | 0; // shadow TS = 0: CLTS does not exit
+  assert.equal(cpu.run(100), RUN_HALTED);
+  assert.equal(cpu.cr0 & CR0_TS, CR0_TS, 'TS is host-owned: CLTS did not clear it, LMSW did not touch it');
+  assert.equal(cpu.cr0 & 6, 6, 'LMSW set the guest-owned MP and EM');
+});
+
+test('SVM CR intercepts: unconditional read/write per CR, CR0 selective write, CLTS as a CR0 write', () => {
+  const x = (code: number[], setup: (c: ReturnType<typeof raw>['cpu']) => void) => {
+    const r = raw(code);
+    setup(r.cpu);
+    return { r: r.cpu.run(100), cpu: r.cpu };
+  };
+  // mov cr0, rax with the same value: exits under the CR0 write intercept.
+  let t = x([0x0f, 0x20, 0xc0, 0x0f, 0x22, 0xc0, 0xf4], (c) => { c.intercepts.crWrite = 1; });
+  assert.equal(t.r, RUN_EXIT);
+  assert.equal(t.cpu.exit.qual, 0 | (0 << 4) | (0 << 8), 'MOV to CR0 from RAX');
+  assert.equal(t.cpu.rip, CODE + 3);
+  // mov rbx, cr4: exits under the CR4 read intercept.
+  t = x([0x0f, 0x20, 0xe3, 0xf4], (c) => { c.intercepts.crRead = 1 << 4; });
+  assert.equal(t.r, RUN_EXIT);
+  assert.equal(t.cpu.exit.qual, 4 | (1 << 4) | (3 << 8));
+  // Selective write: TS only -> no exit; EM -> exit.
+  t = x([0x0f, 0x20, 0xc0, 0x83, 0xc8, 0x08, 0x0f, 0x22, 0xc0, 0xf4], (c) => { c.intercepts.cr0SelectiveWrite = true; });
+  assert.equal(t.r, RUN_HALTED);
+  assert.equal(t.cpu.cr0 & CR0_TS, CR0_TS);
+  t = x([0x0f, 0x20, 0xc0, 0x83, 0xc8, 0x04, 0x0f, 0x22, 0xc0, 0xf4], (c) => { c.intercepts.cr0SelectiveWrite = true; });
+  assert.equal(t.r, RUN_EXIT);
+  assert.equal(t.cpu.exit.qual & 0x3f, 0);
+  // CLTS: a CR0 write (intercepted), not a selective one.
+  t = x([0x0f, 0x06, 0xf4], (c) => { c.intercepts.crWrite = 1; });
+  assert.equal(t.r, RUN_EXIT);
+  assert.equal((t.cpu.exit.qual >> 4) & 3, 2);
+  t = x([0x0f, 0x06, 0xf4], (c) => { c.intercepts.cr0SelectiveWrite = true; c.cr0 |= CR0_TS; });
+  assert.equal(t.r, RUN_HALTED);
+  assert.equal(t.cpu.cr0 & CR0_TS, 0);
+});

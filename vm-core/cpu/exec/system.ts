@@ -16,7 +16,7 @@ import {
   EXIT_REASON_INVPCID,
 } from '../exits';
 import {
-  CR0_CD, CR0_ET, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR4_DE, CR4_OSXSAVE, CR4_PAE, CR4_PCIDE, CR4_TSD, CR4_VMXE,
+  CR0_CD, CR0_ET, CR0_MP, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR4_DE, CR4_OSXSAVE, CR4_PAE, CR4_PCIDE, CR4_TSD, CR4_VMXE,
   EFER_LMA, EFER_LME, IOPL, RAX, RBX, RCX, RDX, TR, VM, CS, CR4_PGE, CR4_PSE, CR4_SMEP, CR4_SMAP, CR0_WP,
   CR4_LA57, CR4_PKE, CR4_SMXE,
 } from '../state';
@@ -289,15 +289,25 @@ export function setCr4(c: Cpu, v: number, hi: number): void {
   c.updateMode();
 }
 
+/** SVM: does a write of `v` to CR0 change a bit other than TS or MP (the selective CR0 write intercept)? */
+function cr0SelectiveHit(c: Cpu, v: number): boolean {
+  return c.intercepts.cr0SelectiveWrite && ((v ^ c.cr0) & ~(CR0_TS | CR0_MP)) !== 0;
+}
+
+// MOV to CR0/CR4 in VMX non-root operation (SDM Vol. 3C 26.3): exits when a bit set in the
+// guest/host mask would differ from the read shadow; otherwise the host-owned (masked) bits keep
+// their value and only guest-owned bits change. SVM (APM Vol. 2 15.9): per-CR write intercepts
+// (CLTS and LMSW are CR0 writes) and the selective CR0 write intercept.
 defineMatching(/^Mov_cr_r(32|64)$/, (c: Cpu, i: Insn) => {
   requireCpl0(c);
   const cr = i.r0, g = i.r1;
   const lo = c.R[2 * g], hi = i.osz === 8 ? c.R[2 * g + 1] : 0;
   const x = c.intercepts;
+  if ((x.crWrite >>> cr) & 1) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(cr, 0, g));
   switch (cr) {
     case 0:
-      if (((lo ^ x.cr0Shadow) & x.cr0Mask) !== 0) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(0, 0, g));
-      setCr0(c, lo, hi);
+      if (((lo ^ x.cr0Shadow) & x.cr0Mask) !== 0 || cr0SelectiveHit(c, lo)) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(0, 0, g));
+      setCr0(c, (c.cr0 & x.cr0Mask) | (lo & ~x.cr0Mask), hi);
       return;
     case 2: c.cr2 = i.osz === 8 ? hi * 4294967296 + (lo >>> 0) : lo >>> 0; return;
     case 3:
@@ -306,7 +316,7 @@ defineMatching(/^Mov_cr_r(32|64)$/, (c: Cpu, i: Insn) => {
       return;
     case 4:
       if (((lo ^ x.cr4Shadow) & x.cr4Mask) !== 0) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(4, 0, g));
-      setCr4(c, lo, hi);
+      setCr4(c, (c.cr4 & x.cr4Mask) | (lo & ~x.cr4Mask), hi);
       return;
     case 8:
       if (c.codeBits !== 64) c.ud();
@@ -320,15 +330,20 @@ defineMatching(/^Mov_cr_r(32|64)$/, (c: Cpu, i: Insn) => {
 defineMatching(/^Mov_r(32|64)_cr$/, (c: Cpu, i: Insn) => {
   requireCpl0(c);
   const g = i.r0, cr = i.r1;
+  const x = c.intercepts;
   let v = 0;
+  if ((cr === 0 || cr === 2 || cr === 3 || cr === 4 || cr === 8) && ((x.crRead >>> cr) & 1)) {
+    if (cr === 8 && c.codeBits !== 64) c.ud();
+    return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(cr, 1, g));
+  }
   switch (cr) {
-    case 0: v = readCr0Guest(c); break;
+    case 0: v = readCr0Guest(c) >>> 0; break;
     case 2: v = c.cr2; break;
-    case 3: if (c.intercepts.cr3Store) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(3, 1, g)); v = c.cr3; break;
-    case 4: v = readCr4Guest(c); break;
+    case 3: if (x.cr3Store) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(3, 1, g)); v = c.cr3; break;
+    case 4: v = readCr4Guest(c) >>> 0; break;
     case 8:
       if (c.codeBits !== 64) c.ud();
-      if (c.intercepts.cr8Store) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(8, 1, g));
+      if (x.cr8Store) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(8, 1, g));
       v = c.cr8; break;
     default: c.ud();
   }
@@ -336,22 +351,25 @@ defineMatching(/^Mov_r(32|64)_cr$/, (c: Cpu, i: Insn) => {
   else c.set32(g, v | 0);
 });
 
-// CLTS (SDM Vol. 2; exits per Vol. 3C 25.1.3 when CR0.TS is host-owned and the shadow has TS set).
+// CLTS (SDM Vol. 2): exits when CR0.TS is host-owned and the shadow has TS set (Vol. 3C 25.1.3);
+// when TS is host-owned without an exit, CR0.TS is left alone (26.3). SVM: a CR0 write intercept.
 defineMatching(/^Clts$/, (c: Cpu) => {
   requireCpl0(c);
   const x = c.intercepts;
-  if ((x.cr0Mask & CR0_TS) && (x.cr0Shadow & CR0_TS)) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(0, 2, 0));
-  c.cr0 &= ~CR0_TS;
+  if ((x.crWrite & 1) || ((x.cr0Mask & CR0_TS) && (x.cr0Shadow & CR0_TS))) return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(0, 2, 0));
+  if (!(x.cr0Mask & CR0_TS)) c.cr0 &= ~CR0_TS;
 });
-// LMSW: loads CR0 bits 3:0 but can only set PE, never clear it.
+// LMSW: loads CR0 bits 3:0 but can only set PE, never clear it; host-owned bits are left alone.
 defineMatching(/^Lmsw_(rm16|r32m16|r64m16)$/, (c: Cpu, i: Insn) => {
   requireCpl0(c);
   const v = i.k0 === K_REG ? c.get16(i.r0) : readAt(c, memLin(c, i, 2, false), 2);
-  const x = c.intercepts, m = x.cr0Mask & 0xf;
-  if (((v ^ x.cr0Shadow) & m) !== 0 || ((x.cr0Mask & CR0_PE) && !(x.cr0Shadow & CR0_PE) && (v & CR0_PE))) {
+  const x = c.intercepts, m = x.cr0Mask & 0xe; // bit 0: LMSW cannot clear PE (SDM Vol. 3C 25.1.3)
+  const want = (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & CR0_PE);
+  if ((x.crWrite & 1) || ((v ^ x.cr0Shadow) & m) !== 0 || ((x.cr0Mask & CR0_PE) && !(x.cr0Shadow & CR0_PE) && (v & CR0_PE)) ||
+    cr0SelectiveHit(c, want)) {
     return c.vmExit(EXIT_REASON_CR_ACCESS, crQual(0, 3, 0, v & 0xffff, i.k0 === K_MEM));
   }
-  setCr0(c, (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & CR0_PE), 0);
+  setCr0(c, (c.cr0 & (x.cr0Mask | ~0xf)) | (want & ~x.cr0Mask & 0xf), 0);
 });
 defineMatching(/^Smsw_(rm16|r32m16|r64m16)$/, {
   factory: (i: Insn) => {

@@ -195,15 +195,18 @@ export class Svm implements KvmX86Ops {
     x.hlt = x.cpuid = x.invd = x.wbinvd = x.xsetbv = x.io = x.msr = x.tripleFault = x.vmmcall = x.mwait = x.monitor = true;
     x.rdpmc = true; x.init = false; x.vmcall = false; x.vmx = false;
     x.invlpg = false; x.cr3Load = x.cr3Store = false; x.rdtsc = false; x.rdtscp = false; x.pause = false;
-    x.rdrand = x.rdseed = false; x.descTable = false; x.cr8Store = false; x.cr8Load = true;
+    x.rdrand = x.rdseed = false; x.descTable = false; x.cr8Store = false;
     x.movDr = !this.drWontExit;
     x.mmio = true;
     x.exceptionBitmap = m.peek(V.intercept_exceptions) | 0;
-    // CR0: read/write intercepts while hCR0 != CR0, else the selective CR0 write intercept (TS/MP free).
-    x.cr0Mask = this.cr0Intercepted ? -1 : ~(CR0_TS | CR0_MP);
-    x.cr0Shadow = a.cr0 | 0;
-    x.cr4Mask = -1;
-    x.cr4Shadow = a.cr4 | 0;
+    // init_vmcb: CR0/CR4 read and write intercepts, CR8 write; svm_set_cr0 drops the CR0 ones while
+    // hCR0 == CR0 (the selective CR0 write intercept stays). CR3 passes through with NPT.
+    x.cr0Mask = 0; x.cr0Shadow = 0; x.cr4Mask = 0; x.cr4Shadow = 0;
+    const cr0 = this.cr0Intercepted ? 1 : 0;
+    x.crRead = cr0 | (1 << 4);
+    x.crWrite = cr0 | (1 << 4) | (1 << 8);
+    x.cr0SelectiveWrite = true;
+    x.cr8Load = false;
     x.msrPassthroughRead.clear(); x.msrPassthroughWrite.clear();
     for (const msr of MSR_PASSTHROUGH_RW) { x.msrPassthroughRead.add(msr); x.msrPassthroughWrite.add(msr); }
     for (const msr of MSR_PASSTHROUGH_R) x.msrPassthroughRead.add(msr);
@@ -246,7 +249,7 @@ export class Svm implements KvmX86Ops {
   /** The processor's exit (VMX numbering) as the SVM exit code and EXITINFO1/2 the hardware writes. */
   private translateExit(): void {
     const e = this.v.cpu.exit, m = this.vmcb;
-    let code: number, info1 = 0, info2 = 0, nrip = 0;
+    let code: number, info1 = 0, info1Hi = 0, info2 = 0, nrip = 0;
     const next = this.v.cpu.rip + e.instrLen;
     switch (e.reason) {
       case 0: {
@@ -266,11 +269,15 @@ export class Svm implements KvmX86Ops {
       case 15: code = S.SVM_EXIT_RDPMC; nrip = next; break;
       case 16: code = S.SVM_EXIT_RDTSC; nrip = next; break;
       case 28: {
-        const cr = e.qual & 15, type = (e.qual >> 4) & 3;
-        code = type === 1 ? S.SVM_EXIT_READ_CR0 + cr : type === 0 ? S.SVM_EXIT_WRITE_CR0 + cr : S.SVM_EXIT_CR0_SEL_WRITE;
-        if (type === 0 && cr === 0 && !this.cr0Intercepted) code = S.SVM_EXIT_CR0_SEL_WRITE;
-        info1 = type <= 1 ? ((e.qual >> 8) & 15) : 0; this.crDecodeValid = type <= 1; this.lmswData = (e.qual >>> 16) & 0xffff;
-        this.crType = type; nrip = next;
+        // CR intercepts (APM Vol. 2 15.9): READ/WRITE_CRn, or CR0_SEL_WRITE when only the selective
+        // intercept applied; EXITINFO1 = CR_VALID (bit 63) | GPR for MOV CRx (decode assists), 0 for CLTS/LMSW.
+        const cr = e.qual & 15, type = (e.qual >> 4) & 3, x = this.v.cpu.intercepts;
+        if (type === 1) code = S.SVM_EXIT_READ_CR0 + cr;
+        else if ((x.crWrite >>> cr) & 1) code = S.SVM_EXIT_WRITE_CR0 + cr;
+        else code = S.SVM_EXIT_CR0_SEL_WRITE;
+        this.crType = type; this.lmswData = (e.qual >>> 16) & 0xffff;
+        if (type <= 1) { info1 = (e.qual >> 8) & 15; info1Hi = 0x80000000 | 0; }
+        nrip = next;
         break;
       }
       case 29: code = ((e.qual & 16) ? S.SVM_EXIT_READ_DR0 : S.SVM_EXIT_WRITE_DR0) + (e.qual & 7); info1 = (e.qual >> 8) & 15; nrip = next; break;
@@ -295,12 +302,13 @@ export class Svm implements KvmX86Ops {
       case HW_UNEMULATED: case HW_EMULATOR_USERSPACE: code = e.reason; break;
       default: code = S.SVM_EXIT_ERR;
     }
-    m.hwSet(V.exit_code, code); m.hwSet(V.exit_info_1, info1); m.hwSet(V.exit_info_2, info2); m.hwSet(V.next_rip, nrip);
+    m.hwSet(V.exit_code, code);
+    if (info1Hi) m.hwSet64(V.exit_info_1, info1, info1Hi); else m.hwSet(V.exit_info_1, info1); m.hwSet(V.exit_info_2, info2); m.hwSet(V.next_rip, nrip);
     m.hwSet(V.exit_int_info, e.idtVectoringInfo >>> 0); m.hwSet(V.exit_int_info_err, e.idtVectoringError);
     this.exitCode = m.read(V.exit_code);
     exitCompleteInterrupts(this.v, m.read(V.exit_int_info) | 0, m.peek(V.exit_int_info_err));
   }
-  crDecodeValid = false;
+  /** The CLTS/LMSW exits' instruction and LMSW source (what KVM's emulator decodes when EXITINFO1 has no CR_VALID). */
   crType = 0;
   lmswData = 0;
 
@@ -362,12 +370,15 @@ export class Svm implements KvmX86Ops {
 
 function cr_interception(v: KvmVcpu, svm: Svm): number {
   const code = svm.exitCode;
-  const reg = svm.exitInfo1() & 15;
-  if (code === S.SVM_EXIT_CR0_SEL_WRITE && svm.crType === 3) {
+  svm.exitInfo1();
+  const reg = svm.vmcb.low32(V.exit_info_1) & 15, crValid = svm.vmcb.high32(V.exit_info_1) < 0;
+  if (!crValid) {
+    // CLTS or LMSW (no decode assist): KVM emulates the instruction (emulate_on_interception).
     const cr0 = v.arch.cr0;
-    return kvm_complete_insn_gp(v, kvm_set_cr0(v, (cr0 & ~0x0e) | (svm.lmswData & 0x0f) | (cr0 & 1)));
+    if (svm.crType === 3) return kvm_complete_insn_gp(v, kvm_set_cr0(v, (cr0 & ~0x0e) | (svm.lmswData & 0x0f) | (cr0 & 1)));
+    v.ops.set_cr0(cr0 & ~CR0_TS);
+    return kvm_skip_emulated_instruction(v);
   }
-  if (code === S.SVM_EXIT_CR0_SEL_WRITE && svm.crType === 2) { v.ops.set_cr0(v.arch.cr0 & ~CR0_TS); return kvm_skip_emulated_instruction(v); }
   const cr = code === S.SVM_EXIT_CR0_SEL_WRITE ? 0 : code & 15;
   if (code >= S.SVM_EXIT_WRITE_CR0 || code === S.SVM_EXIT_CR0_SEL_WRITE) {
     let val = kvm_register_read(v, reg);

@@ -39,6 +39,9 @@ export class Vmcb {
   reads = 0;
   writes = 0;
   private readonly store = new Float64Array(VmcbField.COUNT);
+  /** Exact 32-bit halves of the stored values (EXITINFO1 with bit 63 set does not fit a double exactly). */
+  private readonly lo32 = new Int32Array(VmcbField.COUNT);
+  private readonly hi32 = new Int32Array(VmcbField.COUNT);
   modeDirty = true;
   tlbDirty = true;
   controlsDirty = true;
@@ -60,7 +63,17 @@ export class Vmcb {
     if (this.tracer) this.tracer.access(true, f, v);
   }
   /** Written by the processor at #VMEXIT. */
-  hwSet(f: VmcbField, v: number): void { this.store[f] = v; }
+  hwSet(f: VmcbField, v: number): void { this.setStore(f, v); }
+  /** Written by the processor at #VMEXIT as exact halves (the number view may round). */
+  hwSet64(f: VmcbField, lo: number, hi: number): void {
+    this.store[f] = (hi >>> 0) * TWO32 + (lo >>> 0); this.lo32[f] = lo; this.hi32[f] = hi;
+  }
+  /** Bits 31:0 and 63:32 of a control-area field (uncounted: use after read()). */
+  low32(f: VmcbField): number { return this.lo32[f]; }
+  high32(f: VmcbField): number { return this.hi32[f]; }
+  private setStore(f: VmcbField, v: number): void {
+    this.store[f] = v; this.lo32[f] = v % TWO32 | 0; this.hi32[f] = Math.floor(v / TWO32) | 0;
+  }
 
   peek(f: VmcbField): number {
     const c = this.cpu;
@@ -113,7 +126,7 @@ export class Vmcb {
       case VmcbField.gdtr_limit: c.gdtr.limit = v & 0xffff; return;
       case VmcbField.idtr_base: c.idtr.base = v; return;
       case VmcbField.idtr_limit: c.idtr.limit = v & 0xffff; return;
-      case VmcbField.cpl: this.store[f] = v; this.modeDirty = true; return;
+      case VmcbField.cpl: this.setStore(f, v); this.modeDirty = true; return;
       case VmcbField.efer: c.efer = v; this.modeDirty = true; this.tlbDirty = true; return;
       case VmcbField.cr4: c.cr4 = v | 0; this.modeDirty = true; this.tlbDirty = true; return;
       case VmcbField.cr3: c.cr3 = v; this.tlbDirty = true; return;
@@ -127,7 +140,7 @@ export class Vmcb {
       case VmcbField.cr2: c.cr2 = v; return;
       case VmcbField.g_pat: c.pat[0] = v % TWO32 | 0; c.pat[1] = Math.floor(v / TWO32) | 0; return;
     }
-    this.store[f] = v;
+    this.setStore(f, v);
     this.controlsDirty = true;
   }
 

@@ -456,6 +456,7 @@ export class Vmx implements KvmX86Ops {
     x.cr0Shadow = m.peek(F.CR0_READ_SHADOW) | 0;
     x.cr4Mask = m.peek(F.CR4_GUEST_HOST_MASK) | 0;
     x.cr4Shadow = m.peek(F.CR4_READ_SHADOW) | 0;
+    x.crRead = 0; x.crWrite = 0; x.cr0SelectiveWrite = false;
     x.notifyWindow = 0;
     // Unconditional in VMX non-root operation (SDM Vol. 3C 25.1.2).
     x.cpuid = x.invd = x.xsetbv = x.vmx = x.vmcall = x.tripleFault = x.init = true;
