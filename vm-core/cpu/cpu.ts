@@ -161,6 +161,7 @@ export class Cpu extends CpuState {
     this.bus = bus;
     bus.addCodeWriteListener((ppn) => this.invalidateCode(ppn));
     bus.addEpochListener(() => this.tlbW.flush(false));
+    bus.addMapListener(() => this.flushTlb(false)); // an overlay page appeared or went (phys.ts)
     for (const s of this.seg) updateSegmentChecks(s, true);
     this.seg[CS].selector = 0xf000; this.seg[CS].base = 0xffff0000; this.seg[CS].ar = 0x9b;
     this.updateMode();

@@ -16,6 +16,10 @@ export interface PhysRegion {
 
 /** Listener told of every write to a physical page that holds decoded code (SMC invalidation). */
 export type CodeWriteListener = (ppn: number) => void;
+/** Listener told when what backs a physical page changes (an overlay appears or goes): flush TLBs. */
+export type MapListener = (ppn: number) => void;
+/** Which layer of a page with an overlay to read: what the guest sees, or the RAM underneath. */
+export type MemoryLayer = 'visible' | 'underlying';
 
 export class PhysBus {
   /** Region index + 1 for each physical page number (0: no backing). */
@@ -126,9 +130,77 @@ export class PhysBus {
     for (let p = first; p <= last; p++) this.pageRegion[p] = v;
   }
 
-  /** The region backing a physical address, or undefined for a hole. */
+  // ------------------------------------------------------------ overlay pages (Hyper-V TLFS 5.2.1, seed 002)
+  // An overlay is a page the hypervisor places at a GPA: while it is there the processor, the VMM's
+  // accessors and the debugger's 'visible' layer see it instead of the RAM page (or hole) beneath;
+  // removing it uncovers the original bytes, which were never touched.
+  private overlays = new Map<number, PhysRegion>();
+  private mapListeners: MapListener[] = [];
+  /** Processors register to flush their TLBs when a page's backing changes (overlays). */
+  addMapListener(l: MapListener): void { this.mapListeners.push(l); }
+  removeMapListener(l: MapListener): void { this.mapListeners = this.mapListeners.filter((x) => x !== l); }
+
+  /** Place (or replace) the overlay page at the page containing `gpa`; `data` (up to 4 KiB) fills it from offset 0. */
+  setOverlay(gpa: number, data: Uint8Array, readonly = true): void {
+    const ppn = Math.floor(gpa / PAGE_SIZE);
+    const buf = new Uint8Array(PAGE_SIZE);
+    buf.set(data.subarray(0, PAGE_SIZE));
+    this.overlays.set(ppn, { id: -1, gpa: ppn * PAGE_SIZE, size: PAGE_SIZE, buf, dv: new DataView(buf.buffer), readonly });
+    this.grow(ppn + 1);
+    this.pageChanged(ppn);
+  }
+  /** Remove the overlay at the page containing `gpa` (uncovering the page beneath); false if there was none. */
+  removeOverlay(gpa: number): boolean {
+    const ppn = Math.floor(gpa / PAGE_SIZE);
+    if (!this.overlays.delete(ppn)) return false;
+    this.pageChanged(ppn);
+    return true;
+  }
+  isOverlay(gpa: number): boolean {
+    return this.overlays.size !== 0 && this.overlays.has(Math.floor(gpa / PAGE_SIZE));
+  }
+  /** Guest-physical addresses of the pages that have an overlay. */
+  overlayPages(): number[] { return [...this.overlays.keys()].sort((a, b) => a - b).map((p) => p * PAGE_SIZE); }
+
+  /** Decoded code and TLB entries of the page are stale: tell every processor. */
+  private pageChanged(ppn: number): void {
+    this.generation++;
+    if (ppn < this.codePage.length) this.codePage[ppn] = 0;
+    for (const l of this.codeWriteListeners) l(ppn);
+    for (const l of this.mapListeners) l(ppn);
+  }
+
+  /** The RAM region at a physical address, ignoring overlays. */
+  ramRegionAt(gpa: number): PhysRegion | undefined {
+    const ppn = Math.floor(gpa / PAGE_SIZE);
+    const idx = ppn < this.pageRegion.length ? this.pageRegion[ppn] : 0;
+    return idx ? this.regions[idx - 1] : undefined;
+  }
+
+  /**
+   * Read one layer of guest-physical memory for memory views and data breakpoints: 'visible' is what
+   * the guest sees (overlays on top), 'underlying' the RAM beneath them. Holes read as 0 and are
+   * listed in `holes`.
+   */
+  readLayer(gpa: number, len: number, layer: MemoryLayer, holes?: number[]): Uint8Array {
+    if (layer === 'visible' || this.overlays.size === 0) return this.read(gpa, len, holes);
+    const out = new Uint8Array(len);
+    let i = 0;
+    while (i < len) {
+      const a = gpa + i;
+      const r = this.ramRegionAt(a);
+      const n = Math.min(PAGE_SIZE - (a % PAGE_SIZE), len - i);
+      if (r) out.set(r.buf.subarray(a - r.gpa, a - r.gpa + n), i);
+      else if (holes) for (let k = 0; k < n; k++) holes.push(a + k);
+      i += n;
+    }
+    return out;
+  }
+
+  /** The region backing a physical address (an overlay first), or undefined for a hole. */
   regionAt(gpa: number): PhysRegion | undefined {
     const ppn = Math.floor(gpa / PAGE_SIZE);
+    if (this.overlays.size !== 0) { const o = this.overlays.get(ppn); if (o) return o; }
     const idx = ppn < this.pageRegion.length ? this.pageRegion[ppn] : 0;
     return idx ? this.regions[idx - 1] : undefined;
   }
