@@ -77,3 +77,62 @@ org 0x100000
   assert.equal(r.rsi, 0xa0n, 'PAE | PGE as KVM emulated it');
   assert.equal(t.vcpu.getSregs().cr0 & 8n, 8n, 'TS reached KVM through the VMCB (selective intercept: no exit)');
 });
+
+const IDT_GUEST = (vector: number, body: string) => `bits 64
+org 0x100000
+${body}
+handler:
+  mov rax, [rsp]
+  out 0x11, al
+  hlt
+idtr: dw 4095
+  dq idt
+idt: times ${vector} dq 0, 0
+  dw handler & 0xffff, 8, 0x8e00, (handler >> 16) & 0xffff
+  dd 0, 0
+`;
+
+for (const vendor of ['intel', 'amd'] as const) {
+  test(`${vendor}: a LAPIC interrupt pending while IF=0 is injected at the interrupt window (right after STI + 1)`, () => {
+    const t = longModeGuest(vendor, IDT_GUEST(0x40, `  lidt [rel idtr]
+  mov ecx, 100
+spin:
+  dec ecx
+  jnz spin
+  sti
+  nop
+after:
+  mov ebx, 1
+  out 0x10, al
+  hlt`), { irqchip: true });
+    const l = t.vcpu.lapic!;
+    l.regs[0xf0 >> 2] = 0x1ff; // SPIV: APIC software-enabled
+    l.setIrr(0x40);
+    t.vcpu.requestEvent();
+    assert.equal(runOnce(t.vcpu), KVM_EXIT_IO);
+    assert.equal(t.vcpu.kvm_run.io.port, 0x11, 'the handler ran before the OUT');
+    assert.equal(t.vcpu.getRegs().rax, BigInt(t.syms.after), 'delivered at the first boundary after the STI shadow');
+  });
+}
+
+test('intel: a pending NMI while NMIs are blocked is injected at the NMI window (right after IRETQ)', () => {
+  const t = longModeGuest('intel', IDT_GUEST(2, `  lidt [rel idtr]
+  mov rax, rsp
+  push 0x10
+  push rax
+  pushfq
+  push 8
+  lea rcx, [rel after]
+  push rcx
+  iretq
+after:
+  mov ebx, 1
+  out 0x10, al
+  hlt`));
+  const ev = t.vcpu.getVcpuEvents();
+  ev.nmi.pending = 1; ev.nmi.masked = 1;
+  assert.equal(t.vcpu.setVcpuEvents(ev), 0);
+  assert.equal(runOnce(t.vcpu), KVM_EXIT_IO);
+  assert.equal(t.vcpu.kvm_run.io.port, 0x11);
+  assert.equal(t.vcpu.getRegs().rax, BigInt(t.syms.after));
+});

@@ -23,6 +23,7 @@ import { kvm_vcpu_reset } from './x86/reset';
 import { kvm_arch_vcpu_ioctl_run } from './x86/run';
 import { kvm_find_cpuid_entry, kvm_vcpu_after_set_cpuid } from './x86/cpuid';
 import { kvm_get_msr, kvm_set_msr } from './x86/msr';
+import { kvm_hv_set_enforce_cpuid, kvm_hv_activate_synic, kvm_get_hv_cpuid } from './hyperv';
 import { kvm_set_dr, kvm_get_cr8, kvm_set_cr8, kvm_set_xcr, load_pdptrs } from './x86/x86';
 import { CR0_PG, CR4_PAE, EFER_LMA, EFER_LME, TF } from '../cpu/state';
 
@@ -55,11 +56,17 @@ export class KvmVcpu {
   stoppedByHook = false;
   /** A modelled KVM livelock (seed 000's patch loop) was detected. */
   livelocked = false;
-  interruptCheckPending = false;
   private patchLoopCount = 0;
   private patchLoopIcount = -1;
   private runBudget = Infinity;
   private runStartIcount = 0;
+  /** Budget units of this KVM_RUN spent without retiring an instruction (see budgetLeft). */
+  stallUnits = 0;
+  /**
+   * The last KVM_RUN returned -EINTR with its budget spent and not one instruction retired: the
+   * vCPU is stuck in event delivery (an endless #AC/#DB chain, seed 004) or an exit storm.
+   */
+  stalled = false;
   guestDebugHook: ((c: Cpu) => boolean) | null = null;
 
   constructor(readonly vm: KvmVm, readonly vcpu_id: number) {
@@ -147,11 +154,16 @@ export class KvmVcpu {
   runCpu(budget: number): number {
     const c = this.cpu;
     c.beforeInsn = this.guestDebugHook ?? this.vm.beforeInsn;
-    if (this.interruptCheckPending && budget > 4096) budget = 4096;
+    c.noBoundaryCount = 0; // VM entry starts a new notify window (SDM Vol. 3C 26.2)
     return c.run(budget);
   }
 
-  budgetLeft(): number { return this.runBudget - (this.cpu.icount - this.runStartIcount); }
+  /**
+   * What is left of this KVM_RUN's budget: instructions retired, plus the units spent without
+   * retiring any (a hardware exit that retired nothing costs one; a processor slice that ran out
+   * its budget in event delivery costs all of it).
+   */
+  budgetLeft(): number { return this.runBudget - (this.cpu.icount - this.runStartIcount) - this.stallUnits; }
 
   afterUserspaceExit(r: number): void {
     if (r === 0) {
@@ -172,7 +184,11 @@ export class KvmVcpu {
     this.runBudget = opts.maxInsns ?? this.vm.defaultRunBudget;
     this.runStartIcount = this.cpu.icount;
     this.livelocked = false;
-    return kvm_arch_vcpu_ioctl_run(this);
+    this.stallUnits = 0;
+    const r = kvm_arch_vcpu_ioctl_run(this);
+    this.stalled = r === -U.EINTR && this.cpu.icount === this.runStartIcount && this.stallUnits > 0 &&
+      !this.blocked && !this.stoppedByHook && !this.livelocked;
+    return r;
   }
 
   // ---------------------------------------------------------------- KVM_GET/SET_REGS
@@ -295,6 +311,8 @@ export class KvmVcpu {
     if (this.ops instanceof Vmx) { this.ops.set_cr4_guest_host_mask(); this.ops.vmcs.write(0x401e, this.ops.vmcs.peek(0x401e)); }
     return 0;
   }
+  /** KVM_GET_SUPPORTED_HV_CPUID (the vCPU ioctl: STIMER direct mode only with the in-kernel LAPIC). */
+  getSupportedHvCpuid(): U.kvm_cpuid_entry2[] { return kvm_get_hv_cpuid(this.lapic !== null); }
   getCpuid2(max = 256): U.kvm_cpuid_entry2[] | number {
     if (this.arch.cpuid.length > max) return -U.E2BIG;
     return this.arch.cpuid.map((e) => ({ ...e }));
@@ -422,6 +440,13 @@ export class KvmVcpu {
       case U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
         this.arch.pv_enforce = BigInt(cap.args?.[0] ?? 0) !== 0n;
         return 0;
+      case U.KVM_CAP_HYPERV_ENFORCE_CPUID:
+        return kvm_hv_set_enforce_cpuid(this, BigInt(cap.args?.[0] ?? 0) !== 0n);
+      case U.KVM_CAP_HYPERV_SYNIC2:
+        if (BigInt(cap.args?.[0] ?? 0) !== 0n) return -U.EINVAL;
+        return kvm_hv_activate_synic(this);
+      case U.KVM_CAP_HYPERV_SYNIC:
+        return kvm_hv_activate_synic(this);
       case U.KVM_CAP_HYPERV:
         return -U.EINVAL;
     }

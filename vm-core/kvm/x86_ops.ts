@@ -43,6 +43,9 @@ export interface KvmX86Ops {
   inject_irq(vector: number): void;
   inject_nmi(): void;
   interrupt_allowed(): boolean;
+  /** Exit as soon as the guest can take an interrupt / an NMI (interrupt-window, NMI-window exiting). */
+  enable_irq_window(): void;
+  enable_nmi_window(): void;
   nmi_allowed(): boolean;
   update_exception_bitmap(): void;
   /** Sync arch.cr3 into the VMCS/VMCB when KVM_REQ_LOAD_MMU_PGD is pending. */

@@ -49,6 +49,8 @@ export class Svm implements KvmX86Ops {
   next_rip = 0;
   drWontExit = false;
   private cr0Intercepted = true;
+  /** svm_set_vintr: V_IRQ with the VINTR intercept (interrupt window). */
+  private vintr = false;
   private guestDebugBp = false;
 
   constructor(readonly v: KvmVcpu) { this.vmcb = new Vmcb(v.cpu); }
@@ -175,6 +177,20 @@ export class Svm implements KvmX86Ops {
   }
   inject_irq(vector: number): void { this.vmcb.write(V.event_inj, vector | S.SVM_EVTINJ_VALID | S.SVM_EVTINJ_TYPE_INTR); }
   inject_nmi(): void { this.vmcb.write(V.event_inj, 2 | S.SVM_EVTINJ_VALID | S.SVM_EVTINJ_TYPE_NMI); }
+  /** svm_enable_irq_window: a virtual interrupt with the VINTR intercept exits when the guest can take one. */
+  enable_irq_window(): void {
+    if (this.vintr) return;
+    this.vintr = true;
+    this.vmcb.write(V.int_ctl, this.vmcb.peek(V.int_ctl) | (1 << 8)); // V_IRQ
+  }
+  /** svm_clear_vintr. */
+  clear_vintr(): void {
+    if (!this.vintr) return;
+    this.vintr = false;
+    this.vmcb.write(V.int_ctl, this.vmcb.peek(V.int_ctl) & ~(1 << 8));
+  }
+  /** Without vNMI KVM single-steps out of the NMI handler's IRET; this model re-checks at the next exit. */
+  enable_nmi_window(): void { /* not modelled */ }
   interrupt_allowed(): boolean { const c = this.v.cpu; return (this.get_rflags() & 0x200) !== 0 && !c.stiShadow && !c.movSsShadow; }
   nmi_allowed(): boolean { const c = this.v.cpu; return !c.nmiBlocked && !c.stiShadow && !c.movSsShadow; }
   update_exception_bitmap(): void {
@@ -199,6 +215,8 @@ export class Svm implements KvmX86Ops {
     x.movDr = !this.drWontExit;
     x.mmio = true;
     x.exceptionBitmap = m.peek(V.intercept_exceptions) | 0;
+    x.interruptWindow = this.vintr;
+    if (this.vintr) this.v.cpu.slow = true;
     // init_vmcb: CR0/CR4 read and write intercepts, CR8 write; svm_set_cr0 drops the CR0 ones while
     // hCR0 == CR0 (the selective CR0 write intercept stays). CR3 passes through with NPT.
     x.cr0Mask = 0; x.cr0Shadow = 0; x.cr4Mask = 0; x.cr4Shadow = 0;
@@ -455,7 +473,7 @@ function npf_interception(v: KvmVcpu, svm: Svm): number {
 }
 
 const svmExitHandlers = new Map<number, SvmExitHandler>([
-  [S.SVM_EXIT_INTR, () => 1], [S.SVM_EXIT_NMI, () => 1], [S.SVM_EXIT_VINTR, (v) => { v.requestEvent(); return 1; }],
+  [S.SVM_EXIT_INTR, () => 1], [S.SVM_EXIT_NMI, () => 1], [S.SVM_EXIT_VINTR, (v, s) => { s.clear_vintr(); v.requestEvent(); return 1; }],
   [S.SVM_EXIT_CR0_SEL_WRITE, cr_interception],
   [S.SVM_EXIT_CPUID, (v) => kvm_emulate_cpuid(v)], [S.SVM_EXIT_HLT, (v) => kvm_emulate_halt(v)],
   [S.SVM_EXIT_INVD, (v) => kvm_emulate_invd(v)], [S.SVM_EXIT_WBINVD, (v) => kvm_emulate_wbinvd(v)],

@@ -413,6 +413,20 @@ export class Vmx implements KvmX86Ops {
       (F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS | F.GUEST_INTR_STATE_NMI)) === 0;
   }
 
+  /** vmx_enable_irq_window / vmx_enable_nmi_window: interrupt-window / NMI-window exiting. */
+  enable_irq_window(): void { this.exec_controls_setbit(F.CPU_BASED_INTR_WINDOW_EXITING); }
+  enable_nmi_window(): void { this.exec_controls_setbit(F.CPU_BASED_NMI_WINDOW_EXITING); }
+  exec_controls_setbit(bit: number): void {
+    if (this.execControlsShadow & bit) return;
+    this.execControlsShadow |= bit;
+    this.vmcs.write(F.CPU_BASED_VM_EXEC_CONTROL, this.execControlsShadow);
+  }
+  exec_controls_clearbit(bit: number): void {
+    if (!(this.execControlsShadow & bit)) return;
+    this.execControlsShadow &= ~bit;
+    this.vmcs.write(F.CPU_BASED_VM_EXEC_CONTROL, this.execControlsShadow);
+  }
+
   /** vmx_load_mmu_pgd: GUEST_CR3 from arch.cr3 when it is dirty; PDPTRs (ept_load_pdptrs). */
   load_mmu_pgd(): void {
     const v = this.v, a = v.arch;
@@ -444,6 +458,7 @@ export class Vmx implements KvmX86Ops {
     x.pause = (exec & F.CPU_BASED_PAUSE_EXITING) !== 0;
     x.interruptWindow = (exec & F.CPU_BASED_INTR_WINDOW_EXITING) !== 0;
     x.nmiWindow = (exec & F.CPU_BASED_NMI_WINDOW_EXITING) !== 0;
+    if (x.interruptWindow || x.nmiWindow) this.v.cpu.slow = true;
     x.monitorTrapFlag = (exec & F.CPU_BASED_MONITOR_TRAP_FLAG) !== 0;
     x.descTable = (sec & F.SECONDARY_EXEC_DESC) !== 0;
     x.rdrand = (sec & F.SECONDARY_EXEC_RDRAND_EXITING) !== 0;
@@ -635,8 +650,7 @@ export class Vmx implements KvmX86Ops {
   /** vmx_set_dr handling for MOV-DR exiting: stop exiting once the guest uses its DRs (KVM_DEBUGREG_WONT_EXIT). */
   stopDrExiting(): void {
     this.drWontExit = true;
-    this.execControlsShadow &= ~F.CPU_BASED_MOV_DR_EXITING;
-    this.vmcs.write(F.CPU_BASED_VM_EXEC_CONTROL, this.execControlsShadow);
+    this.exec_controls_clearbit(F.CPU_BASED_MOV_DR_EXITING);
   }
 
   controlBlock(): ControlBlockField[] {

@@ -156,8 +156,16 @@ function handle_ept_misconfig(v: KvmVcpu, vmx: Vmx): number {
   return kvm_emulate_instruction(v, 0);
 }
 
-function handle_interrupt_window(v: KvmVcpu): number { v.requestEvent(); return 1; }
-function handle_nmi_window(v: KvmVcpu): number { v.requestEvent(); return 1; }
+function handle_interrupt_window(v: KvmVcpu, vmx: Vmx): number {
+  vmx.exec_controls_clearbit(F.CPU_BASED_INTR_WINDOW_EXITING);
+  v.requestEvent();
+  return 1;
+}
+function handle_nmi_window(v: KvmVcpu, vmx: Vmx): number {
+  vmx.exec_controls_clearbit(F.CPU_BASED_NMI_WINDOW_EXITING);
+  v.requestEvent();
+  return 1;
+}
 function handle_external_interrupt(): number { return 1; }
 function handle_pause(v: KvmVcpu): number { return kvm_skip_emulated_instruction(v); }
 function handle_vmx_instruction(v: KvmVcpu): number { kvm_queue_exception(v, UD_VECTOR); return 1; }

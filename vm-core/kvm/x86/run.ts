@@ -5,7 +5,8 @@ import {
   EINTR, EAGAIN, KVM_EXIT_INTR, KVM_EXIT_SHUTDOWN, KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_UNINITIALIZED,
   KVM_MP_STATE_INIT_RECEIVED, KVM_MP_STATE_HALTED, KVM_MP_STATE_SIPI_RECEIVED,
 } from '../uapi';
-import { KVM_REQ_EVENT, KVM_REQ_TRIPLE_FAULT } from '../vcpu_arch';
+import { KVM_REQ_EVENT, KVM_REQ_TRIPLE_FAULT, KVM_REQ_HV_RESET, KVM_REQ_HV_EXIT } from '../vcpu_arch';
+import { kvm_hv_check_requests } from '../hyperv';
 import { RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from '../../cpu/cpu';
 import { handle_invalid_guest_state } from './emulate';
 import { entryInjectEvent } from './vcpu_run_common';
@@ -45,6 +46,9 @@ function kvm_check_and_inject_events(v: KvmVcpu): void {
     a.intr_injected = true; a.intr_nr = vector; a.intr_soft = false;
     ops.inject_irq(vector);
   }
+  // Events that must wait: exit when the guest can take them (enable_nmi_window / enable_irq_window).
+  if (a.nmi_pending > 0) ops.enable_nmi_window();
+  if (v.lapic && v.lapic.hasInterrupt()) ops.enable_irq_window();
 }
 
 /** Is there work that needs event injection before entry (KVM_REQ_EVENT)? */
@@ -62,15 +66,18 @@ function vcpu_enter_guest(v: KvmVcpu, budget: number): number {
     v.kvm_run.exit_reason = KVM_EXIT_SHUTDOWN;
     return 0;
   }
+  if ((a.requests & (KVM_REQ_HV_RESET | KVM_REQ_HV_EXIT)) && kvm_hv_check_requests(v)) return 0;
   if (needsEvents(v)) {
     a.requests &= ~KVM_REQ_EVENT;
     if (v.lapic && (v.lapic.pendingInit || v.lapic.pendingSipi)) kvm_apic_accept_events(v);
     if (a.mp_state !== KVM_MP_STATE_RUNNABLE) return 1;
     kvm_check_and_inject_events(v);
-    v.interruptCheckPending = v.lapic !== null && v.lapic.hasInterrupt();
   }
   if (v.ops.emulation_required()) return enter_emulated(v, budget);
+  const before = v.cpu.icount;
   const r = v.ops.vcpu_run(budget);
+  // Nothing retired (event-delivery loop, exit storm): the time still counts against the budget.
+  if (v.cpu.icount === before) v.stallUnits += r === RUN_BUDGET ? budget : 1;
   if (r === RUN_EXIT) {
     if (v.trace) v.trace.hwExit();
     v.stats.exits++;
