@@ -4,6 +4,7 @@ import { KvmVm, kvmCheckExtension } from './vm';
 import type { VmOptions } from './options';
 import type { kvm_cpuid_entry2 } from './uapi';
 import { kvm_get_supported_cpuid } from './x86/cpuid';
+import { kvm_get_hv_cpuid } from './hyperv';
 
 export const KVM_API_VERSION = 12;
 
@@ -17,5 +18,7 @@ export class Kvm {
   /** KVM_CHECK_EXTENSION on /dev/kvm (KVM_CAP_EXIT_HYPERCALL returns the valid mask, 1 << 12). */
   checkExtension(cap: number, vendor: 'intel' | 'amd' = 'intel'): number { return kvmCheckExtension(cap, vendor); }
   getSupportedCpuid(vendor: 'intel' | 'amd' = 'intel'): kvm_cpuid_entry2[] { return kvm_get_supported_cpuid(vendor); }
+  /** KVM_GET_SUPPORTED_HV_CPUID on /dev/kvm (KVM_CAP_SYS_HYPERV_CPUID). */
+  getSupportedHvCpuid(): kvm_cpuid_entry2[] { return kvm_get_hv_cpuid(); }
   createVm(o: CreateVmOptions = {}): KvmVm { return new KvmVm(o.vendor ?? 'intel', o.options ?? {}); }
 }

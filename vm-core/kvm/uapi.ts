@@ -60,7 +60,17 @@ export const KVM_CAP_IRQCHIP = 0, KVM_CAP_HLT = 1, KVM_CAP_USER_MEMORY = 3, KVM_
   KVM_CAP_READONLY_MEM = 81, KVM_CAP_MAX_VCPUS = 66, KVM_CAP_DISABLE_QUIRKS = 116,
   KVM_CAP_X86_USER_SPACE_MSR = 188, KVM_CAP_X86_MSR_FILTER = 189, KVM_CAP_ENFORCE_PV_FEATURE_CPUID = 190,
   KVM_CAP_HYPERV_ENFORCE_CPUID = 199, KVM_CAP_EXIT_HYPERCALL = 201, KVM_CAP_DISABLE_QUIRKS2 = 213,
-  KVM_CAP_X86_TRIPLE_FAULT_EVENT = 218, KVM_CAP_X86_NOTIFY_VMEXIT = 219;
+  KVM_CAP_X86_TRIPLE_FAULT_EVENT = 218, KVM_CAP_X86_NOTIFY_VMEXIT = 219,
+  KVM_CAP_HYPERV_VP_INDEX = 149, KVM_CAP_HYPERV_CPUID = 167, KVM_CAP_SYS_HYPERV_CPUID = 191,
+  KVM_CAP_HYPERV_SYNIC = 123, KVM_CAP_HYPERV_SYNIC2 = 148;
+/**
+ * Seed 002's KVM_CAP_HYPERV_OVERLAY_HCALL_PAGE never reached mainline (the patch used 195, which
+ * upstream gave to KVM_CAP_SET_GUEST_DEBUG2): this model's own number, 0x10000 + 195, outside the
+ * range upstream allocates from. A VM cap: the HV_X64_MSR_HYPERCALL write exits to userspace.
+ */
+export const KVM_CAP_HYPERV_OVERLAY_HCALL_PAGE = 0x10000 + 195;
+/** Bytes of code/data an OVERLAY exit carries (KVM_EXIT_HV_OVERLAY_DATA_SIZE, seed 002). */
+export const KVM_EXIT_HV_OVERLAY_DATA_SIZE = 64;
 
 // ---------------------------------------------------------------- quirks (asm/kvm.h)
 export const KVM_X86_QUIRK_LINT0_REENABLED = 1 << 0, KVM_X86_QUIRK_CD_NW_CLEARED = 1 << 1,
@@ -229,8 +239,15 @@ export class kvm_run {
   readonly system_event = { type: 0, ndata: 0, data: [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n] };
   /** KVM_EXIT_X86_RDMSR / KVM_EXIT_X86_WRMSR */
   readonly msr = { error: 0, pad: 0, reason: 0, index: 0, data: 0n };
-  /** KVM_EXIT_HYPERV (hypercall form; OVERLAY is seed 002's proposal). */
-  readonly hyperv = { type: 0, u: { hcall: { input: 0n, result: 0n, params: [0n, 0n] } } };
+  /**
+   * KVM_EXIT_HYPERV (struct kvm_hyperv_exit): HCALL, and seed 002's OVERLAY {msr, data_len, gpa,
+   * data[64]} where gpa is the MSR value written (bit 0 = enable) and data_len 0 asks userspace to
+   * remove the overlay.
+   */
+  readonly hyperv = { type: 0, u: {
+    hcall: { input: 0n, result: 0n, params: [0n, 0n] },
+    overlay: { msr: 0, data_len: 0, gpa: 0n, data: new Uint8Array(KVM_EXIT_HV_OVERLAY_DATA_SIZE) },
+  } };
   /** KVM_EXIT_NOTIFY */
   readonly notify = { flags: 0 };
   /** KVM_EXIT_MEMORY_FAULT */

@@ -3,11 +3,12 @@
 import type { kvm_cpuid_entry2 } from './uapi';
 import { KVM_MP_STATE_RUNNABLE } from './uapi';
 import type { KvmVcpu } from './vcpu';
+import type { KvmVcpuHv } from './hyperv';
 import { NR_VCPU_REGS } from './x86/kvm_cache_regs';
 
 /** KVM_REQ_* bits of this model (vcpu->requests). */
 export const KVM_REQ_TRIPLE_FAULT = 1 << 0, KVM_REQ_EVENT = 1 << 1, KVM_REQ_LOAD_MMU_PGD = 1 << 2,
-  KVM_REQ_TLB_FLUSH_GUEST = 1 << 3, KVM_REQ_UNHALT = 1 << 4;
+  KVM_REQ_TLB_FLUSH_GUEST = 1 << 3, KVM_REQ_UNHALT = 1 << 4, KVM_REQ_HV_RESET = 1 << 5, KVM_REQ_HV_EXIT = 1 << 6;
 
 /** complete_userspace_io callback: 1 resume the guest, 0 back to userspace, < 0 error. */
 export type CompleteUserspaceIo = (v: KvmVcpu) => number;
@@ -63,6 +64,9 @@ export class VcpuArch {
   /** vcpu->arch.pv_cpuid. */
   pv_enforce = false;
   pv_features = 0;
+  /** vcpu->arch.hyperv_enabled (the CPUID has the Hyper-V signature) and the Hyper-V context (hyperv.ts). */
+  hyperv_enabled = false;
+  hyperv: KvmVcpuHv | null = null;
   /** KVM PV MSR values (kvmclock, async PF, steal time, PV EOI, poll control, migration). */
   readonly pv_msrs = new Map<number, number>();
   /** Other MSRs KVM accepts and stores (MTRRs, ucode rev, ...). */

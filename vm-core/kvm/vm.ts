@@ -8,6 +8,7 @@ import { KvmVcpu } from './vcpu';
 import { resolveVmOptions, type ResolvedVmOptions, type VmOptions } from './options';
 import { KvmObservers, type KvmObserver } from './observers';
 import { APIC_DM_FIXED } from './lapic';
+import { KvmHv } from './hyperv';
 
 export interface MemSlot { slot: number; flags: number; gpa: number; size: number; mem: Uint8Array; }
 
@@ -30,6 +31,10 @@ export class KvmVm {
   exceptionPayloadEnabled = false;
   notifyVmexitFlags = 0;
   notifyWindow = 0;
+  /** kvm->arch.hyperv (hyperv.ts). */
+  readonly hyperv = new KvmHv();
+  /** kvm_xen_hypercall_enabled (KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL): only its effect on the Hyper-V hypercall page is modelled. */
+  xenHypercallEnabled = false;
   irqchip = false;
   bsp_vcpu_id = 0;
   /** gfns that have an MMIO SPTE (first access was an EPT violation / NPF). */
@@ -46,6 +51,8 @@ export class KvmVm {
 
   constructor(readonly vendor: 'intel' | 'amd', options: VmOptions = {}) {
     this.options = resolveVmOptions(options);
+    // A page that gets (or loses) an overlay is no longer MMIO: drop its MMIO SPTE.
+    this.bus.addMapListener((ppn) => this.mmioSptes.delete(ppn));
   }
 
   hasQuirk(q: number): boolean { return (this.enabledQuirks & q) !== 0; }
@@ -125,6 +132,10 @@ export class KvmVm {
       case U.KVM_CAP_X86_TRIPLE_FAULT_EVENT:
         this.tripleFaultEventEnabled = arg0 !== 0n;
         return 0;
+      case U.KVM_CAP_HYPERV_OVERLAY_HCALL_PAGE:
+        // Seed 002's patch: no arguments, no vCPU check.
+        this.hyperv.overlay_hcall_page = true;
+        return 0;
       case U.KVM_CAP_X86_NOTIFY_VMEXIT: {
         const flags = Number(arg0 & 0xffffffffn);
         if (flags & ~(U.KVM_X86_NOTIFY_VMEXIT_ENABLED | U.KVM_X86_NOTIFY_VMEXIT_USER)) return -U.EINVAL;
@@ -185,6 +196,9 @@ export function kvmCheckExtension(cap: number, vendor: 'intel' | 'amd' = 'intel'
     case U.KVM_CAP_MP_STATE: case U.KVM_CAP_SYNC_MMU: case U.KVM_CAP_IMMEDIATE_EXIT: case U.KVM_CAP_SET_GUEST_DEBUG:
     case U.KVM_CAP_VCPU_EVENTS: case U.KVM_CAP_XCRS: case U.KVM_CAP_READONLY_MEM: case U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
     case U.KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+    case U.KVM_CAP_HYPERV: case U.KVM_CAP_HYPERV_VP_INDEX: case U.KVM_CAP_HYPERV_CPUID: case U.KVM_CAP_SYS_HYPERV_CPUID:
+    case U.KVM_CAP_HYPERV_ENFORCE_CPUID: case U.KVM_CAP_HYPERV_SYNIC: case U.KVM_CAP_HYPERV_SYNIC2:
+    case U.KVM_CAP_HYPERV_OVERLAY_HCALL_PAGE:
       return 1;
     case U.KVM_CAP_NR_VCPUS: return 8;
     case U.KVM_CAP_MAX_VCPUS: return KVM_MAX_VCPUS;

@@ -13,6 +13,7 @@ import { builtinCpuid } from '../../cpu/env';
 import { kvm_gpr_read32, kvm_gpr_write, VCPU_REGS_RAX, VCPU_REGS_RCX, VCPU_REGS_RDX, VCPU_REGS_RBX, kvm_read_cr4_bits } from './kvm_cache_regs';
 import { kvm_skip_emulated_instruction } from './x86';
 import { CR4_OSXSAVE } from '../../cpu/state';
+import { kvm_hv_set_cpuid } from '../hyperv';
 
 /** The PV features KVM advertises in leaf 0x40000001 EAX (kvm_cpuid KVM_CPUID_FEATURES). */
 export const KVM_SUPPORTED_PV_FEATURES = [KVM_FEATURE_CLOCKSOURCE, KVM_FEATURE_NOP_IO_DELAY, KVM_FEATURE_CLOCKSOURCE2,
@@ -91,11 +92,25 @@ export function kvm_emulate_cpuid(v: KvmVcpu): number {
   return kvm_skip_emulated_instruction(v);
 }
 
+/**
+ * kvm_get_hypervisor_cpuid: KVM's PV leaves are wherever "KVMKVMKVM" is, 0x40000000 ... 0x4000ff00 in
+ * steps of 0x100 (0x40000100 when Hyper-V's leaves come first, as QEMU lays them out). -1 if absent.
+ */
+export function kvm_get_hypervisor_cpuid_base(v: KvmVcpu): number {
+  for (let base = KVM_CPUID_SIGNATURE; base < 0x40010000; base += 0x100) {
+    const e = kvm_find_cpuid_entry(v, base);
+    if (e && e.ebx === str4('KVMK') && e.ecx === str4('VMKV') && e.edx === str4('M\0\0\0')) return base;
+  }
+  return -1;
+}
+
 /** kvm_vcpu_after_set_cpuid: PV features, CR4 reserved bits. */
 export function kvm_vcpu_after_set_cpuid(v: KvmVcpu): void {
   const a = v.arch;
-  const pv = kvm_find_cpuid_entry(v, KVM_CPUID_FEATURES);
+  const base = kvm_get_hypervisor_cpuid_base(v);
+  const pv = base >= 0 ? kvm_find_cpuid_entry(v, base + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE)) : undefined;
   a.pv_features = pv ? pv.eax : 0;
+  kvm_hv_set_cpuid(v);
   let rsvd = 0;
   if (!v.guestCpuidHas(7, 'ebx', 0)) rsvd |= 1 << 16; // FSGSBASE
   if (!v.guestCpuidHas(7, 'ebx', 7)) rsvd |= 1 << 20; // SMEP

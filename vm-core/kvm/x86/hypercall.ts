@@ -11,6 +11,7 @@ import {
 import { kvm_gpr_read, kvm_gpr_write } from './kvm_cache_regs';
 import { is_64_bit_mode, kvm_skip_emulated_instruction } from './x86';
 import { guest_pv_has } from './msr';
+import { kvm_hv_hypercall_enabled, kvm_hv_hypercall } from '../hyperv';
 
 const TWO32 = 4294967296;
 /** Hypercall result as a 64-bit two's complement number for a negative errno (exact as BigInt later). */
@@ -76,8 +77,9 @@ export function complete_hypercall_exit(v: KvmVcpu): number {
   return kvm_skip_emulated_instruction(v);
 }
 
-/** kvm_emulate_hypercall (Xen and Hyper-V hypercalls are not part of this model). */
+/** kvm_emulate_hypercall: Hyper-V's once the guest OS ID is set (hyperv.ts), else KVM's (Xen's are not modelled). */
 export function kvm_emulate_hypercall(v: KvmVcpu): number {
+  if (kvm_hv_hypercall_enabled(v)) return kvm_hv_hypercall(v);
   const r = kvm_hypercall_dispatch(v, v.ops.get_cpl(), complete_hypercall_exit);
   return r > 0 ? complete_hypercall_exit(v) : r;
 }

@@ -12,6 +12,7 @@ import {
 } from '../uapi';
 import { kvm_gpr_read32, kvm_gpr_write, VCPU_REGS_RCX } from './kvm_cache_regs';
 import { kvm_complete_insn_gp, kvm_set_efer_msr } from './x86';
+import { kvm_hv_msr_in_range, kvm_hv_get_msr_common, kvm_hv_set_msr_common } from '../hyperv';
 import { coreReadMsr, coreWriteMsr, MSR_EFER, MSR_IA32_APICBASE, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE, MSR_IA32_TSC, MSR_IA32_XSS } from '../../cpu/msr';
 
 /** Return codes of the MSR accessors: 0 ok, 1 the value is refused (#GP), KVM_MSR_RET_UNSUPPORTED unknown MSR. */
@@ -42,6 +43,7 @@ export function guest_pv_has(v: KvmVcpu, feature: number): boolean {
 export function kvm_get_msr(v: KvmVcpu, msr: number, hostInitiated: boolean): number {
   const a = v.arch, c = v.cpu;
   msr >>>= 0;
+  if (kvm_hv_msr_in_range(msr)) return kvm_hv_get_msr_common(v, msr, hostInitiated);
   const pvFeature = PV_MSR_FEATURE.get(msr);
   if (pvFeature !== undefined) {
     if (!hostInitiated && !guest_pv_has(v, pvFeature)) return KVM_MSR_RET_INVALID;
@@ -66,6 +68,7 @@ export function kvm_set_msr(v: KvmVcpu, msr: number, lo: number, hi: number, hos
   const a = v.arch, c = v.cpu;
   msr >>>= 0;
   const val = (hi >>> 0) * 4294967296 + (lo >>> 0);
+  if (kvm_hv_msr_in_range(msr)) return kvm_hv_set_msr_common(v, msr, lo, hi, hostInitiated);
   const pvFeature = PV_MSR_FEATURE.get(msr);
   if (pvFeature !== undefined) {
     if (!hostInitiated && !guest_pv_has(v, pvFeature)) return KVM_MSR_RET_INVALID;
