@@ -204,6 +204,59 @@ export class Machine {
     return this.stop;
   }
 
+  /**
+   * Run one vCPU for at most `n` instructions (a debugger's step), outside the round-robin: other
+   * vCPUs stay where they are. Exits are handled as in run(); returns 'slice' when n were run.
+   */
+  runVcpu(v: KvmVcpu, n: number): StopReason {
+    this.stop = null;
+    if (this.pendingExit) {
+      const p = this.pendingExit;
+      this.pendingExit = null;
+      if (!this.replyOverridden) this.handleExitDefault(p);
+      this.replyOverridden = false;
+      if (this.stop) return this.stop;
+    }
+    let left = n;
+    let first = true; // n = 0 still enters KVM_RUN once: KVM completes a pending exit, runs nothing
+    while (!this.stop && (left > 0 || first)) {
+      first = false;
+      const before = v.cpu.icount;
+      const r = v.run({ maxInsns: left });
+      const used = v.cpu.icount - before;
+      left -= used;
+      if (r === 0) this.handleExit(v);
+      else if (v.livelocked && v.lastBug) this.stop = { kind: 'kvm-bug', bug: v.lastBug.kind, message: v.lastBug.message };
+      else if (v.stoppedByHook) this.stop = { kind: 'stopped', vcpu: v.vcpu_id };
+      else if (v.blocked || r === -U.EAGAIN) this.stop = { kind: 'halted' };
+      else if (used === 0 && r !== 0) break;
+    }
+    return this.stop ?? { kind: 'slice' };
+  }
+
+  /**
+   * RESET of the whole VM, which KVM cannot expose (seed 001): every vCPU back to its RESET state
+   * (kvm_vcpu_reset(vcpu, false)), the boot set-up applied again, guest RAM reloaded from the image.
+   */
+  resetVm(): void {
+    this.vm.bus.prepareWrite(0, this.mem.length); // a debugger's recording keeps the old contents
+    this.mem.fill(0);
+    if (this.image) this.load(this.image);
+    const mode = this.opts.entry ?? this.defaultEntry();
+    for (const v of this.vcpus) {
+      v.reset();
+      if (v.vcpu_id === 0 && this.image) setupEntry(v, this.mem, mode, this.image.entry);
+    }
+    this.vm.bus.noteWrite(0, this.mem.length);
+    this.output = '';
+    this.serial = '';
+    this.pendingExit = null;
+    this.replyOverridden = false;
+    this.cursor = 0;
+    this.turnLeft = -1;
+    this.totalLeft = NaN;
+  }
+
   /** The VMM's handling of one KVM_EXIT_*: the hook first (a debugger may stop here), then the default. */
   private handleExit(v: KvmVcpu): void {
     const run = v.kvm_run;

@@ -1,0 +1,92 @@
+// From launch options (the schema shared by the CLI, --config files and launch.json) to a running
+// Machine: load the image, translate KVM capability and quirk names into numbers, and report every
+// problem as a message that names the option or the file location.
+import { resolve } from 'node:path';
+import { loadImage } from '../loader/load-image';
+import { formatDiagnostic, type GuestImage } from '../loader/image';
+import type { LaunchOptions } from '../config/launch-options';
+import * as U from '../kvm/uapi';
+import { Machine, MachineConfigError, type MachineOptions } from './machine';
+
+export type LaunchResult =
+  | { ok: true; machine: Machine; image: GuestImage; warnings: string[] }
+  | { ok: false; errors: string[]; warnings: string[] };
+
+/** Capabilities enabled per vCPU (KVM_ENABLE_CAP on the vCPU fd) rather than per VM. */
+const VCPU_CAPS = new Set([U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, U.KVM_CAP_HYPERV_ENFORCE_CPUID]);
+
+/** KVM_CAP_* name -> number (the uapi table). */
+export function capNumber(name: string): number | undefined {
+  const v = (U as Record<string, unknown>)[name];
+  return name.startsWith('KVM_CAP_') && typeof v === 'number' ? v : undefined;
+}
+
+/** Quirk names (KVM_X86_QUIRK_ prefix optional) or bit masks -> one mask. */
+export function quirkMask(items: string[]): { mask: number; errors: string[] } {
+  let mask = 0;
+  const errors: string[] = [];
+  items.forEach((q, k) => {
+    if (/^(0x[0-9a-f]+|\d+)$/i.test(q)) { mask |= Number(q); return; }
+    const name = q.toUpperCase().startsWith('KVM_X86_QUIRK_') ? q.toUpperCase() : 'KVM_X86_QUIRK_' + q.toUpperCase();
+    const v = (U as Record<string, unknown>)[name];
+    if (typeof v === 'number') mask |= v;
+    else errors.push(`disableQuirks[${k}]: unknown quirk "${q}" (known: ${knownQuirks().join(', ')})`);
+  });
+  return { mask, errors };
+}
+
+function knownQuirks(): string[] {
+  return Object.keys(U).filter((k) => k.startsWith('KVM_X86_QUIRK_')).map((k) => k.slice('KVM_X86_QUIRK_'.length));
+}
+
+/** Turn launch options into Machine options; errors name the option. */
+export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors: string[] } {
+  const errors: string[] = [];
+  const caps: NonNullable<MachineOptions['caps']> = [];
+  o.caps.forEach((c, k) => {
+    const n = capNumber(c.name);
+    if (n === undefined) { errors.push(`caps[${k}]: unknown capability ${c.name}`); return; }
+    caps.push({ cap: n, args: [c.value], vcpu: VCPU_CAPS.has(n) });
+  });
+  const q = quirkMask(o.disableQuirks);
+  errors.push(...q.errors);
+  const opts: MachineOptions = {
+    vendor: o.vendor,
+    memSize: o.memory,
+    entry: o.entry === 'auto' ? undefined : o.entry,
+    vcpus: o.vcpus,
+    disableQuirks: q.mask || undefined,
+    caps,
+    vm: { hypercallPolicy: o.hypercallPolicy, unrestrictedGuest: o.unrestrictedGuest, preFixSeed001: o.preFixSeed001 },
+    maxInsns: o.maxInstructions > 0 ? o.maxInstructions : Infinity,
+    logHardwareExits: o.exitLog === 'all',
+    cpuidBeforeReset: o.cpuidBeforeReset,
+  };
+  if (o.memory > 0xc0000000) errors.push('memory: at most 3G below the 4 GiB firmware/MMIO hole');
+  return { opts, errors };
+}
+
+/** Load the image and build the Machine; never throws. */
+export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial<MachineOptions> = {}): LaunchResult {
+  const warnings: string[] = [];
+  const path = resolve(baseDir, o.program);
+  const loaded = loadImage(path, {
+    format: o.format,
+    loadAddress: o.load,
+    placement: o.placement === 'reset' ? 'reset' : 'address',
+    defines: o.defines,
+  });
+  for (const d of loaded.diagnostics) if (d.severity === 'warning') warnings.push(formatDiagnostic(d));
+  if (!loaded.ok) {
+    return { ok: false, errors: loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic), warnings };
+  }
+  const { opts, errors } = machineOptions(o);
+  if (errors.length) return { ok: false, errors, warnings };
+  try {
+    const machine = new Machine(loaded.image, { ...opts, ...extra });
+    return { ok: true, machine, image: loaded.image, warnings };
+  } catch (e) {
+    const msg = e instanceof MachineConfigError ? e.message : `cannot create the VM: ${(e as Error).message}`;
+    return { ok: false, errors: [msg], warnings };
+  }
+}
