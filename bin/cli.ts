@@ -1,0 +1,81 @@
+// kvm-guest subcommands: run, asm, dap, bench. Thin: everything real lives in vm-core and adapter.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs, usage, ParsedArgs } from './args';
+import { assemble } from '../vm-core/loader/assemble';
+import { formatDiagnostic } from '../vm-core/loader/image';
+
+import { EXIT_USAGE, EXIT_INTERNAL, type CliIo } from './status';
+export * from './status';
+const stdio: CliIo = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.flags.version) { io.out(`kvm-guest ${version()}\n`); return 0; }
+  if (args.flags.help || !args.command || args.command === 'help') {
+    io.out(usage() + '\n');
+    return args.command || args.flags.help ? 0 : EXIT_USAGE;
+  }
+  if (args.errors.length) {
+    for (const e of args.errors) io.err(`kvm-guest: ${e}\n`);
+    return EXIT_USAGE;
+  }
+  switch (args.command) {
+    case 'asm': return cmdAsm(args, io);
+    case 'run': return (await import('./run')).cmdRun(args, io);
+    case 'dap': return (await import('./dap')).cmdDap(args, io);
+    case 'bench': return cmdBench(args, io);
+    default:
+      io.err(`kvm-guest: unknown command '${args.command}' (run, asm, dap, bench)\n`);
+      return EXIT_USAGE;
+  }
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(resolve(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+/** kvm-guest asm FILE -o OUT [-l LISTING] [-D NAME=VALUE]: NASM-syntax source to a flat binary. */
+function cmdAsm(args: ParsedArgs, io: CliIo): number {
+  const file = args.positional[0];
+  if (!file || args.positional.length > 1) { io.err('kvm-guest asm: expected one source FILE\n'); return EXIT_USAGE; }
+  const outFile = typeof args.flags.output === 'string' ? args.flags.output : undefined;
+  if (!outFile) { io.err('kvm-guest asm: missing -o OUT\n'); return EXIT_USAGE; }
+  const listing = typeof args.flags.listing === 'string' ? args.flags.listing : undefined;
+  const defines: Record<string, string> = {};
+  for (const d of (args.options.defines as string[] | undefined) ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(d);
+    if (!m) { io.err(`kvm-guest asm: --define: bad definition '${d}' (NAME=VALUE)\n`); return EXIT_USAGE; }
+    defines[m[1]] = m[2] ?? '';
+  }
+  const r = assemble({ path: resolve(file), defines, listing: listing !== undefined });
+  for (const d of r.diagnostics) io.err(formatDiagnostic(d) + '\n');
+  if (!r.ok) return EXIT_USAGE;
+  const seg = r.image.segments[0];
+  const bytes = seg ? seg.bytes : new Uint8Array(0);
+  try {
+    writeFileSync(outFile, bytes);
+    if (listing !== undefined && r.listing !== undefined) writeFileSync(listing, r.listing);
+  } catch (e) {
+    io.err(`kvm-guest asm: cannot write output: ${(e as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  io.out(`${file}: ${bytes.length} bytes at 0x${(seg?.addr ?? 0).toString(16)}, ${r.image.symbols.length} symbols -> ${outFile}\n`);
+  return 0;
+}
+
+async function cmdBench(args: ParsedArgs, io: CliIo): Promise<number> {
+  const { spawnSync } = await import('node:child_process');
+  const script = resolve(__dirname, '..', 'scripts', 'run-bundled.mjs');
+  const bench = resolve(__dirname, '..', 'bench', 'run.ts');
+  const r = spawnSync(process.execPath, [script, bench, ...args.positional], { stdio: 'inherit' });
+  void io;
+  return r.status ?? EXIT_INTERNAL;
+}
