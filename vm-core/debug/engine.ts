@@ -1,0 +1,724 @@
+// The debug model of vm-core: what a debugger needs from the engine, with no DAP in it (the adapter
+// translates). It owns a Machine (the VM and its default VMM), runs it in slices so a front end
+// stays responsive, stops on code/data/register breakpoints and on exit filters, steps forward and
+// backward over a recording, and answers inspection requests.
+import type { LaunchOptions } from '../config/launch-options';
+import { launch } from '../vmm/launch';
+import type { Machine, StopReason } from '../vmm/machine';
+import type { KvmVcpu } from '../kvm/vcpu';
+import type { GuestImage } from '../loader/image';
+import { lineForAddress } from '../loader/image';
+import type { KvmObserver } from '../kvm/observers';
+import { Expression, parseHitCondition, formatLogMessage, type EvalContext } from './expr';
+import { EXIT_FILTERS, activateFilters, type ActiveFilter, type ExitEvent } from './exit-filters';
+import { Recording } from './recording';
+import { ShadowCallStack } from './callstack';
+import { exitRecord, completeExitRecord, type ExitRecord } from '../vmm/exit-record';
+import { hwExitEvent, userExitEvent, handlerChain } from './exit-events';
+import { VcpuView } from './inspect';
+
+export type StopKind = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'data breakpoint' |
+  'instruction breakpoint' | 'exception' | 'pause' | 'goto';
+
+export interface StopEvent {
+  reason: StopKind;
+  vcpu: number;
+  description: string;
+  text?: string;
+  hitBreakpointIds?: number[];
+  exit?: ExitEvent;
+}
+
+export interface EngineHost {
+  stopped(e: StopEvent): void;
+  output(text: string, category: 'stdout' | 'console' | 'stderr' | 'important'): void;
+  /** The guest ended (exit port, HLT with nothing pending, shutdown, internal error, limit). */
+  ended(info: { code: number; end: string; message?: string }): void;
+  /** Long runs: called with the instruction count every ~100 ms of running. */
+  progress?(instructions: number): void;
+}
+
+export interface CodeBreakpoint {
+  id: number;
+  kind: 'source' | 'instruction' | 'function';
+  address: number;
+  verified: boolean;
+  message?: string;
+  source?: string;
+  line?: number;
+  condition?: Expression;
+  hit?: (n: number) => boolean;
+  logMessage?: string;
+  hits: number;
+}
+
+export interface DataBreakpoint {
+  id: number;
+  kind: 'memory' | 'register';
+  /** memory: linear (virtual) or guest-physical address range. */
+  address?: number;
+  size?: number;
+  physical?: boolean;
+  access: 'read' | 'write' | 'readWrite';
+  /** register: name (cr0, cr3, cr4, efer, rax ...). */
+  register?: string;
+  condition?: Expression;
+  hit?: (n: number) => boolean;
+  hits: number;
+  description: string;
+}
+
+let nextBreakpointId = 1;
+
+/** Instructions per slice before checking the clock (the front end's pause answers within a slice). */
+const SLICE_INSNS = 50_000;
+const SLICE_MS = 8;
+
+export class DebugEngine {
+  readonly machine: Machine;
+  readonly image: GuestImage;
+  readonly options: LaunchOptions;
+  readonly recording: Recording;
+  readonly stacks: ShadowCallStack[];
+  readonly views: VcpuView[];
+  state: 'stopped' | 'running' | 'ended' = 'stopped';
+  /** The vCPU the last stop happened on. */
+  focus = 0;
+  lastStop: StopEvent | null = null;
+
+  private codeBps = new Map<string, CodeBreakpoint[]>(); // by source file / instruction / function group
+  private tempBps: { address: number; spAbove?: number; vcpu: number }[] = [];
+  private dataBps: DataBreakpoint[] = [];
+  private filters: ActiveFilter[] = [];
+  private pendingStop: StopEvent | null = null;
+  private pauseRequested = false;
+  private stopsSuppressed = false;
+  private resumeFromBp: number[] = [];
+  /** Events seen before the front end configured filters (vCPU creation, RESET). */
+  private earlyEvents: ExitEvent[] = [];
+  private configured = false;
+  private regWatchValues = new Map<number, bigint>();
+  private exitRecords: (ExitRecord & { index: number; layer: string })[] = [];
+  private pendingRecord: { rec: ExitRecord; vcpu: number } | null = null;
+  private statsByReason = new Map<string, number>();
+  private timeline: { instructions: number; count: number }[] = [];
+  private runToken = 0;
+
+  private constructor(machine: Machine, image: GuestImage, options: LaunchOptions, private host: EngineHost,
+    private readonly observerSink: { engine: DebugEngine | null }) {
+    this.machine = machine;
+    this.image = image;
+    this.options = options;
+    observerSink.engine = this;
+    this.stacks = machine.vcpus.map(() => new ShadowCallStack());
+    this.views = machine.vcpus.map((v) => new VcpuView(this, v));
+    machine.vcpus.forEach((v, i) => { v.cpu.callTrack = this.stacks[i]; });
+    machine.onExit = (v, run) => this.onUserspaceExit(v, run);
+    machine.vm.hwExitStop = (v) => this.onHardwareExit(v);
+    this.recording = new Recording(machine, () => [...this.stacks, this.stacks.map((s) => s.frames)].flat());
+  }
+
+  /** Create the VM from launch options; errors name the option or the file location. */
+  static launch(options: LaunchOptions, baseDir: string, host: EngineHost): { engine?: DebugEngine; errors: string[]; warnings: string[] } {
+    const sink: { engine: DebugEngine | null } = { engine: null };
+    const early: ExitEvent[] = [];
+    const observer: KvmObserver = {
+      neverWritten: (e) => {
+        const ev: ExitEvent = { layer: 'regcache', vcpu: e.vcpu, name: 'never-written', fields: { field: BigInt(e.field), rip: BigInt(Math.trunc(e.rip)) },
+          description: `KVM read ${e.name} (0x${e.field.toString(16)}) before it was ever written` };
+        if (sink.engine) sink.engine.onModelEvent(ev); else early.push(ev);
+      },
+      staleCache: (e) => {
+        const ev: ExitEvent = { layer: 'regcache', vcpu: e.vcpu, name: 'stale', fields: { reg: BigInt(e.reg), cached: BigInt(Math.trunc(e.cached)), actual: BigInt(Math.trunc(e.actual)) },
+          description: `vcpu->arch.regs[${e.name}] is marked available but holds 0x${e.cached.toString(16)} while the VMCS/VMCB has 0x${e.actual.toString(16)}` };
+        if (sink.engine) sink.engine.onModelEvent(ev); else early.push(ev);
+      },
+      kvmBug: (e) => {
+        const ev: ExitEvent = { layer: 'kvm', vcpu: e.vcpu, name: e.kind, fields: { rip: BigInt(Math.trunc(e.rip)) }, description: e.message };
+        if (sink.engine) sink.engine.onModelEvent(ev); else early.push(ev);
+      },
+    };
+    const l = launchWithObserver(options, baseDir, observer);
+    if (!l.ok) return { errors: l.errors, warnings: l.warnings };
+    const engine = new DebugEngine(l.machine, l.image, options, host, sink);
+    engine.earlyEvents = early;
+    return { engine, errors: [], warnings: l.warnings };
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  /** Exit filters available (DAP exceptionBreakpointFilters). */
+  static exitFilters() { return EXIT_FILTERS; }
+
+  setExitFilters(ids: string[], options: { filterId: string; condition?: string }[]): Map<string, string> {
+    const { active, errors } = activateFilters(ids, options);
+    this.filters = active;
+    return errors;
+  }
+
+  /** Source breakpoints for one file: lines -> addresses through the image's line map. */
+  setSourceBreakpoints(path: string, bps: { line: number; condition?: string; hitCondition?: string; logMessage?: string }[]): CodeBreakpoint[] {
+    const key = 'src:' + normPath(path);
+    const out = bps.map((b) => {
+      const bp = this.newCodeBp('source', b.condition, b.hitCondition, b.logMessage);
+      bp.source = path;
+      const loc = this.addressForLine(path, b.line);
+      if (!loc) { bp.verified = false; bp.message = `no code at ${path}:${b.line}`; bp.line = b.line; }
+      else { bp.address = loc.address; bp.line = loc.line; }
+      return bp;
+    });
+    this.codeBps.set(key, out);
+    this.applyCodeBreakpoints();
+    return out;
+  }
+
+  setInstructionBreakpoints(bps: { address: number; condition?: string; hitCondition?: string }[]): CodeBreakpoint[] {
+    const out = bps.map((b) => {
+      const bp = this.newCodeBp('instruction', b.condition, b.hitCondition, undefined);
+      bp.address = b.address;
+      const l = lineForAddress(this.image.lines, b.address);
+      if (l) { bp.source = l.file; bp.line = l.line; }
+      return bp;
+    });
+    this.codeBps.set('insn', out);
+    this.applyCodeBreakpoints();
+    return out;
+  }
+
+  setFunctionBreakpoints(bps: { name: string; condition?: string; hitCondition?: string }[]): CodeBreakpoint[] {
+    const out = bps.map((b) => {
+      const bp = this.newCodeBp('function', b.condition, b.hitCondition, undefined);
+      const addr = this.symbolAddress(b.name);
+      if (addr === undefined) { bp.verified = false; bp.message = `no symbol '${b.name}'`; }
+      else {
+        bp.address = addr;
+        const l = lineForAddress(this.image.lines, addr);
+        if (l) { bp.source = l.file; bp.line = l.line; }
+      }
+      return bp;
+    });
+    this.codeBps.set('func', out);
+    this.applyCodeBreakpoints();
+    return out;
+  }
+
+  private newCodeBp(kind: CodeBreakpoint['kind'], condition?: string, hitCondition?: string, logMessage?: string): CodeBreakpoint {
+    const bp: CodeBreakpoint = { id: nextBreakpointId++, kind, address: 0, verified: true, hits: 0, logMessage };
+    try { if (condition && condition.trim()) bp.condition = Expression.parse(condition); }
+    catch (e) { bp.verified = false; bp.message = `condition: ${(e as Error).message}`; }
+    if (hitCondition && hitCondition.trim()) {
+      const h = parseHitCondition(hitCondition);
+      if (typeof h === 'string') { bp.verified = false; bp.message = h; } else bp.hit = h;
+    }
+    return bp;
+  }
+
+  private applyCodeBreakpoints(): void {
+    const addrs = new Set<number>();
+    for (const list of this.codeBps.values()) for (const b of list) if (b.verified) addrs.add(b.address);
+    for (const t of this.tempBps) addrs.add(t.address);
+    for (const v of this.machine.vcpus) v.cpu.setCodeBreakpoints(addrs);
+  }
+
+  /** Data breakpoints: memory ranges (GVA/GPA) and registers. */
+  setDataBreakpoints(bps: Omit<DataBreakpoint, 'id' | 'hits'>[]): DataBreakpoint[] {
+    this.dataBps = bps.map((b) => ({ ...b, id: nextBreakpointId++, hits: 0 }));
+    const mem = this.dataBps.filter((b) => b.kind === 'memory');
+    for (const [i, v] of this.machine.vcpus.entries()) {
+      v.cpu.memWatch = mem.length ? (lin, len, write) => this.onMemAccess(i, lin, len, write) : null;
+      v.cpu.updateAccessMode();
+    }
+    this.regWatchValues.clear();
+    this.installInsnHook();
+    return this.dataBps;
+  }
+
+  private installInsnHook(): void {
+    const regs = this.dataBps.filter((b) => b.kind === 'register');
+    for (const [i, v] of this.machine.vcpus.entries()) {
+      for (const b of regs) this.regWatchValues.set(b.id * 64 + i, this.views[i].registerValue(b.register!) ?? 0n);
+    }
+    const hook = regs.length || this.dataBps.length ? (vi: number) => this.onInstructionBoundary(vi) : null;
+    this.machine.vm.beforeInsn = null;
+    for (const [i, v] of this.machine.vcpus.entries()) {
+      v.guestDebugHook = hook ? () => hook(i) : null;
+      v.cpu.beforeInsn = v.guestDebugHook;
+      v.cpu.slow = true;
+    }
+  }
+
+  // ---------------------------------------------------------------- breakpoint and exit callbacks
+
+  private dataHit: { bp: DataBreakpoint; vcpu: number; detail: string } | null = null;
+
+  private onMemAccess(vcpu: number, lin: number, len: number, write: boolean): void {
+    if (this.stopsSuppressed) return;
+    for (const b of this.dataBps) {
+      if (b.kind !== 'memory') continue;
+      if (write ? b.access === 'read' : b.access === 'write') continue;
+      let a = lin;
+      if (b.physical) {
+        const gpa = this.machine.vcpus[vcpu].cpu.tryTranslate(lin, 0);
+        if (gpa < 0) continue;
+        a = gpa;
+      }
+      if (a < b.address! + b.size! && b.address! < a + len) {
+        b.hits++;
+        if (b.hit && !b.hit(b.hits)) continue;
+        this.dataHit = { bp: b, vcpu, detail: `${write ? 'write' : 'read'} of ${len} byte(s) at ${b.physical ? 'GPA' : ''} 0x${a.toString(16)}` };
+        this.machine.vcpus[vcpu].cpu.slow = true;
+      }
+    }
+  }
+
+  /** Called before each instruction while data breakpoints exist (slow path). */
+  private onInstructionBoundary(vi: number): boolean {
+    if (this.stopsSuppressed) return false;
+    if (this.dataHit) {
+      const d = this.dataHit;
+      if (d.bp.condition && !this.testCondition(d.bp.condition, d.vcpu)) { this.dataHit = null; return false; }
+      this.dataHit = null;
+      this.pendingStop = { reason: 'data breakpoint', vcpu: d.vcpu, description: `Data breakpoint: ${d.bp.description}`, text: d.detail, hitBreakpointIds: [d.bp.id] };
+      return true;
+    }
+    for (const b of this.dataBps) {
+      if (b.kind !== 'register') continue;
+      const key = b.id * 64 + vi;
+      const now = this.views[vi].registerValue(b.register!) ?? 0n;
+      const before = this.regWatchValues.get(key);
+      if (before !== undefined && now !== before) {
+        this.regWatchValues.set(key, now);
+        b.hits++;
+        if (b.hit && !b.hit(b.hits)) continue;
+        if (b.condition && !this.testCondition(b.condition, vi)) continue;
+        this.pendingStop = { reason: 'data breakpoint', vcpu: vi, description: `${b.register} changed`,
+          text: `${b.register}: 0x${before.toString(16)} -> 0x${now.toString(16)}`, hitBreakpointIds: [b.id] };
+        return true;
+      }
+      this.regWatchValues.set(key, now);
+    }
+    return false;
+  }
+
+  private onHardwareExit(v: KvmVcpu): boolean {
+    if (this.stopsSuppressed) return false;
+    const vi = this.machine.vcpus.indexOf(v);
+    const ev = hwExitEvent(v, vi);
+    this.count(ev.name);
+    if (this.options.exitLog === 'all') this.logExit({ reason: ev.name, vcpu: vi, rip: '0x' + v.cpu.rip.toString(16), details: ev.description }, 'hardware');
+    return this.matchFilters(ev);
+  }
+
+  private onUserspaceExit(v: KvmVcpu, run: import('../kvm/uapi').kvm_run): boolean {
+    const vi = this.machine.vcpus.indexOf(v);
+    if (this.pendingRecord) { completeExitRecord(this.pendingRecord.rec, this.machine.vcpus[this.pendingRecord.vcpu].kvm_run); this.pendingRecord = null; }
+    const rec = exitRecord(run, vi, v.cpu.rip);
+    this.pendingRecord = { rec: this.logExit(rec, 'userspace'), vcpu: vi };
+    this.count(rec.reason);
+    if (this.stopsSuppressed) return false;
+    return this.matchFilters(userExitEvent(rec, vi));
+  }
+
+  /** Register-cache and KVM-model events: stop before the next instruction when a filter wants it. */
+  onModelEvent(e: ExitEvent): void {
+    this.logExit({ reason: e.layer === 'kvm' ? `KVM_BUG(${e.name})` : e.name === 'stale' ? 'STALE_CACHE' : 'NEVER_WRITTEN_FIELD', vcpu: e.vcpu, rip: '0x' + (e.fields.rip ?? 0n).toString(16), details: e.description }, e.layer);
+    if (!this.configured) { this.earlyEvents.push(e); return; }
+    if (this.stopsSuppressed || this.pendingStop) return;
+    if (this.matchFilters(e)) {
+      // Stop at the next instruction boundary of that vCPU.
+      const v = this.machine.vcpus[e.vcpu] ?? this.machine.vcpus[0];
+      const stopNow = () => true;
+      this.machine.vm.beforeInsn = stopNow;
+      v.cpu.beforeInsn = stopNow;
+      v.cpu.slow = true;
+    }
+  }
+
+  private matchFilters(e: ExitEvent): boolean {
+    for (const f of this.filters) {
+      if (!f.def.match(e)) continue;
+      if (f.condition) {
+        try { if (!f.condition.test(this.evalContext(e.vcpu, e))) continue; }
+        catch (err) { this.host.output(`exit filter '${f.def.label}': condition ${f.condition.source}: ${(err as Error).message}\n`, 'stderr'); }
+      }
+      this.pendingStop = { reason: 'exception', vcpu: e.vcpu, description: `${f.def.label}: ${e.description}`, text: e.description, exit: e };
+      return true;
+    }
+    return false;
+  }
+
+  private count(reason: string): void {
+    this.statsByReason.set(reason, (this.statsByReason.get(reason) ?? 0) + 1);
+    const pos = this.recording.position();
+    const bucket = Math.floor(pos / 100_000) * 100_000;
+    const last = this.timeline[this.timeline.length - 1];
+    if (last && last.instructions === bucket) last.count++; else this.timeline.push({ instructions: bucket, count: 1 });
+    if (this.timeline.length > 10_000) this.timeline.splice(0, this.timeline.length - 10_000);
+  }
+
+  private logExit(r: Record<string, unknown> & { reason: string; vcpu: number; rip: string }, layer: string): ExitRecord {
+    const rec = { ...r } as ExitRecord & { index: number; layer: string };
+    rec.index = this.exitRecords.length;
+    rec.layer = layer;
+    this.exitRecords.push(rec);
+    if (this.exitRecords.length > 100_000) this.exitRecords.splice(0, 10_000);
+    return rec;
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  /** The front end finished configuring: report events that happened at creation, or stop on entry. */
+  configurationDone(stopOnEntry: boolean): void {
+    this.configured = true;
+    const early = this.earlyEvents;
+    this.earlyEvents = [];
+    for (const e of early) {
+      if (this.matchFilters(e)) { this.stop(this.pendingStop!); this.pendingStop = null; return; }
+    }
+    if (stopOnEntry) this.stop({ reason: 'entry', vcpu: 0, description: 'Stopped on entry' });
+    else this.resume();
+  }
+
+  private stop(e: StopEvent): void {
+    this.state = 'stopped';
+    this.focus = e.vcpu;
+    this.lastStop = e;
+    this.recording.checkpoint();
+    this.machine.vm.beforeInsn = null;
+    this.host.stopped(e);
+  }
+
+  private end(s: StopReason): void {
+    this.state = 'ended';
+    if (this.pendingRecord) { completeExitRecord(this.pendingRecord.rec, this.machine.vcpus[this.pendingRecord.vcpu].kvm_run); this.pendingRecord = null; }
+    const info = endInfo(s);
+    this.host.ended(info);
+  }
+
+  /** Continue all vCPUs (asynchronously, in slices). */
+  resume(): void {
+    if (this.state === 'ended') return;
+    this.state = 'running';
+    this.pauseRequested = false;
+    const token = ++this.runToken;
+    this.prepareResume();
+    const loop = () => {
+      if (token !== this.runToken || this.state !== 'running') return;
+      const t0 = Date.now();
+      while (Date.now() - t0 < SLICE_MS) {
+        if (this.pauseRequested) { this.pauseRequested = false; this.stop({ reason: 'pause', vcpu: this.focus, description: 'Paused' }); return; }
+        const r = this.machine.run(SLICE_INSNS);
+        this.flushOutput();
+        if (this.handleRunResult(r)) return;
+        this.recording.maybeCheckpoint();
+      }
+      this.host.progress?.(this.recording.position());
+      setImmediate(loop);
+    };
+    setImmediate(loop);
+  }
+
+  pause(): void {
+    if (this.state === 'running') this.pauseRequested = true;
+  }
+
+  /** Handle what Machine.run returned; true when the run loop must end (stopped or ended). */
+  private handleRunResult(r: StopReason): boolean {
+    if (r.kind === 'slice') return false;
+    if (r.kind === 'stopped') {
+      const v = this.machine.vcpus[r.vcpu];
+      if (this.pendingStop) { const s = this.pendingStop; this.pendingStop = null; this.stop(s); return true; }
+      if (!Number.isNaN(v.cpu.bpHit)) {
+        const s = this.codeBreakpointStop(r.vcpu, v.cpu.bpHit);
+        if (s) { this.stop(s); return true; }
+        // Not stopping (condition false, logpoint): step over it and go on.
+        this.resumeFromBp = [r.vcpu];
+        this.prepareResume();
+        return false;
+      }
+      // A model event asked to stop at this boundary.
+      this.stop({ reason: 'exception', vcpu: r.vcpu, description: 'Stopped' });
+      return true;
+    }
+    this.end(r);
+    return true;
+  }
+
+  /** Decide whether the code breakpoint at `addr` stops (conditions, hit counts, logpoints). */
+  private codeBreakpointStop(vi: number, addr: number): StopEvent | null {
+    const v = this.machine.vcpus[vi];
+    v.cpu.bpHit = NaN;
+    // Step-over / step-out targets.
+    for (const t of this.tempBps) {
+      if (t.address === addr && t.vcpu === vi && (t.spAbove === undefined || this.views[vi].sp() > t.spAbove)) {
+        this.tempBps = [];
+        this.applyCodeBreakpoints();
+        return { reason: 'step', vcpu: vi, description: 'Step' };
+      }
+    }
+    const hitIds: number[] = [];
+    let kind: StopKind = 'breakpoint';
+    for (const list of this.codeBps.values()) {
+      for (const b of list) {
+        if (!b.verified || b.address !== addr) continue;
+        if (b.condition && !this.testCondition(b.condition, vi)) continue;
+        b.hits++;
+        if (b.hit && !b.hit(b.hits)) continue;
+        if (b.logMessage !== undefined) { this.host.output(formatLogMessage(b.logMessage, this.evalContext(vi)) + '\n', 'console'); continue; }
+        hitIds.push(b.id);
+        kind = b.kind === 'function' ? 'function breakpoint' : b.kind === 'instruction' ? 'instruction breakpoint' : 'breakpoint';
+      }
+    }
+    if (!hitIds.length) return null;
+    return { reason: kind, vcpu: vi, description: `Breakpoint at 0x${addr.toString(16)}`, hitBreakpointIds: hitIds };
+  }
+
+  private testCondition(e: Expression, vi: number): boolean {
+    try { return e.test(this.evalContext(vi)); }
+    catch (err) {
+      this.host.output(`breakpoint condition '${e.source}': ${(err as Error).message}\n`, 'stderr');
+      return true; // a broken condition stops, so the user sees it
+    }
+  }
+
+  /** Before running again: step over breakpoints at the current RIP of stopped vCPUs. */
+  private prepareResume(): void {
+    for (const v of this.machine.vcpus) {
+      const lin = this.views[this.machine.vcpus.indexOf(v)].linearRip();
+      v.cpu.bpSkip = v.cpu.codeBreakpoints().has(lin) ? lin : NaN;
+    }
+    this.resumeFromBp = [];
+  }
+
+  private flushOutput(): void {
+    const m = this.machine;
+    if (m.output.length > this.outLen) { this.host.output(m.output.slice(this.outLen), 'stdout'); this.outLen = m.output.length; }
+    if (m.serial.length > this.serialLen) { this.host.output(m.serial.slice(this.serialLen), 'stdout'); this.serialLen = m.serial.length; }
+    if (m.output.length < this.outLen) this.outLen = m.output.length;
+    if (m.serial.length < this.serialLen) this.serialLen = m.serial.length;
+  }
+  private outLen = 0;
+  private serialLen = 0;
+
+  /** Run exactly `n` instructions of one vCPU (synchronously), honouring stops. */
+  private runSteps(vi: number, n: number): StopReason {
+    this.prepareResume();
+    const r = this.machine.runVcpu(this.machine.vcpus[vi], n);
+    this.flushOutput();
+    return r;
+  }
+
+  /** Step one instruction (granularity 'instruction') or one source line. */
+  step(vi: number, granularity: 'instruction' | 'line' = 'instruction'): void {
+    if (this.state === 'ended') return;
+    this.pendingStop = null;
+    const startLine = granularity === 'line' ? this.views[vi].sourceLine() : undefined;
+    // Stopped at an exit (hardware or userspace): the step lets KVM finish it (e.g. complete the
+    // hypercall with the reply, skip the instruction) and stops before the next instruction.
+    let n = this.lastStop?.exit && this.lastStop.vcpu === vi && this.lastStop.exit.layer !== 'regcache' ? 0 : 1;
+    for (let guard = 0; guard < 100_000; guard++) {
+      const before = this.machine.vcpus[vi].cpu.icount;
+      const r = this.runSteps(vi, n);
+      n = 1;
+      if (r.kind !== 'slice' && r.kind !== 'stopped') { this.end(r); return; }
+      if (r.kind === 'stopped' && (this.pendingStop || !Number.isNaN(this.machine.vcpus[vi].cpu.bpHit))) {
+        if (this.handleRunResult(r)) return;
+      }
+      if (r.kind === 'stopped' && this.machine.vcpus[vi].cpu.icount === before && !this.machine.stoppedAtExit) {
+        // A model stop: report it.
+        if (this.handleRunResult(r)) return;
+      }
+      if (!startLine) break;
+      const now = this.views[vi].sourceLine();
+      if (now && (now.file !== startLine.file || now.line !== startLine.line)) break;
+      if (!now) break;
+    }
+    this.stop({ reason: 'step', vcpu: vi, description: 'Step' });
+  }
+
+  /** Step over a CALL (run until the return address with the stack unwound), else like step. */
+  stepOver(vi: number, granularity: 'instruction' | 'line' = 'instruction'): void {
+    const next = this.views[vi].callReturnAddress();
+    if (next === undefined) { this.step(vi, granularity); return; }
+    this.tempBps = [{ address: next.address, spAbove: next.sp - 1, vcpu: vi }];
+    this.applyCodeBreakpoints();
+    this.resume();
+  }
+
+  /** Run until the current function returns (the shadow call stack's innermost frame). */
+  stepOut(vi: number): void {
+    const frames = this.stacks[vi].frames;
+    const top = frames[frames.length - 1];
+    if (!top) { this.step(vi); return; }
+    this.tempBps = [{ address: top.returnAddress, spAbove: top.sp, vcpu: vi }];
+    this.applyCodeBreakpoints();
+    this.resume();
+  }
+
+  /** Reverse step: back to the previous instruction (over the recording). */
+  stepBack(vi: number): void {
+    if (this.state === 'ended') this.state = 'stopped';
+    const pos = this.recording.position();
+    if (pos <= this.recording.start()) { this.stop({ reason: 'step', vcpu: vi, description: 'At the start of the recording' }); return; }
+    this.goTo(pos - 1);
+    this.stop({ reason: 'step', vcpu: this.focus, description: 'Reverse step' });
+  }
+
+  /** Reverse continue: back to the previous breakpoint hit or matching exit (or the start). */
+  reverseContinue(): void {
+    if (this.state === 'ended') this.state = 'stopped';
+    const target = this.recording.position();
+    // Search checkpoint intervals backwards for the last stop-worthy position before `target`.
+    let hi = target;
+    for (let k = this.recording.checkpoints.length - 1; k >= 0; k--) {
+      const from = this.recording.checkpoints[k].position;
+      if (from >= hi) continue;
+      const hitAt = this.lastStopBetween(from, hi);
+      if (hitAt !== undefined) {
+        this.goTo(hitAt);
+        this.stop({ reason: 'breakpoint', vcpu: this.focus, description: 'Reverse continue: previous breakpoint or exit' });
+        return;
+      }
+      hi = from;
+    }
+    this.goTo(this.recording.start());
+    this.stop({ reason: 'entry', vcpu: this.focus, description: 'Reverse continue: start of the recording' });
+  }
+
+  /** Replay [from, to) and return the last position where a breakpoint or filter would stop. */
+  private lastStopBetween(from: number, to: number): number | undefined {
+    this.recording.rewindTo(from);
+    let last: number | undefined;
+    let guard = 0;
+    while (this.recording.position() < to && guard++ < 1_000_000) {
+      this.pendingStop = null;
+      const r = this.machine.run(to - this.recording.position());
+      const pos = this.recording.position();
+      if (r.kind === 'stopped') {
+        const v = this.machine.vcpus[r.vcpu];
+        if (!Number.isNaN(v.cpu.bpHit)) {
+          const s = this.codeBreakpointStopSilent(r.vcpu, v.cpu.bpHit);
+          if (s && pos < to) last = pos;
+          this.prepareResume();
+        } else if (this.pendingStop && pos < to) last = pos;
+        continue;
+      }
+      if (r.kind !== 'slice') break;
+    }
+    this.pendingStop = null;
+    return last;
+  }
+
+  private codeBreakpointStopSilent(vi: number, addr: number): boolean {
+    this.machine.vcpus[vi].cpu.bpHit = NaN;
+    for (const list of this.codeBps.values()) for (const b of list) if (b.verified && b.address === addr && b.logMessage === undefined) return true;
+    return false;
+  }
+
+  /** Restore the machine to `target` instructions (rewind to a checkpoint, replay with stops off). */
+  goTo(target: number): void {
+    this.pendingStop = null;
+    this.stopsSuppressed = true;
+    try {
+      let pos = this.recording.rewindTo(target);
+      let guard = 0;
+      while (pos < target && guard++ < 1_000_000) {
+        const r = this.machine.run(target - pos);
+        pos = this.recording.position();
+        if (r.kind !== 'slice' && r.kind !== 'stopped') break;
+      }
+    } finally {
+      this.stopsSuppressed = false;
+    }
+    this.state = 'stopped';
+  }
+
+  /** RESET of the whole VM (KVM cannot do this; the debugger can: DAP restart). */
+  resetVm(): void {
+    this.machine.resetVm();
+    this.stacks.forEach((s) => s.clear());
+  }
+
+  /** Inject INIT, NMI or a triple fault into a vCPU (recorded so reverse execution replays it). */
+  inject(kind: 'init' | 'nmi' | 'triple-fault', vi: number): string {
+    const v = this.machine.vcpus[vi];
+    let result = '';
+    this.recording.input({
+      describe: `inject ${kind} into vCPU ${vi}`,
+      apply: () => {
+        if (kind === 'init') { const r = v.injectInit(); result = r < 0 ? `INIT refused (${r})` : 'INIT latched'; }
+        else if (kind === 'nmi') { const e = v.getVcpuEvents(); e.nmi.pending = 1; e.flags |= 1; const r = v.setVcpuEvents(e); result = r < 0 ? `NMI refused (${r})` : 'NMI pending'; }
+        else {
+          const e = v.getVcpuEvents(); e.triple_fault.pending = 1; e.flags |= 0x20;
+          const r = v.setVcpuEvents(e);
+          if (r < 0) { v.requestTripleFault(); result = 'triple fault requested (KVM_CAP_X86_TRIPLE_FAULT_EVENT is not enabled, so the debugger made the request directly)'; }
+          else result = 'triple fault pending (KVM_SET_VCPU_EVENTS)';
+        }
+      },
+    });
+    return result;
+  }
+
+  /** A user edit at the current stop (register or reply field), recorded for reverse execution. */
+  edit(describe: string, apply: () => void): void {
+    this.recording.input({ describe, apply });
+    if (this.machine.stoppedAtExit) this.machine.replyOverridden = this.machine.replyOverridden || /reply|hypercall|mmio|io\.|msr\./.test(describe);
+  }
+
+  // ---------------------------------------------------------------- inspection helpers
+
+  evalContext(vi: number, ev?: ExitEvent): EvalContext {
+    return this.views[vi].evalContext(ev ?? this.lastStop?.exit);
+  }
+
+  exitLog(since = 0) { return this.exitRecords.filter((r) => r.index >= since); }
+  statistics() {
+    return {
+      byReason: [...this.statsByReason.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+      timeline: this.timeline.slice(),
+      totalInstructions: this.recording.position(),
+    };
+  }
+  handlerChainFor(e: ExitEvent): string[] { return e.handlers ?? handlerChain(e); }
+
+  addressForLine(path: string, line: number): { address: number; line: number } | undefined {
+    const want = normPath(path);
+    let best: { address: number; line: number } | undefined;
+    for (const e of this.image.lines) {
+      if (normPath(e.file) !== want) continue;
+      if (e.line === line) return { address: e.addr, line };
+      if (e.line > line && (!best || e.line < best.line || (e.line === best.line && e.addr < best.address))) best = { address: e.addr, line: e.line };
+    }
+    return best && best.line - line <= 20 ? best : undefined;
+  }
+
+  symbolAddress(name: string): number | undefined {
+    const f = this.image.functions?.find((x) => x.name === name);
+    if (f) return f.low;
+    const s = this.image.symbols.find((x) => x.name === name && x.kind !== 'constant');
+    if (s) return s.addr;
+    if (/^(0x[0-9a-f]+|\d+)$/i.test(name)) return Number(name);
+    return undefined;
+  }
+}
+
+function normPath(p: string): string {
+  return p.replace(/\\/g, '/').replace(/^([a-z]):/, (m) => m.toUpperCase());
+}
+
+function endInfo(s: StopReason): { code: number; end: string; message?: string } {
+  switch (s.kind) {
+    case 'exit-port': return { code: s.code, end: 'EXIT_PORT' };
+    case 'halted': return { code: 0, end: 'HLT' };
+    case 'shutdown': return { code: 4, end: 'SHUTDOWN', message: 'KVM_EXIT_SHUTDOWN (triple fault)' };
+    case 'limit': return { code: 3, end: 'LIMIT', message: 'instruction limit reached' };
+    case 'internal-error': return { code: 5, end: 'INTERNAL_ERROR', message: `KVM_EXIT_INTERNAL_ERROR (suberror ${s.suberror}): ${s.message}` };
+    case 'fail-entry': return { code: 5, end: 'FAIL_ENTRY', message: `KVM_EXIT_FAIL_ENTRY (0x${s.reason.toString(16)})` };
+    case 'kvm-bug': return { code: 5, end: 'KVM_BUG', message: `${s.bug}: ${s.message}` };
+    default: return { code: 0, end: s.kind.toUpperCase() };
+  }
+}
+
+function launchWithObserver(options: LaunchOptions, baseDir: string, observer: KvmObserver) {
+  return launch(options, baseDir, { observers: [observer] });
+}

@@ -1,0 +1,144 @@
+// ExitEvent records for the exit filters, the exit log and the stack trace's KVM-handler frame:
+// fields a condition can name, and the KVM handler chain that handles the exit (arch/x86/kvm/vmx/
+// vmx.c kvm_vmx_exit_handlers[], svm/svm.c svm_exit_handlers[], x86.c).
+import type { KvmVcpu } from '../kvm/vcpu';
+import type { ExitEvent } from './exit-filters';
+import type { ExitRecord } from '../vmm/exit-record';
+import { KVM_EXIT_NAMES } from '../kvm/uapi';
+
+const VMX_CHAINS: Record<string, string[]> = {
+  EXCEPTION_NMI: ['handle_exception_nmi'], EXTERNAL_INTERRUPT: ['handle_external_interrupt'],
+  TRIPLE_FAULT: ['handle_triple_fault'], INIT_SIGNAL: ['handle_nop'], INTERRUPT_WINDOW: ['handle_interrupt_window'],
+  NMI_WINDOW: ['handle_nmi_window'], TASK_SWITCH: ['handle_task_switch'], CPUID: ['kvm_emulate_cpuid'],
+  HLT: ['kvm_emulate_halt'], INVD: ['kvm_emulate_invd'], INVLPG: ['handle_invlpg', 'kvm_mmu_invlpg'],
+  RDPMC: ['kvm_emulate_rdpmc'], RDTSC: ['handle_rdtsc'], VMCALL: ['kvm_emulate_hypercall'],
+  CR_ACCESS: ['handle_cr'], DR_ACCESS: ['handle_dr'], IO_INSTRUCTION: ['handle_io'],
+  MSR_READ: ['kvm_emulate_rdmsr'], MSR_WRITE: ['kvm_emulate_wrmsr'], INVALID_STATE: ['handle_invalid_guest_state'],
+  MWAIT_INSTRUCTION: ['kvm_emulate_mwait'], MONITOR_INSTRUCTION: ['kvm_emulate_monitor'],
+  PAUSE_INSTRUCTION: ['handle_pause'], EPT_VIOLATION: ['handle_ept_violation', 'kvm_mmu_page_fault'],
+  EPT_MISCONFIG: ['handle_ept_misconfig', 'kvm_mmu_page_fault'], WBINVD: ['kvm_emulate_wbinvd'],
+  XSETBV: ['kvm_emulate_xsetbv'], RDRAND: ['kvm_handle_invalid_op'], RDSEED: ['kvm_handle_invalid_op'],
+  NOTIFY: ['handle_notify'], VMCLEAR: ['handle_vmx_instruction'], VMLAUNCH: ['handle_vmx_instruction'],
+  VMPTRLD: ['handle_vmx_instruction'], VMPTRST: ['handle_vmx_instruction'], VMREAD: ['handle_vmx_instruction'],
+  VMRESUME: ['handle_vmx_instruction'], VMWRITE: ['handle_vmx_instruction'], VMOFF: ['handle_vmx_instruction'],
+  VMON: ['handle_vmx_instruction'], INVEPT: ['handle_vmx_instruction'], INVVPID: ['handle_vmx_instruction'],
+};
+const SVM_CHAINS: Record<string, string[]> = {
+  CPUID: ['cpuid_interception', 'kvm_emulate_cpuid'], HLT: ['kvm_emulate_halt'], IOIO: ['io_interception'],
+  MSR: ['msr_interception'], SHUTDOWN: ['shutdown_interception'], VMMCALL: ['kvm_emulate_hypercall'],
+  NPF: ['npf_interception', 'kvm_mmu_page_fault'], INVLPG: ['invlpg_interception'], PAUSE: ['pause_interception'],
+  XSETBV: ['kvm_emulate_xsetbv'], MONITOR: ['kvm_emulate_monitor'], MWAIT: ['kvm_emulate_mwait'],
+  RDTSCP: ['kvm_handle_invalid_op'], INTR: ['intr_interception'], NMI: ['nmi_interception'],
+  CR0_SEL_WRITE: ['cr_interception'], VINTR: ['interrupt_window_interception'],
+};
+
+/** The KVM functions that handle an exit, outermost first. */
+export function handlerChain(e: ExitEvent): string[] {
+  if (e.handlers) return e.handlers;
+  if (e.layer === 'hardware') {
+    if (e.name.startsWith('EXIT_REASON_')) {
+      const n = e.name.slice('EXIT_REASON_'.length);
+      const chain = ['vmx_handle_exit', '__vmx_handle_exit', ...(VMX_CHAINS[n] ?? ['(unexpected exit reason)'])];
+      if (n === 'EXCEPTION_NMI' && e.fields.vector === 6n) chain.push('handle_ud', 'kvm_emulate_instruction', 'emulator_fix_hypercall');
+      return chain;
+    }
+    if (e.name.startsWith('SVM_EXIT_')) {
+      const n = e.name.slice('SVM_EXIT_'.length);
+      if (/^(READ|WRITE)_CR/.test(n)) return ['svm_handle_exit', 'svm_invoke_exit_handler', 'cr_interception'];
+      if (/^EXCP_BASE/.test(n)) {
+        const chain = ['svm_handle_exit', 'svm_invoke_exit_handler', `excp_interception (vector ${e.fields.vector ?? '?'})`];
+        if (e.fields.vector === 6n) chain.push('ud_interception', 'kvm_emulate_instruction', 'emulator_fix_hypercall');
+        return chain;
+      }
+      return ['svm_handle_exit', 'svm_invoke_exit_handler', ...(SVM_CHAINS[n] ?? ['(unexpected exit code)'])];
+    }
+    return ['(processor exit)'];
+  }
+  if (e.layer === 'userspace') {
+    switch (e.name) {
+      case 'HYPERCALL': return ['kvm_emulate_hypercall', 'KVM_EXIT_HYPERCALL', 'complete_hypercall_exit (next KVM_RUN)'];
+      case 'IO': return ['handle_io / kvm_fast_pio', 'KVM_EXIT_IO', 'complete_fast_pio_in / out (next KVM_RUN)'];
+      case 'MMIO': return ['kvm_mmu_page_fault', 'kvm_emulate_instruction', 'KVM_EXIT_MMIO', 'complete_emulated_mmio (next KVM_RUN)'];
+      case 'SHUTDOWN': return ['handle_triple_fault / kvm_check_request(KVM_REQ_TRIPLE_FAULT)', 'KVM_EXIT_SHUTDOWN'];
+      case 'INTERNAL_ERROR': return ['kvm_emulate_instruction', 'handle_emulation_failure', 'KVM_EXIT_INTERNAL_ERROR'];
+      case 'NOTIFY': return ['handle_notify', 'KVM_EXIT_NOTIFY'];
+      case 'HYPERV': return ['kvm_hv_set_msr / kvm_hv_hypercall', 'KVM_EXIT_HYPERV'];
+      default: return ['KVM_EXIT_' + e.name];
+    }
+  }
+  return [];
+}
+
+function reg(v: KvmVcpu, r: number): bigint {
+  const a = v.arch.regs;
+  return BigInt.asUintN(64, (BigInt(a[2 * r + 1]) << 32n) | BigInt(a[2 * r] >>> 0));
+}
+
+/** A hardware exit (the processor's exit record plus the vendor's name and qualification). */
+export function hwExitEvent(v: KvmVcpu, vi: number): ExitEvent {
+  const ops = v.ops, x = v.cpu.exit;
+  const name = ops.exitName();
+  const qual = BigInt.asUintN(64, BigInt(Math.trunc(ops.exitInfo1())));
+  const fields: Record<string, bigint> = {
+    reason: BigInt(ops.exitCode >>> 0), qual, info1: qual, info2: BigInt.asUintN(64, BigInt(Math.trunc(ops.exitInfo2()))),
+    rip: BigInt.asUintN(64, BigInt(Math.trunc(v.cpu.rip))), vcpu: BigInt(vi), cpl: BigInt(v.cpu.cpl),
+    rax: reg(v, 0), rbx: reg(v, 3), rcx: reg(v, 1), rdx: reg(v, 2), rsi: reg(v, 6), rdi: reg(v, 7),
+  };
+  let detail = '';
+  if (/IO_INSTRUCTION|IOIO/.test(name)) {
+    Object.assign(fields, { port: BigInt(x.port), size: BigInt(x.size), in: x.isIn ? 1n : 0n, string: x.isString ? 1n : 0n, rep: x.isRep ? 1n : 0n });
+    detail = `${x.isIn ? 'in' : 'out'}${x.isString ? 's' : ''} port 0x${x.port.toString(16)} size ${x.size}`;
+  } else if (/MSR/.test(name)) {
+    const msr = Number(fields.rcx & 0xffffffffn);
+    fields.msr = BigInt(msr);
+    fields.write = /WRITE/.test(name) || (name === 'SVM_EXIT_MSR' && qual === 1n) ? 1n : 0n;
+    fields.data = ((fields.rdx & 0xffffffffn) << 32n) | (fields.rax & 0xffffffffn);
+    detail = `${fields.write ? 'wrmsr' : 'rdmsr'} 0x${msr.toString(16)}${fields.write ? ` <- 0x${fields.data.toString(16)}` : ''}`;
+  } else if (/VMCALL|VMMCALL/.test(name)) {
+    Object.assign(fields, { nr: fields.rax, a0: fields.rbx, a1: fields.rcx, a2: fields.rdx, a3: fields.rsi });
+    detail = `hypercall nr ${fields.rax} (a0=0x${fields.rbx.toString(16)})`;
+  } else if (/CPUID/.test(name)) {
+    Object.assign(fields, { eax: fields.rax & 0xffffffffn, ecx: fields.rcx & 0xffffffffn, leaf: fields.rax & 0xffffffffn });
+    detail = `cpuid leaf 0x${(fields.rax & 0xffffffffn).toString(16)}`;
+  } else if (/EXCEPTION_NMI|EXCP_BASE/.test(name)) {
+    const vector = /EXCP_BASE/.test(name) ? (ops.exitCode - 0x40) : (x.intrInfo & 0xff);
+    Object.assign(fields, { vector: BigInt(vector), error: BigInt(x.intrError >>> 0) });
+    detail = `exception vector ${vector}${x.intrInfo & 0x800 ? ` error 0x${x.intrError.toString(16)}` : ''}`;
+  } else if (/EPT_|NPF/.test(name)) {
+    fields.gpa = BigInt(Math.trunc(x.gpa));
+    detail = `gpa 0x${x.gpa.toString(16)}`;
+  } else if (/CR_ACCESS|_CR\d/.test(name)) {
+    fields.cr = BigInt(/_CR(\d+)/.exec(name)?.[1] ?? (Number(qual & 15n)));
+    detail = `cr${fields.cr} access`;
+  } else if (/NOTIFY/.test(name)) {
+    detail = `notify: context ${qual & 1n ? 'invalid' : 'valid'}`;
+  }
+  const ev: ExitEvent = { layer: 'hardware', vcpu: vi, name, fields, description: `${name}${detail ? ' ' + detail : ''} (qual 0x${qual.toString(16)}) at rip 0x${v.cpu.rip.toString(16)}` };
+  ev.handlers = handlerChain(ev);
+  return ev;
+}
+
+/** An exit to userspace, from its JSON record (fields are the kvm_run names). */
+export function userExitEvent(r: ExitRecord, vi: number): ExitEvent {
+  const fields: Record<string, bigint> = { vcpu: BigInt(vi) };
+  const put = (k: string, v: unknown) => {
+    if (typeof v === 'number') fields[k] = BigInt(Math.trunc(v));
+    else if (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v)) fields[k] = BigInt(v);
+  };
+  for (const [k, v] of Object.entries(r)) {
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => put(`${k}${i}`, x));
+      if (k === 'args') v.forEach((x, i) => put(`a${i}`, x));
+      if (k === 'data' && v.length) put('data', v.reduce((acc: number, b: unknown, i: number) => acc + (typeof b === 'number' ? b * 2 ** (8 * i) : 0), 0));
+    } else put(k, v);
+  }
+  if (r.dir !== undefined) fields.dir = r.dir === 'out' ? 1n : 0n;
+  if (r.index !== undefined) put('msr', r.index);
+  const detail = Object.entries(r).filter(([k]) => !['reason', 'vcpu', 'rip'].includes(k))
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? '[' + v.join(',') + ']' : String(v)}`).join(' ');
+  const ev: ExitEvent = { layer: 'userspace', vcpu: vi, name: r.reason, fields, description: `KVM_EXIT_${r.reason} ${detail} at rip ${r.rip}` };
+  const code = Object.entries(KVM_EXIT_NAMES).find(([, n]) => n === 'KVM_EXIT_' + r.reason)?.[0];
+  if (code !== undefined) fields.reason = BigInt(code);
+  ev.handlers = handlerChain(ev);
+  return ev;
+}
