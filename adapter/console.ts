@@ -1,0 +1,116 @@
+// Debug Console commands (beside the expression language): info exits, info vmcs, info regcache,
+// x/NFU addr (examine memory, GDB style), inject init|nmi|triple-fault, reset, stats, help.
+import type { DebugEngine } from '../vm-core/debug/engine';
+import { Expression } from '../vm-core/debug/expr';
+import { disassemble } from '../vm-core/debug/disasm';
+import { GPR_NAMES } from '../vm-core/cpu/state';
+
+export interface ConsoleResult { text: string; resumes?: boolean; invalidate?: boolean }
+
+const COMMANDS = ['info exits', 'info vmcs', 'info regcache', 'info registers', 'x/', 'inject init', 'inject nmi', 'inject triple-fault', 'reset', 'stats', 'help'];
+
+export function isConsoleCommand(text: string): boolean {
+  const t = text.trim();
+  return /^(info\b|x\/|x\s|inject\b|reset$|stats$|help$|\?$)/.test(t);
+}
+
+export function runConsoleCommand(e: DebugEngine, vi: number, text: string): ConsoleResult {
+  const t = text.trim();
+  const words = t.split(/\s+/);
+  try {
+    switch (words[0]) {
+      case 'help': case '?': return { text: HELP };
+      case 'stats': {
+        const s = e.statistics();
+        return { text: `${s.totalInstructions} instructions\n` + s.byReason.map((r) => `${String(r.count).padStart(8)}  ${r.reason}`).join('\n') };
+      }
+      case 'reset': e.resetVm(); return { text: 'VM RESET (every vCPU back to its RESET state, RAM reloaded)', invalidate: true };
+      case 'inject': {
+        const kind = words[1];
+        if (kind !== 'init' && kind !== 'nmi' && kind !== 'triple-fault') return { text: 'usage: inject init|nmi|triple-fault [vcpu]' };
+        const target = words[2] !== undefined ? Number(words[2]) : vi;
+        if (!Number.isInteger(target) || target < 0 || target >= e.machine.vcpus.length) return { text: `no vCPU ${words[2]}` };
+        return { text: e.inject(kind, target), invalidate: true };
+      }
+      case 'info': return info(e, vi, words.slice(1));
+      default:
+        if (/^x\//.test(words[0]) || words[0] === 'x') return examine(e, vi, t);
+    }
+  } catch (err) {
+    return { text: `error: ${(err as Error).message}` };
+  }
+  return { text: `unknown command (try help)` };
+}
+
+function info(e: DebugEngine, vi: number, args: string[]): ConsoleResult {
+  const what = args[0];
+  const v = e.views[vi];
+  switch (what) {
+    case 'exits': {
+      const n = args[1] ? Math.min(Number(args[1]) || 20, 1000) : 20;
+      const log = e.exitLog();
+      return { text: log.slice(-n).map((r) => `#${r.index} vcpu${r.vcpu} ${r.layer.padEnd(9)} ${r.reason.padEnd(22)} rip=${r.rip} ${Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'layer'].includes(k)).map(([k, x]) => `${k}=${Array.isArray(x) ? `[${x.join(',')}]` : String(x)}`).join(' ')}`).join('\n') || '(no exits yet)' };
+    }
+    case 'vmcs': case 'vmcb':
+      return { text: v.controlBlockScope().map((n) => `${n.name.padEnd(44)} ${n.value}`).join('\n') };
+    case 'regcache':
+      return { text: v.registerCacheScope().map((n) => `${n.name.padEnd(24)} ${n.value}`).join('\n') };
+    case 'registers': case 'regs':
+      return { text: v.registersScope().map((n) => `${n.name.padEnd(8)} ${n.value}`).join('\n') };
+  }
+  return { text: 'usage: info exits [N] | info vmcs | info regcache | info registers' };
+}
+
+/** x/NFU ADDR: N units, format x (hex), d (decimal), i (instructions), u b|h|w|g. `gpa:` for physical. */
+function examine(e: DebugEngine, vi: number, t: string): ConsoleResult {
+  const m = /^x(?:\/(\d*)([xdi]?)([bhwg]?))?\s+(.+)$/.exec(t);
+  if (!m) return { text: 'usage: x/NFU ADDR   e.g. x/16x rsp, x/4gx gpa:0x1000, x/8i rip' };
+  const n = Math.min(Number(m[1] || 8), 4096);
+  const fmt = m[2] || 'x';
+  const unit = { b: 1, h: 2, w: 4, g: 8 }[m[3] || 'w'] as number;
+  let addrText = m[4].trim();
+  const physical = /^gpa:/i.test(addrText);
+  if (physical) addrText = addrText.slice(4);
+  const addr = Number(BigInt.asIntN(64, Expression.parse(addrText).evaluate(e.evalContext(vi))));
+  const v = e.views[vi];
+  if (fmt === 'i') {
+    return { text: disassemble(v, e.image, addr, 0, n, v.v.cpu.codeBits).map((l) => `0x${l.address.toString(16)}${l.symbol ? ` <${l.symbol}>` : ''}:  ${l.bytes.padEnd(24)} ${l.text}`).join('\n') };
+  }
+  const { bytes, unreadable } = v.readMemory(addr, n * unit, physical);
+  if (unreadable === n * unit) return { text: `0x${addr.toString(16)}: not mapped${physical ? ' (no RAM at that GPA)' : ''}` };
+  const lines: string[] = [];
+  const perLine = Math.max(1, 16 / unit);
+  for (let k = 0; k < n; k += perLine) {
+    const cells: string[] = [];
+    for (let j = k; j < Math.min(n, k + perLine); j++) {
+      let x = 0n;
+      for (let b = unit - 1; b >= 0; b--) x = (x << 8n) | BigInt(bytes[j * unit + b]);
+      cells.push(fmt === 'd' ? x.toString() : '0x' + x.toString(16).padStart(unit * 2, '0'));
+    }
+    lines.push(`0x${(addr + k * unit).toString(16)}:  ${cells.join(' ')}`);
+  }
+  return { text: lines.join('\n') };
+}
+
+export function consoleCompletions(e: DebugEngine, line: string, word: string): string[] {
+  const out = new Set<string>();
+  if (!/\s/.test(line.trim()) || line.trim() === word) for (const c of COMMANDS) if (c.startsWith(word)) out.add(c);
+  const names = [...GPR_NAMES, 'rip', 'rflags', 'cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer', 'dr6', 'dr7', 'eax', 'ebx', 'ecx', 'edx',
+    'nr', 'port', 'msr', 'qual', 'reason', 'hypercall.ret', 'hypercall.nr', 'io.port', 'mmio.phys_addr', 'exit_reason', 'gpa(', 'qword [', 'dword [', 'byte ['];
+  for (const n of names) if (n.startsWith(word)) out.add(n);
+  for (const s of e.image.symbols) if (s.name.startsWith(word)) out.add(s.name);
+  return [...out];
+}
+
+const HELP = `Expressions: registers (rax, eax, al, rip, rflags, cf, cr0, efer ...), [addr] (qword), byte/word/dword/qword [addr],
+gpa(addr[, size]) for guest-physical memory, exit fields (nr, port, msr, qual, reason ...), kvm_run fields (hypercall.ret),
+symbols, + - * / % & | ^ ~ << >> == != < <= > >= && || ! ?:
+Commands:
+  info exits [N]        the last N exits (userspace, and hardware with exitLog=all)
+  info vmcs | info vmcb the VMCS/VMCB fields
+  info regcache         KVM's register cache: regs_avail, regs_dirty, each kvm_reg
+  info registers        general registers
+  x/NFU ADDR            examine memory: F x|d|i, U b|h|w|g; ADDR may be gpa:EXPR
+  inject init|nmi|triple-fault [vcpu]
+  reset                 RESET the whole VM
+  stats                 exits by reason`;

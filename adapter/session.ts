@@ -1,0 +1,634 @@
+// The debug adapter: translates the Debug Adapter Protocol to vm-core's debug model (DebugEngine),
+// like vscode-mock-debug's session over its runtime. The engine knows nothing of DAP.
+import {
+  LoggingDebugSession, InitializedEvent, StoppedEvent, OutputEvent, TerminatedEvent, ExitedEvent, Thread, StackFrame,
+  Scope, Source, Breakpoint, InvalidatedEvent, ProgressStartEvent, ProgressUpdateEvent, ProgressEndEvent,
+} from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { basename } from 'node:path';
+import { DebugEngine, type StopEvent, type CodeBreakpoint } from '../vm-core/debug/engine';
+import { resolveLaunchOptions } from '../vm-core/config/launch-options';
+import { EXIT_FILTERS } from '../vm-core/debug/exit-filters';
+import { Expression, ExprError } from '../vm-core/debug/expr';
+import type { VarNode } from '../vm-core/debug/inspect';
+import { disassemble } from '../vm-core/debug/disasm';
+import { runConsoleCommand, consoleCompletions, isConsoleCommand } from './console';
+
+/** Keys of a launch configuration that belong to VS Code, not to the launch options. */
+const DAP_KEYS = ['type', 'request', 'name', 'cwd', 'noDebug', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
+  'debugServer', 'presentation', 'env', '__sessionId', '__configurationTarget', 'trace', '__restart'];
+
+const MAX_READ = 16 * 1024 * 1024;
+
+class BadRequest extends Error {}
+
+export class KvmGuestSession extends LoggingDebugSession {
+  private engine: DebugEngine | undefined;
+  private configDone!: () => void;
+  private configured = new Promise<void>((r) => { this.configDone = r; });
+  private stopOnEntry = false;
+  private consoleOutput = true;
+  private handles = new Map<number, () => VarNode[]>();
+  private nodesByRef = new Map<number, VarNode[]>();
+  private nextHandle = 1;
+  private progressId = 0;
+  private progressActive = false;
+  private linesStartAt1 = true;
+  private columnsStartAt1 = true;
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
+    this.linesStartAt1 = args.linesStartAt1 !== false;
+    this.columnsStartAt1 = args.columnsStartAt1 !== false;
+    response.body = {
+      supportsConfigurationDoneRequest: true,
+      supportsFunctionBreakpoints: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
+      supportsEvaluateForHovers: true,
+      supportsStepBack: true,
+      supportsSetVariable: true,
+      supportsRestartRequest: true,
+      supportsExceptionInfoRequest: true,
+      supportsExceptionFilterOptions: true,
+      exceptionBreakpointFilters: EXIT_FILTERS.map((f) => ({
+        filter: f.filter, label: f.label, description: f.description, default: false,
+        supportsCondition: true, conditionDescription: f.conditionDescription,
+      })),
+      supportsDataBreakpoints: true,
+      supportsReadMemoryRequest: true,
+      supportsWriteMemoryRequest: true,
+      supportsDisassembleRequest: true,
+      supportsInstructionBreakpoints: true,
+      supportsSteppingGranularity: true,
+      supportsCompletionsRequest: true,
+      completionTriggerCharacters: ['.', ' '],
+      supportsTerminateRequest: true,
+      supportsBreakpointLocationsRequest: true,
+      supportsValueFormattingOptions: false,
+      supportsDelayedStackTraceLoading: true,
+      supportsSingleThreadExecutionRequests: false,
+    };
+    this.sendResponse(response);
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): Promise<void> {
+    const raw = args as unknown as Record<string, unknown>;
+    const { options, errors } = resolveLaunchOptions(raw, DAP_KEYS);
+    if (errors.length) {
+      this.sendErrorResponse(response, 2001, `Invalid launch configuration: ${errors.map((e) => `"${e.option}": ${e.message}`).join('; ')}`);
+      return;
+    }
+    this.stopOnEntry = options.stopOnEntry;
+    this.consoleOutput = options.console !== 'none';
+    const baseDir = typeof raw.cwd === 'string' ? raw.cwd : process.cwd();
+    const r = DebugEngine.launch(options, baseDir, {
+      stopped: (e) => this.onStopped(e),
+      output: (text, category) => {
+        if (category === 'stdout' && !this.consoleOutput) return;
+        this.sendEvent(new OutputEvent(text, category === 'important' ? 'important' : category));
+      },
+      ended: (info) => {
+        this.endProgress();
+        this.sendEvent(new OutputEvent(`guest ended: ${info.end}${info.message ? ` (${info.message})` : ''}, exit code ${info.code}\n`, 'console'));
+        this.sendEvent(new ExitedEvent(info.code));
+        this.sendEvent(new TerminatedEvent());
+      },
+      progress: (n) => this.reportProgress(n),
+    });
+    for (const w of r.warnings) this.sendEvent(new OutputEvent(w + '\n', 'console'));
+    if (!r.engine) {
+      this.sendErrorResponse(response, 2002, `Cannot launch ${String(options.program)}: ${r.errors.join('; ')}`);
+      return;
+    }
+    this.engine = r.engine;
+    this.sendResponse(response);
+    this.sendEvent(new InitializedEvent());
+    await this.configured;
+    this.engine.configurationDone(this.stopOnEntry);
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+    this.configDone();
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    if (this.engine) { this.engine.pause(); this.engine.state = 'ended'; }
+    this.endProgress();
+    this.sendResponse(response);
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    if (this.engine) { this.engine.state = 'ended'; }
+    this.endProgress();
+    this.sendResponse(response);
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  /** restart: a RESET of the VM (which KVM itself cannot do: seed 001). */
+  protected override restartRequest(response: DebugProtocol.RestartResponse): void {
+    this.guard(response, () => {
+      const e = this.need();
+      e.resetVm();
+      this.sendResponse(response);
+      this.sendEvent(new OutputEvent('VM RESET\n', 'console'));
+      if (this.stopOnEntry) this.onStopped({ reason: 'entry', vcpu: 0, description: 'RESET' });
+      else e.resume();
+    });
+  }
+
+  // ---------------------------------------------------------------- breakpoints
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const path = args.source?.path;
+      if (!path) throw new BadRequest('setBreakpoints: source.path is required');
+      const bps = (args.breakpoints ?? []).map((b) => ({ line: this.convertClientLineToDebugger(b.line), condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage }));
+      const out = e.setSourceBreakpoints(path, bps);
+      response.body = { breakpoints: out.map((b) => this.dapBreakpoint(b)) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override breakpointLocationsRequest(response: DebugProtocol.BreakpointLocationsResponse, args: DebugProtocol.BreakpointLocationsArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const path = args.source.path ?? '';
+      const from = this.convertClientLineToDebugger(args.line), to = args.endLine ? this.convertClientLineToDebugger(args.endLine) : from;
+      const lines = new Set<number>();
+      for (const l of e.image.lines) if (samePath(l.file, path) && l.line >= from && l.line <= to) lines.add(l.line);
+      response.body = { breakpoints: [...lines].sort((a, b) => a - b).map((line) => ({ line: this.convertDebuggerLineToClient(line) })) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    this.guard(response, () => {
+      const out = this.need().setFunctionBreakpoints((args.breakpoints ?? []).map((b) => ({ name: b.name, condition: b.condition, hitCondition: b.hitCondition })));
+      response.body = { breakpoints: out.map((b) => this.dapBreakpoint(b)) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): void {
+    this.guard(response, () => {
+      const list = (args.breakpoints ?? []).map((b) => {
+        const a = parseAddress(b.instructionReference);
+        if (a === undefined) throw new BadRequest(`setInstructionBreakpoints: bad instructionReference '${b.instructionReference}'`);
+        return { address: a + (b.offset ?? 0), condition: b.condition, hitCondition: b.hitCondition };
+      });
+      const out = this.need().setInstructionBreakpoints(list);
+      response.body = { breakpoints: out.map((b) => this.dapBreakpoint(b)) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
+    this.guard(response, () => {
+      const ids = args.filters ?? [];
+      const opts = (args.filterOptions ?? []).map((o) => ({ filterId: o.filterId, condition: o.condition }));
+      const errors = this.need().setExitFilters(ids, opts);
+      const all = [...ids, ...opts.map((o) => o.filterId)];
+      response.body = { breakpoints: all.map((id) => ({ verified: !errors.has(id), message: errors.get(id) })) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      // A register variable (Registers / Control registers scopes) ...
+      if (args.variablesReference !== undefined && args.name) {
+        const node = this.nodesByRef.get(args.variablesReference)?.find((n) => n.name === args.name);
+        if (node?.dataId) {
+          response.body = { dataId: node.dataId, description: `${args.name} changes`, accessTypes: ['write'], canPersist: true };
+          this.sendResponse(response);
+          return;
+        }
+      }
+      // ... or an expression/address: `[expr]`, `gpa(expr)`, an address, with asAddress/bytes.
+      const text = args.name.trim();
+      const phys = /^(gpa|phys):/i.test(text) || /^gpa\(/.test(text);
+      const exprText = text.replace(/^(gpa|phys):/i, '').replace(/^gpa\((.*)\)$/, '$1');
+      let addr: number;
+      try { addr = Number(BigInt.asIntN(64, Expression.parse(exprText).evaluate(e.evalContext(e.focus)))); }
+      catch (err) { response.body = { dataId: null, description: `not a data breakpoint target: ${(err as Error).message}` }; this.sendResponse(response); return; }
+      const size = Math.max(1, Math.min(args.bytes ?? 8, 4096));
+      response.body = { dataId: `mem:${phys ? 'p' : 'v'}:${addr}:${size}`, description: `${size} bytes at ${phys ? 'GPA ' : ''}0x${addr.toString(16)}`,
+        accessTypes: ['read', 'write', 'readWrite'], canPersist: true };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const list = [];
+      const results: DebugProtocol.Breakpoint[] = [];
+      for (const b of args.breakpoints ?? []) {
+        let cond: Expression | undefined;
+        try { if (b.condition) cond = Expression.parse(b.condition); } catch (err) { results.push({ verified: false, message: `condition: ${(err as Error).message}` }); continue; }
+        const reg = /^reg:(\w+)$/.exec(b.dataId);
+        const mem = /^mem:([pv]):(-?\d+):(\d+)$/.exec(b.dataId);
+        if (reg) list.push({ kind: 'register' as const, register: reg[1], access: 'write' as const, condition: cond, description: `${reg[1]} changes` });
+        else if (mem) list.push({ kind: 'memory' as const, physical: mem[1] === 'p', address: Number(mem[2]), size: Number(mem[3]),
+          access: (b.accessType ?? 'write') as 'read' | 'write' | 'readWrite', condition: cond,
+          description: `${b.accessType ?? 'write'} of ${mem[3]} bytes at ${mem[1] === 'p' ? 'GPA ' : ''}0x${Number(mem[2]).toString(16)}` });
+        else { results.push({ verified: false, message: `unknown dataId '${b.dataId}'` }); continue; }
+        results.push({ verified: true });
+      }
+      const set = e.setDataBreakpoints(list);
+      let k = 0;
+      for (const r of results) if (r.verified) r.id = set[k++].id;
+      response.body = { breakpoints: results };
+      this.sendResponse(response);
+    });
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    this.guard(response, () => {
+      this.need().resume();
+      response.body = { allThreadsContinued: true };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.guard(response, () => { this.need().pause(); this.sendResponse(response); });
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    this.guard(response, () => {
+      const e = this.need(); const v = this.vcpuOf(args.threadId);
+      this.sendResponse(response);
+      e.stepOver(v, args.granularity === 'instruction' ? 'instruction' : this.lineGranularity(v));
+    });
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    this.guard(response, () => {
+      const e = this.need(); const v = this.vcpuOf(args.threadId);
+      this.sendResponse(response);
+      e.step(v, args.granularity === 'instruction' ? 'instruction' : this.lineGranularity(v));
+    });
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse, args: DebugProtocol.StepOutArguments): void {
+    this.guard(response, () => { const e = this.need(); const v = this.vcpuOf(args.threadId); this.sendResponse(response); e.stepOut(v); });
+  }
+
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
+    this.guard(response, () => { const e = this.need(); const v = this.vcpuOf(args.threadId); this.sendResponse(response); e.stepBack(v); });
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse, args: DebugProtocol.ReverseContinueArguments): void {
+    this.guard(response, () => { const e = this.need(); this.vcpuOf(args.threadId); this.sendResponse(response); e.reverseContinue(); });
+  }
+
+  /** Line stepping only where the image has a line map; instruction stepping elsewhere. */
+  private lineGranularity(v: number): 'line' | 'instruction' {
+    return this.need().views[v].sourceLine() ? 'line' : 'instruction';
+  }
+
+  private onStopped(e: StopEvent): void {
+    this.resetHandles();
+    this.endProgress();
+    const ev = new StoppedEvent(e.reason, e.vcpu + 1, e.text ?? e.description) as DebugProtocol.StoppedEvent;
+    ev.body.description = e.description;
+    ev.body.allThreadsStopped = true;
+    if (e.hitBreakpointIds?.length) ev.body.hitBreakpointIds = e.hitBreakpointIds;
+    this.sendEvent(ev);
+    this.sendEvent(new InvalidatedEvent(['variables']));
+  }
+
+  private reportProgress(n: number): void {
+    if (!this.progressActive) {
+      this.progressActive = true;
+      this.progressId++;
+      this.sendEvent(new ProgressStartEvent(`run${this.progressId}`, 'Running guest', `${n} instructions`));
+    } else this.sendEvent(new ProgressUpdateEvent(`run${this.progressId}`, `${n.toLocaleString('en')} instructions`));
+  }
+  private endProgress(): void {
+    if (this.progressActive) { this.progressActive = false; this.sendEvent(new ProgressEndEvent(`run${this.progressId}`)); }
+  }
+
+  // ---------------------------------------------------------------- threads, stack, variables
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    const e = this.engine;
+    response.body = { threads: e ? e.machine.vcpus.map((v, i) => new Thread(i + 1, `vCPU ${v.vcpu_id}${v.isBsp() ? ' (BSP)' : ''}`)) : [] };
+    this.sendResponse(response);
+  }
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    this.guard(response, () => {
+      const e = this.need(); const vi = this.vcpuOf(args.threadId);
+      const view = e.views[vi];
+      const frames: DebugProtocol.StackFrame[] = [];
+      const stop = e.lastStop;
+      if (stop?.exit && stop.vcpu === vi && stop.exit.handlers?.length) {
+        const f = new StackFrame(frameId(vi, 0), `KVM: ${stop.exit.handlers.join(' -> ')}`) as DebugProtocol.StackFrame;
+        f.presentationHint = 'label';
+        frames.push(f);
+      }
+      const rip = view.linearRip();
+      frames.push(this.frameAt(vi, frames.length, rip, view.functionAt(rip) ?? `0x${rip.toString(16)}`));
+      for (const sf of e.stacks[vi].innermostFirst()) {
+        const at = sf.returnAddress;
+        frames.push(this.frameAt(vi, frames.length, at, view.functionAt(at) ?? `0x${at.toString(16)}`, true));
+      }
+      const start = args.startFrame ?? 0, levels = args.levels || frames.length;
+      response.body = { stackFrames: frames.slice(start, start + levels), totalFrames: frames.length };
+      this.sendResponse(response);
+    });
+  }
+
+  private frameAt(vi: number, index: number, addr: number, name: string, caller = false): DebugProtocol.StackFrame {
+    const e = this.need();
+    const l = e.image.lines.length ? e.views[vi].sourceLineAt(caller ? addr - 1 : addr) : undefined;
+    const f = new StackFrame(frameId(vi, index), name, l ? new Source(basename(l.file), l.file) : undefined,
+      l ? this.convertDebuggerLineToClient(l.line) : 0, 1) as DebugProtocol.StackFrame;
+    f.instructionPointerReference = '0x' + addr.toString(16);
+    if (!l) f.presentationHint = 'subtle';
+    return f;
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const vi = Math.floor(args.frameId / 1000);
+      const v = e.views[vi];
+      if (!v) throw new BadRequest(`scopes: unknown frameId ${args.frameId}`);
+      const scopes: [string, () => VarNode[], boolean][] = [
+        ['Registers', () => v.registersScope(), false],
+        ['Segments', () => v.segmentsScope(), true],
+        ['Control & debug registers', () => v.controlScope(), true],
+        ['MSRs', () => v.msrScope(), true],
+        ['KVM register cache', () => v.registerCacheScope(), false],
+        ['Current exit (kvm_run)', () => v.currentExitScope(), false],
+        ['Pending events', () => v.pendingEventsScope(), true],
+        [e.machine.vm.vendor === 'intel' ? 'VMCS' : 'VMCB', () => v.controlBlockScope(), true],
+        ['VM (capabilities, quirks)', () => v.vmScope(), true],
+      ];
+      response.body = { scopes: scopes.map(([name, get, expensive]) => new Scope(name, this.handle(get), expensive)) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    this.guard(response, () => {
+      const get = this.handles.get(args.variablesReference);
+      if (!get) throw new BadRequest(`variables: unknown variablesReference ${args.variablesReference}`);
+      const nodes = get();
+      this.nodesByRef.set(args.variablesReference, nodes);
+      const start = args.start ?? 0, count = args.count || nodes.length;
+      response.body = {
+        variables: nodes.slice(start, start + count).map((n) => ({
+          name: n.name, value: n.value, type: n.type,
+          variablesReference: n.children ? this.handle(n.children) : 0,
+          memoryReference: n.memoryReference,
+          presentationHint: n.set ? undefined : { attributes: ['readOnly'] },
+        })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
+    this.guard(response, () => {
+      const nodes = this.nodesByRef.get(args.variablesReference);
+      if (!nodes) throw new BadRequest(`setVariable: unknown variablesReference ${args.variablesReference}`);
+      const n = nodes.find((x) => x.name === args.name);
+      if (!n) throw new BadRequest(`setVariable: no variable '${args.name}' here`);
+      if (!n.set) throw new BadRequest(`'${args.name}' is read-only here`);
+      const value = n.set(args.value);
+      response.body = { value };
+      this.sendResponse(response);
+    });
+  }
+
+  // ---------------------------------------------------------------- memory and disassembly
+
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const ref = parseMemoryReference(args.memoryReference);
+      if (!ref) throw new BadRequest(`readMemory: bad memoryReference '${args.memoryReference}'`);
+      const count = args.count;
+      if (!Number.isSafeInteger(count) || count < 0) throw new BadRequest(`readMemory: bad count ${count}`);
+      if (count > MAX_READ) throw new BadRequest(`readMemory: count ${count} exceeds the ${MAX_READ}-byte limit of one request`);
+      const addr = ref.address + (args.offset ?? 0);
+      const r = e.views[e.focus].readable(addr, count, ref.physical);
+      response.body = { address: '0x' + (addr + r.offset).toString(16), data: Buffer.from(r.bytes).toString('base64'), unreadableBytes: r.offset + r.unreadableTail };
+      if (r.bytes.length === 0) response.body.data = undefined;
+      this.sendResponse(response);
+    });
+  }
+
+  protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const ref = parseMemoryReference(args.memoryReference);
+      if (!ref) throw new BadRequest(`writeMemory: bad memoryReference '${args.memoryReference}'`);
+      const data = Buffer.from(args.data, 'base64');
+      if (data.length > MAX_READ) throw new BadRequest('writeMemory: too much data');
+      const addr = ref.address + (args.offset ?? 0);
+      let written = 0;
+      e.edit(`write ${data.length} bytes at ${ref.physical ? 'GPA ' : ''}0x${addr.toString(16)}`, () => { written = e.views[e.focus].writeMemory(addr, new Uint8Array(data), ref.physical); });
+      response.body = { bytesWritten: written };
+      this.sendResponse(response);
+      this.sendEvent(new InvalidatedEvent(['variables']));
+    });
+  }
+
+  protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const a = parseAddress(args.memoryReference);
+      if (a === undefined) throw new BadRequest(`disassemble: bad memoryReference '${args.memoryReference}'`);
+      const count = args.instructionCount;
+      if (!Number.isSafeInteger(count) || count < 0 || count > 100_000) throw new BadRequest(`disassemble: bad instructionCount ${count}`);
+      const view = e.views[e.focus];
+      const lines = disassemble(view, e.image, a + (args.offset ?? 0), args.instructionOffset ?? 0, count, view.v.cpu.codeBits);
+      response.body = {
+        instructions: lines.map((l) => ({
+          address: '0x' + l.address.toString(16), instructionBytes: l.bytes, instruction: l.text, symbol: l.symbol,
+          location: l.file ? new Source(basename(l.file), l.file) : undefined,
+          line: l.line !== undefined ? this.convertDebuggerLineToClient(l.line) : undefined,
+          presentationHint: l.unreadable ? 'invalid' : undefined,
+        })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  // ---------------------------------------------------------------- evaluate, completions, exceptions
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const vi = args.frameId !== undefined ? Math.floor(args.frameId / 1000) : e.focus;
+      if (!e.views[vi]) throw new BadRequest(`evaluate: unknown frameId ${args.frameId}`);
+      const text = args.expression ?? '';
+      if (args.context === 'repl' && isConsoleCommand(text)) {
+        const out = runConsoleCommand(e, vi, text);
+        response.body = { result: out.text, variablesReference: 0 };
+        this.sendResponse(response);
+        if (out.resumes) e.resume();
+        if (out.invalidate) this.sendEvent(new InvalidatedEvent(['variables', 'stacks']));
+        return;
+      }
+      try {
+        const v = Expression.parse(text).evaluate(e.evalContext(vi));
+        const signed = BigInt.asIntN(64, v);
+        response.body = { result: `0x${v.toString(16)}${signed < 0n && signed > -0x10000n ? ` (${signed})` : v < 0x10000n ? ` (${v})` : ''}`,
+          variablesReference: 0, memoryReference: '0x' + v.toString(16) };
+        this.sendResponse(response);
+      } catch (err) {
+        if (err instanceof ExprError) { this.sendErrorResponse(response, 2010, `${err.message}${err.column ? ` (column ${err.column})` : ''}`); return; }
+        throw err;
+      }
+    });
+  }
+
+  protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const upto = args.text.slice(0, Math.max(0, (args.column ?? args.text.length + 1) - 1));
+      const word = /[\w.$@]*$/.exec(upto)?.[0] ?? '';
+      response.body = { targets: consoleCompletions(e, upto, word).slice(0, 200).map((label) => ({ label, start: upto.length - word.length, length: word.length })) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse, args: DebugProtocol.ExceptionInfoArguments): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const s = e.lastStop;
+      this.vcpuOf(args.threadId);
+      const ex = s?.exit;
+      response.body = {
+        exceptionId: ex ? ex.name : s?.reason ?? 'none',
+        description: s?.description ?? 'not stopped on an exit',
+        breakMode: 'always',
+        details: ex ? {
+          message: ex.description,
+          typeName: ex.layer === 'hardware' ? 'hardware VM exit' : ex.layer === 'userspace' ? 'exit to userspace (kvm_run)' : ex.layer === 'regcache' ? 'register-cache event' : 'KVM model event',
+          stackTrace: (ex.handlers ?? []).join('\n'),
+          evaluateName: Object.keys(ex.fields).join(', '),
+        } : undefined,
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  // ---------------------------------------------------------------- custom requests (extension views)
+
+  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    this.guard(response, () => {
+      const e = this.need();
+      const a = (args ?? {}) as Record<string, unknown>;
+      switch (command) {
+        case 'kvmGuest/exitLog': {
+          const since = typeof a.sinceIndex === 'number' ? a.sinceIndex : 0;
+          response.body = { exits: e.exitLog(since).map((r) => ({ index: r.index, vcpu: r.vcpu, reason: r.reason, rip: r.rip, layer: r.layer,
+            details: Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'layer'].includes(k)).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`).join(' '),
+            source: (() => { const l = e.views[r.vcpu]?.sourceLineAt(Number(r.rip)); return l ? { path: l.file, line: l.line } : undefined; })() })) };
+          break;
+        }
+        case 'kvmGuest/registerCache': {
+          const vi = typeof a.vcpu === 'number' ? a.vcpu : e.focus;
+          const v = e.views[vi];
+          if (!v) throw new BadRequest(`registerCache: unknown vcpu ${String(a.vcpu)}`);
+          const rc = v.v.registerCache();
+          response.body = { vcpu: vi, avail: rc.avail >>> 0, dirty: rc.dirty >>> 0, vmreads: rc.reads, vmwrites: rc.writes, regs: v.registerCacheEntries() };
+          break;
+        }
+        case 'kvmGuest/statistics': response.body = e.statistics(); break;
+        case 'kvmGuest/inject': {
+          const kind = a.kind;
+          if (kind !== 'init' && kind !== 'nmi' && kind !== 'triple-fault') throw new BadRequest(`inject: kind must be init, nmi or triple-fault`);
+          response.body = { result: e.inject(kind, typeof a.vcpu === 'number' ? a.vcpu : e.focus) };
+          break;
+        }
+        case 'kvmGuest/reset': e.resetVm(); response.body = { result: 'VM RESET' }; break;
+        default: throw new BadRequest(`unknown request '${command}'`);
+      }
+      this.sendResponse(response);
+    });
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private need(): DebugEngine {
+    if (!this.engine) throw new BadRequest('no guest is running (launch first)');
+    return this.engine;
+  }
+
+  private vcpuOf(threadId: number | undefined): number {
+    const e = this.need();
+    if (threadId === undefined) return e.focus;
+    const i = threadId - 1;
+    if (!Number.isInteger(threadId) || i < 0 || i >= e.machine.vcpus.length) throw new BadRequest(`unknown thread ${threadId}`);
+    return i;
+  }
+
+  private handle(get: () => VarNode[]): number {
+    const h = this.nextHandle++;
+    this.handles.set(h, get);
+    return h;
+  }
+  private resetHandles(): void { this.handles.clear(); this.nodesByRef.clear(); }
+
+  private dapBreakpoint(b: CodeBreakpoint): DebugProtocol.Breakpoint {
+    const bp = new Breakpoint(b.verified, b.line !== undefined ? this.convertDebuggerLineToClient(b.line) : undefined) as DebugProtocol.Breakpoint;
+    bp.id = b.id;
+    if (b.message) bp.message = b.message;
+    if (b.verified) bp.instructionReference = '0x' + b.address.toString(16);
+    if (b.source) bp.source = new Source(basename(b.source), b.source);
+    return bp;
+  }
+
+  /** Run a request handler; bad requests and unexpected errors become error responses, never crashes. */
+  private guard(response: DebugProtocol.Response, f: () => void): void {
+    try { f(); }
+    catch (e) {
+      const msg = e instanceof BadRequest ? e.message : `internal error: ${(e as Error).message}`;
+      this.sendErrorResponse(response, e instanceof BadRequest ? 2003 : 2999, msg);
+    }
+  }
+}
+
+function frameId(vcpu: number, index: number): number { return vcpu * 1000 + index; }
+
+function samePath(a: string, b: string): boolean {
+  return a.replace(/\\/g, '/').toLowerCase() === b.replace(/\\/g, '/').toLowerCase();
+}
+
+/** "0x1234", "1234", "gpa:0x1000" (guest-physical). */
+export function parseMemoryReference(ref: string | undefined): { address: number; physical: boolean } | undefined {
+  if (typeof ref !== 'string') return undefined;
+  const m = /^(gpa:|phys:)?(0x[0-9a-f]+|-?\d+)$/i.exec(ref.trim());
+  if (!m) return undefined;
+  let v = BigInt(m[2].startsWith('-') ? m[2] : m[2]);
+  v = BigInt.asIntN(64, v);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) return undefined;
+  return { address: n, physical: !!m[1] };
+}
+function parseAddress(ref: string | undefined): number | undefined {
+  const r = parseMemoryReference(ref);
+  return r && !r.physical ? r.address : undefined;
+}
