@@ -56,6 +56,40 @@ export function alu64(c: Cpu, op: number, dl: number, dh: number, sl: number, sh
   return lo;
 }
 
+/** The result of an 8/16/32-bit ALU operation without recording flags (read-modify-write forms). */
+function aluValue(c: Cpu, op: number, sz: number, d: number, s: number): number {
+  let r: number;
+  switch (op) {
+    case ALU_ADD: r = (d + s) | 0; break;
+    case ALU_ADC: r = (d + s + (getCF(c) ? 1 : 0)) | 0; break;
+    case ALU_SBB: r = (d - s - (getCF(c) ? 1 : 0)) | 0; break;
+    case ALU_SUB: case ALU_CMP: r = (d - s) | 0; break;
+    case ALU_AND: case ALU_TEST: r = d & s; break;
+    case ALU_OR: r = d | s; break;
+    default: r = d ^ s; break;
+  }
+  return r & MASKS[sz];
+}
+/** The result of a 64-bit ALU operation without recording flags: low half, high half in c.hi. */
+function alu64Value(c: Cpu, op: number, dl: number, dh: number, sl: number, sh: number): number {
+  let lo: number, hi: number;
+  switch (op) {
+    case ALU_ADD: case ALU_ADC: {
+      const t = (dl >>> 0) + (sl >>> 0) + (op === ALU_ADC && getCF(c) ? 1 : 0);
+      lo = t | 0; hi = (dh + sh + (t > 0xffffffff ? 1 : 0)) | 0; break;
+    }
+    case ALU_SUB: case ALU_CMP: case ALU_SBB: {
+      const t = (dl >>> 0) - (sl >>> 0) - (op === ALU_SBB && getCF(c) ? 1 : 0);
+      lo = t | 0; hi = (dh - sh - (t < 0 ? 1 : 0)) | 0; break;
+    }
+    case ALU_AND: case ALU_TEST: lo = dl & sl; hi = dh & sh; break;
+    case ALU_OR: lo = dl | sl; hi = dh | sh; break;
+    default: lo = dl ^ sl; hi = dh ^ sh; break;
+  }
+  c.hi = hi;
+  return lo;
+}
+
 const writesBack = (op: number) => op !== ALU_CMP && op !== ALU_TEST;
 
 /** The execute loop's inline forms of 32-bit register-register operations (cpu.ts run()). */
@@ -169,8 +203,9 @@ function aluFactory(op: number) {
           } else {
             const lin = memLin(c, i, 8, wb);
             const dl = readAt(c, lin, 8), dh = c.hi;
-            const lo = alu64(c, op, dl, dh, sl, sh);
-            if (wb) writeAt(c, lin, 8, lo, c.hi);
+            // Memory is written before the flags are recorded: a #PF on the write leaves RFLAGS intact.
+            if (wb) { const lo = alu64Value(c, op, dl, dh, sl, sh); writeAt(c, lin, 8, lo, c.hi); }
+            alu64(c, op, dl, dh, sl, sh);
           }
         };
       }
@@ -198,8 +233,10 @@ function aluFactory(op: number) {
           if (wb) setRegVal(c, i.r0, size, r, 0);
         } else {
           const lin = memLin(c, i, size, wb);
-          const r = alu(c, op, sz, readAt(c, lin, size), s);
-          if (wb) writeAt(c, lin, size, r, 0);
+          const d = readAt(c, lin, size);
+          // Memory is written before the flags are recorded: a #PF on the write leaves RFLAGS intact.
+          if (wb) writeAt(c, lin, size, aluValue(c, op, sz, d, s), 0);
+          alu(c, op, sz, d, s);
         }
       };
     },
@@ -269,8 +306,15 @@ function unaryFactory(kind: 'inc' | 'dec' | 'neg' | 'not') {
         } else {
           const lin = memLin(c, i, size, true);
           const v = readAt(c, lin, size), vh = c.hi;
-          const r = compute(c, v, vh);
-          writeAt(c, lin, size, r, c.hi);
+          // Memory first, then the flags (a #PF on the write leaves RFLAGS intact): compute() is
+          // pure apart from the flags, so run it on saved flags for the value, then again to record.
+          const op = c.lfOp, sz0 = c.lfSz, dst = c.lfDst, src = c.lfSrc, res = c.lfRes, cin = c.lfCin;
+          const dh = c.lfDstHi, shi = c.lfSrcHi, rh = c.lfResHi;
+          const r = compute(c, v, vh), hi = c.hi;
+          c.lfOp = op; c.lfSz = sz0; c.lfDst = dst; c.lfSrc = src; c.lfRes = res; c.lfCin = cin;
+          c.lfDstHi = dh; c.lfSrcHi = shi; c.lfResHi = rh;
+          writeAt(c, lin, size, r, hi);
+          compute(c, v, vh);
         }
       };
     },
