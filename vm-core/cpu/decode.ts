@@ -141,6 +141,10 @@ function convert(x: Instruction, bits: 16 | 32 | 64, bytes: Uint8Array): Insn {
   }
   const msz = MemorySizeExt.size(x.memorySize);
   insn.msz = msz;
+  // The main operand's size: a memory destination's own size (`shl dword [m], cl` is 4, not CL's 1),
+  // else the first register's; PUSH imm has neither, its size is the stack pointer decrement.
+  if (insn.k0 === K_MEM && msz >= 1 && msz <= 8 && (osz === 0 || insn.k1 === K_REG || insn.k2 === K_REG)) osz = msz;
+  if (osz === 0 && n === 1 && insn.k0 === K_IMM && x.stackPointerIncrement < 0) osz = -x.stackPointerIncrement;
   if (osz === 0) osz = msz > 0 && msz <= 16 ? msz : defaultOperandSize(x, bits);
   insn.osz = osz;
   insn.asz = addressSize(x, bits);

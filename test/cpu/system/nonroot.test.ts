@@ -9,6 +9,7 @@ import {
   EXIT_REASON_IO_INSTRUCTION,
 } from '../../../vm-core/cpu';
 import { EVT_NONE } from '../../../vm-core/cpu/events';
+import { getRflags } from '../../../vm-core/cpu/flags';
 import { ACC_WRITE } from '../../../vm-core/cpu/mmu';
 import { injectEvent } from '../../../vm-core/cpu/events';
 import { bareCpu, longMode, load } from '../helpers';
@@ -174,4 +175,25 @@ test('SVM CR intercepts: unconditional read/write per CR, CR0 selective write, C
   t = x([0x0f, 0x06, 0xf4], (c) => { c.intercepts.cr0SelectiveWrite = true; c.cr0 |= CR0_TS; });
   assert.equal(t.r, RUN_HALTED);
   assert.equal(t.cpu.cr0 & CR0_TS, 0);
+});
+
+test('read-modify-write ALU and INC/DEC/NEG on a read-only page: the #PF leaves RFLAGS unchanged', () => {
+  const forms: [string, number[]][] = [
+    ['adc dword [m], 1', [0x83, 0x14, 0x25, 0x00, 0x00, 0x20, 0x00, 0x01]],
+    ['add byte [m], 1', [0x80, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0x01]],
+    ['sbb qword [m], rax', [0x48, 0x19, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00]],
+    ['inc dword [m]', [0xff, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00]],
+    ['dec qword [m]', [0x48, 0xff, 0x0c, 0x25, 0x00, 0x00, 0x20, 0x00]],
+    ['neg word [m]', [0x66, 0xf7, 0x1c, 0x25, 0x00, 0x00, 0x20, 0x00]],
+  ];
+  for (const [name, insn] of forms) {
+    const { cpu, dv } = raw([0x39, 0xc0, 0xf9, ...insn]); // cmp eax, eax (ZF=1, PF=1); stc; <insn>
+    dv.setUint32(0x3000 + 8, 0x200000 | 0x81, true); // 2 MiB page at 0x200000: present, read-only
+    cpu.cr0 |= 1 << 16; // CR0.WP
+    cpu.intercepts.exceptionBitmap = 1 << 14;
+    assert.equal(cpu.run(100), RUN_EXIT, name);
+    assert.equal(cpu.exit.intrInfo & 0xff, 14, name);
+    assert.equal(getRflags(cpu) & 0x8d5, 0x45, `${name}: CF ZF PF as before the instruction`);
+    assert.equal(dv.getUint32(0x200000, true), 0, name);
+  }
 });

@@ -119,9 +119,7 @@ defineMatching(/^Xchg_(rm|r)(8|16|32|64)_(r|AX|EAX|RAX)(8|16|32|64)?$/, {
 // PUSH / POP of general registers, memory and immediates (segment registers in system.ts).
 defineMatching(/^Push_(r|rm)(16|32|64)$|^Pushq?_imm(8|16|32)$|^Push(w|d|q)?_imm(8|16|32)$/, {
   factory: (i: Insn) => {
-    // PUSH imm has no sized operand: the size is in the Code name (Pushq_imm32 pushes 8 bytes).
-    const m = /^Push([wdq])_imm/.exec(Code[i.code]);
-    const size = m ? ({ w: 2, d: 4, q: 8 } as Record<string, number>)[m[1]] : i.osz;
+    const size = i.osz; // PUSH imm: the stack decrement (decode.ts), 8 in 64-bit mode
     if (i.k0 === K_REG && size === 8) {
       const r = i.r0;
       return (c: Cpu) => push(c, 8, c.R[2 * r], c.R[2 * r + 1]);
