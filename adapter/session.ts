@@ -142,7 +142,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       this.sendResponse(response);
       this.sendEvent(new OutputEvent('VM RESET\n', 'console'));
       if (this.stopOnEntry) this.onStopped({ reason: 'entry', vcpu: 0, description: 'RESET' });
-      else e.resume();
+      else e.resume(false);
     });
   }
 

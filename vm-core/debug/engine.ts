@@ -376,7 +376,8 @@ export class DebugEngine {
       if (this.matchFilters(e)) { this.stop(this.pendingStop!); this.pendingStop = null; return; }
     }
     if (stopOnEntry) this.stop({ reason: 'entry', vcpu: 0, description: 'Stopped on entry' });
-    else this.resume();
+    // The first run: a breakpoint on the entry instruction has not been hit yet, so it must stop.
+    else this.resume(false);
   }
 
   private stop(e: StopEvent): void {
@@ -395,13 +396,13 @@ export class DebugEngine {
     this.host.ended(info);
   }
 
-  /** Continue all vCPUs (asynchronously, in slices). */
-  resume(): void {
+  /** Continue all vCPUs (asynchronously, in slices). `fromStop` false (the first run, after RESET): a breakpoint at RIP stops instead of being stepped over. */
+  resume(fromStop = true): void {
     if (this.state === 'ended') return;
     this.state = 'running';
     this.pauseRequested = false;
     const token = ++this.runToken;
-    this.prepareResume();
+    this.prepareResume(fromStop);
     const loop = () => {
       if (token !== this.runToken || this.state !== 'running') return;
       const t0 = Date.now();
@@ -482,10 +483,10 @@ export class DebugEngine {
   }
 
   /** Before running again: step over breakpoints at the current RIP of stopped vCPUs. */
-  private prepareResume(): void {
+  private prepareResume(skipAtRip = true): void {
     for (const v of this.machine.vcpus) {
       const lin = this.views[this.machine.vcpus.indexOf(v)].linearRip();
-      v.cpu.bpSkip = v.cpu.codeBreakpoints().has(lin) ? lin : NaN;
+      v.cpu.bpSkip = skipAtRip && v.cpu.codeBreakpoints().has(lin) ? lin : NaN;
     }
     this.resumeFromBp = [];
   }
