@@ -99,6 +99,8 @@ export class DebugEngine {
   private configured = false;
   private regWatchValues = new Map<number, bigint>();
   private exitRecords: (ExitRecord & { index: number; layer: string })[] = [];
+  /** Exits logged so far: the next record's index (records stay unique after old ones are dropped). */
+  private exitsLogged = 0;
   private pendingRecord: { rec: ExitRecord; vcpu: number } | null = null;
   private statsByReason = new Map<string, number>();
   private timeline: { instructions: number; count: number }[] = [];
@@ -358,7 +360,7 @@ export class DebugEngine {
 
   private logExit(r: Record<string, unknown> & { reason: string; vcpu: number; rip: string }, layer: string): ExitRecord {
     const rec = { ...r } as ExitRecord & { index: number; layer: string };
-    rec.index = this.exitRecords.length;
+    rec.index = this.exitsLogged++;
     rec.layer = layer;
     this.exitRecords.push(rec);
     if (this.exitRecords.length > 100_000) this.exitRecords.splice(0, 10_000);
