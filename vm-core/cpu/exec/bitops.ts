@@ -5,20 +5,10 @@ import { Insn, K_IMM, K_MEM, K_REG } from '../insn';
 import { CF, ZF } from '../state';
 import { OP_LOGIC, SZ32, setArithFlags, setLazy, setLazy64 } from '../flags';
 import { defineMatching, memLin, readAt, writeAt } from './operands';
+import { readOp as src } from './operands';
 import { sizeOfCode } from './shift';
 import { W, bit64, ctz32, popcnt32, sar64, setAllFlags, shr64, szp, szp64 } from './wide';
 
-/** Operand `k` (0-2) as a source of `size` bytes (8: low half, high half in c.hi). */
-function src(c: Cpu, i: Insn, k: number, size: number): number {
-  const kind = k === 0 ? i.k0 : k === 1 ? i.k1 : i.k2, r = k === 0 ? i.r0 : k === 1 ? i.r1 : i.r2;
-  if (kind === K_MEM) return readAt(c, memLin(c, i, size, false), size);
-  switch (size) {
-    case 1: return c.get8(r);
-    case 2: return c.R[2 * r] & 0xffff;
-    case 4: return c.R[2 * r];
-    default: c.hi = c.R[2 * r + 1]; return c.R[2 * r];
-  }
-}
 /** Write a register destination of 2/4/8 bytes (4 zero-extends, SDM Vol. 1 3.4.1.1). */
 function setDest(c: Cpu, r: number, size: number, v: number, hi: number): void {
   if (size === 2) c.set16(r, v);

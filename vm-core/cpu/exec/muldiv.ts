@@ -6,23 +6,13 @@ import type { Cpu } from '../cpu';
 import { Insn, K_IMM, K_MEM } from '../insn';
 import { CF, OF, RAX, RDX } from '../state';
 import { defineMatching, memLin, readAt } from './operands';
+import { readOp as rmSource } from './operands';
 import { sizeOfCode } from './shift';
 import { W, divU128by64, divU64by32, ltU64, mulS32, mulS64, mulU32, mulU64, neg64, setAllFlags, szp, szp64 } from './wide';
 
 /** #DE (SDM Vol. 3A 6.15, interrupt 0). */
 function divideError(c: Cpu): never { return c.fault(0); }
 
-/** The r/m source operand (1-4 bytes: zero-extended; 8 bytes: low half, high in c.hi). */
-function rmSource(c: Cpu, i: Insn, k: number, size: number): number {
-  const kind = k === 0 ? i.k0 : k === 1 ? i.k1 : i.k2, r = k === 0 ? i.r0 : k === 1 ? i.r1 : i.r2;
-  if (kind === K_MEM) return readAt(c, memLin(c, i, size, false), size);
-  switch (size) {
-    case 1: return c.get8(r);
-    case 2: return c.R[2 * r] & 0xffff;
-    case 4: return c.R[2 * r];
-    default: c.hi = c.R[2 * r + 1]; return c.R[2 * r];
-  }
-}
 
 // ---------------------------------------------------------------- MUL / IMUL r/m (one operand)
 
