@@ -136,3 +136,21 @@ after:
   assert.equal(t.vcpu.kvm_run.io.port, 0x11);
   assert.equal(t.vcpu.getRegs().rax, BigInt(t.syms.after));
 });
+
+test('amd: RAX/RSP/RIP go through the VMCB exactly (64-bit values with high bits)', () => {
+  const t = longModeGuest('amd', `bits 64
+org 0x100000
+  mov rax, 0x1234567890abcdef
+  mov rsp, 0x7ffffffffff0
+  out 0x10, al
+  mov rbx, rax
+  mov rcx, rsp
+  out 0x11, al
+  hlt
+`);
+  assert.equal(runOnce(t.vcpu), KVM_EXIT_IO);
+  assert.equal(runOnce(t.vcpu), KVM_EXIT_IO);
+  const r = t.vcpu.getRegs();
+  assert.equal(r.rbx, 0x1234567890abcdefn);
+  assert.equal(r.rcx, 0x7ffffffffff0n);
+});

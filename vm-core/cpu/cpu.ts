@@ -155,6 +155,8 @@ export class Cpu extends CpuState {
   noBoundaryCount = 0;
   /** An instruction handler took a hardware exit with vmExit()/endExit() and returned. */
   exitPending = false;
+  /** `slow` as it was when the pending exit was taken. */
+  private exitSlow = false;
 
   constructor(bus: PhysBus) {
     super();
@@ -285,6 +287,8 @@ export class Cpu extends CpuState {
   endExit(): void {
     this.rip = this.insnRip;
     this.exitPending = true;
+    // slow ends the fast loop at no per-instruction cost; the loop restores the previous value.
+    this.exitSlow = this.slow;
     this.slow = true;
   }
 
@@ -850,7 +854,7 @@ export class Cpu extends CpuState {
           expect = next;
         }
         // A handler took an exit (vmExit) and set slow: the instruction did not retire.
-        if (this.exitPending) { this.exitPending = false; this.icount--; return RUN_EXIT; }
+        if (this.exitPending) { this.exitPending = false; this.slow = this.exitSlow; this.icount--; return RUN_EXIT; }
         if (left <= 0) return RUN_BUDGET;
       } catch (e) {
         const r = this.handleThrow(e);
@@ -867,6 +871,8 @@ export class Cpu extends CpuState {
     // Triple fault, notify, pending events, interrupt/NMI lines and window exits (events.ts).
     const b = instructionBoundary(this);
     if (b >= 0) return b;
+    // An event the delivery itself raised (a #DB trap from a data breakpoint on the frame) comes first.
+    if (this.evType !== EVT_NONE) { this.slow = true; return -1; }
     if (this.halted) { this.slow = true; return RUN_HALTED; }
     const shadow = this.stiShadow || this.movSsShadow;
     const tf = (this.rflags & TF) !== 0;
@@ -877,6 +883,7 @@ export class Cpu extends CpuState {
     // DR0-DR3 instruction breakpoints are faults before the fetch (SDM Vol. 3B 17.3.1.1).
     if (this.dr7 & 0xff) checkCodeBreakpoints(this);
     if (this.bpLin.size !== 0 && this.atBreakpoint(this.rip)) { this.slow = true; return RUN_STOPPED; }
+    this.noBoundaryCount = 0; // an instruction boundary with nothing to deliver: an event window (notify)
     const insn = this.fetch();
     const rip = this.rip;
     this.insnRip = rip;
@@ -889,7 +896,6 @@ export class Cpu extends CpuState {
     insn.exec(this, insn);
     if (this.exitPending) { this.exitPending = false; return RUN_EXIT; }
     this.icount++;
-    this.noBoundaryCount = 0;
     if (shadow) { this.stiShadow = false; this.movSsShadow = false; }
     if (this.stiShadow || this.movSsShadow) this.slow = true;
     // Data-breakpoint and single-step traps after the instruction (SDM Vol. 3B 17.3.1.2, 17.3.1.4).

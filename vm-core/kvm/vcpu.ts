@@ -31,7 +31,7 @@ const TWO32 = 4294967296;
 const u64 = (n: number): bigint => BigInt.asUintN(64, BigInt(Math.trunc(n)));
 const num = (b: bigint | number): number => typeof b === 'number' ? b : Number(BigInt.asIntN(64, b) < -(1n << 52n) || BigInt.asIntN(64, b) > (1n << 53n) ? BigInt.asUintN(64, b) : BigInt.asIntN(64, b));
 
-export interface VcpuStats { exits: number; hypercalls: number; userspaceExits: number; }
+export interface VcpuStats { exits: number; hypercalls: number; userspaceExits: number; notifyWindowExits?: number; }
 
 export class KvmVcpu {
   readonly cpu: Cpu;
@@ -104,7 +104,27 @@ export class KvmVcpu {
     const e = kvm_find_cpuid_entry(this, leaf);
     return !!e && ((e[reg] >>> bit) & 1) === 1;
   }
-  lookupCpuid(fn: number, index: number): U.kvm_cpuid_entry2 | undefined { return kvm_find_cpuid_entry(this, fn, index); }
+  /** kvm_find_cpuid_entry through an index by function (rebuilt when KVM_SET_CPUID2 replaces the table). */
+  lookupCpuid(fn: number, index: number): U.kvm_cpuid_entry2 | undefined {
+    if (this.cpuidIndexOf !== this.arch.cpuid) this.indexCpuid();
+    const list = this.cpuidIndex.get(fn >>> 0);
+    if (list === undefined) return undefined;
+    for (let k = 0; k < list.length; k++) {
+      const e = list[k];
+      if (!(e.flags & U.KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e.index === index) return e;
+    }
+    return undefined;
+  }
+  private readonly cpuidIndex = new Map<number, U.kvm_cpuid_entry2[]>();
+  private cpuidIndexOf: U.kvm_cpuid_entry2[] | null = null;
+  private indexCpuid(): void {
+    this.cpuidIndex.clear();
+    for (const e of this.arch.cpuid) {
+      const list = this.cpuidIndex.get(e.function >>> 0);
+      if (list) list.push(e); else this.cpuidIndex.set(e.function >>> 0, [e]);
+    }
+    this.cpuidIndexOf = this.arch.cpuid;
+  }
   requestEvent(): void { this.arch.requests |= KVM_REQ_EVENT; }
   requestTripleFault(): void { this.arch.requests |= KVM_REQ_TRIPLE_FAULT; }
   kvmSetCr8(v: number): void { kvm_set_cr8(this, v); }

@@ -87,7 +87,7 @@ export class Svm implements KvmX86Ops {
     w(V.nested_ctl, 1); // SVM_NESTED_CTL_NP_ENABLE
     w(V.g_pat, this.v.arch.pat[1] * 4294967296 + (this.v.arch.pat[0] >>> 0));
     w(V.cr3, 0);
-    w(V.intercept_exceptions, (1 << 6) | (1 << 18) | (1 << 17) | (1 << 1));
+    w(V.intercept_exceptions, (1 << 6) | (1 << 18) | (this.v.vm.options.interceptAcDb ? (1 << 17) | (1 << 1) : 0));
     w(V.int_ctl, 1 << 24); // V_INTR_MASKING
     w(V.tsc_offset, 0);
     this.vmcb.controlsDirty = true;
@@ -194,7 +194,10 @@ export class Svm implements KvmX86Ops {
   interrupt_allowed(): boolean { const c = this.v.cpu; return (this.get_rflags() & 0x200) !== 0 && !c.stiShadow && !c.movSsShadow; }
   nmi_allowed(): boolean { const c = this.v.cpu; return !c.nmiBlocked && !c.stiShadow && !c.movSsShadow; }
   update_exception_bitmap(): void {
-    let eb = (1 << 6) | (1 << 18) | (1 << 17) | (1 << 1);
+    let eb = (1 << 6) | (1 << 18);
+    // #AC and #DB are intercepted since CVE-2015-5307 / CVE-2015-8104 (option interceptAcDb).
+    if (this.v.vm.options.interceptAcDb || this.v.arch.guest_debug) eb |= 1 << 1;
+    if (this.v.vm.options.interceptAcDb) eb |= 1 << 17;
     if ((this.v.arch.guest_debug & 0x10001) === 0x10001) eb |= 1 << 3;
     this.vmcb.write(V.intercept_exceptions, eb);
   }
@@ -235,9 +238,9 @@ export class Svm implements KvmX86Ops {
   vcpu_run(budget: number): number {
     const v = this.v, m = this.vmcb, c = v.cpu, a = v.arch;
     if (a.requests & KVM_REQ_LOAD_MMU_PGD) { a.requests &= ~KVM_REQ_LOAD_MMU_PGD; this.load_mmu_pgd(); }
-    m.write(V.rax, a.regs[1] * 4294967296 + (a.regs[0] >>> 0));
-    m.write(V.rsp, a.regs[9] * 4294967296 + (a.regs[8] >>> 0));
-    m.write(V.rip, a.regs[33] * 4294967296 + (a.regs[32] >>> 0));
+    m.writeReg(V.rax, a.regs[0], a.regs[1]);
+    m.writeReg(V.rsp, a.regs[8], a.regs[9]);
+    m.writeReg(V.rip, a.regs[32], a.regs[33]);
     if (m.controlsDirty) this.applyControls();
     if (m.modeDirty) { c.updateMode(); c.updateAcCheck(); m.modeDirty = false; }
     if (m.tlbDirty) { c.flushTlb(false); m.tlbDirty = false; }
@@ -257,10 +260,9 @@ export class Svm implements KvmX86Ops {
   /** After #VMEXIT: RAX/RSP/RIP (and CR2) copied from the VMCB; CR0/CR3 synced in svm_handle_exit. */
   private readBackRegs(): void {
     const m = this.vmcb, a = this.v.arch;
-    const rax = m.read(V.rax), rsp = m.read(V.rsp), rip = m.read(V.rip);
-    a.regs[0] = rax % 4294967296 | 0; a.regs[1] = Math.floor(rax / 4294967296) | 0;
-    a.regs[8] = rsp % 4294967296 | 0; a.regs[9] = Math.floor(rsp / 4294967296) | 0;
-    a.regs[32] = rip % 4294967296 | 0; a.regs[33] = Math.floor(rip / 4294967296) | 0;
+    m.readReg(V.rax, a.regs, 0);
+    m.readReg(V.rsp, a.regs, 8);
+    m.readReg(V.rip, a.regs, 32);
     a.cr2 = m.read(V.cr2);
   }
 

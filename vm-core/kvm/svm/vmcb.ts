@@ -66,13 +66,35 @@ export class Vmcb {
   hwSet(f: VmcbField, v: number): void { this.setStore(f, v); }
   /** Written by the processor at #VMEXIT as exact halves (the number view may round). */
   hwSet64(f: VmcbField, lo: number, hi: number): void {
-    this.store[f] = (hi >>> 0) * TWO32 + (lo >>> 0); this.lo32[f] = lo; this.hi32[f] = hi;
+    this.store[f] = (hi >>> 0) * TWO32 + (lo >>> 0); this.lo32[f] = lo; this.hi32[f] = hi; this.exact[f] = 1;
   }
   /** Bits 31:0 and 63:32 of a control-area field (uncounted: use after read()). */
-  low32(f: VmcbField): number { return this.lo32[f]; }
-  high32(f: VmcbField): number { return this.hi32[f]; }
-  private setStore(f: VmcbField, v: number): void {
-    this.store[f] = v; this.lo32[f] = v % TWO32 | 0; this.hi32[f] = Math.floor(v / TWO32) | 0;
+  low32(f: VmcbField): number { return this.exact[f] ? this.lo32[f] : this.store[f] % TWO32 | 0; }
+  high32(f: VmcbField): number { return this.exact[f] ? this.hi32[f] : Math.floor(this.store[f] / TWO32) | 0; }
+  private readonly exact = new Uint8Array(VmcbField.COUNT);
+  private setStore(f: VmcbField, v: number): void { this.store[f] = v; this.exact[f] = 0; }
+
+  /** KVM's copy of RAX/RSP/RIP into the save area before VMRUN, as exact halves (counted as a write). */
+  writeReg(f: VmcbField, lo: number, hi: number): void {
+    this.writes++;
+    const c = this.cpu;
+    switch (f) {
+      case VmcbField.rax: c.R[0] = lo; c.R[1] = hi; break;
+      case VmcbField.rsp: c.R[8] = lo; c.R[9] = hi; break;
+      default: c.rip = hi * TWO32 + (lo >>> 0);
+    }
+    if (this.tracer) this.tracer.access(true, f, hi * TWO32 + (lo >>> 0));
+  }
+  /** KVM's copy of RAX/RSP/RIP out of the save area after #VMEXIT into out[at], out[at + 1] (counted as a read). */
+  readReg(f: VmcbField, out: Int32Array, at: number): void {
+    this.reads++;
+    const c = this.cpu;
+    switch (f) {
+      case VmcbField.rax: out[at] = c.R[0]; out[at + 1] = c.R[1]; break;
+      case VmcbField.rsp: out[at] = c.R[8]; out[at + 1] = c.R[9]; break;
+      default: out[at] = c.rip % TWO32 | 0; out[at + 1] = Math.floor(c.rip / TWO32) | 0;
+    }
+    if (this.tracer) this.tracer.access(false, f, out[at + 1] * TWO32 + (out[at] >>> 0));
   }
 
   peek(f: VmcbField): number {
@@ -141,7 +163,7 @@ export class Vmcb {
       case VmcbField.g_pat: c.pat[0] = v % TWO32 | 0; c.pat[1] = Math.floor(v / TWO32) | 0; return;
     }
     this.setStore(f, v);
-    this.controlsDirty = true;
+    if (f <= VmcbField.int_ctl || f === VmcbField.nested_ctl) this.controlsDirty = true; // intercepts, TSC offset, V_IRQ
   }
 
   fields(): { field: number; value: number }[] {

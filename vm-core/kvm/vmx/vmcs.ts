@@ -34,10 +34,13 @@ export class Vmcs {
   /** 1 for every field written by VMWRITE or by the processor (VM exit). */
   readonly written = new Uint8Array(SIZE);
   private readonly store = new Float64Array(SIZE);
-  /** High half of the last natural-width/64-bit value read (exact 64-bit values). */
-  hi = 0;
-  /** Low half (as int32) of the last value read. */
-  lo = 0;
+  /** Low half (as int32) and high half of the last value read or peeked (exact 64-bit values). */
+  get lo(): number { return this.halvesSet ? this.lo32 : this.lastValue % TWO32 | 0; }
+  get hi(): number { return this.halvesSet ? this.hi32 : Math.floor(this.lastValue / TWO32) | 0; }
+  private lastValue = 0;
+  private halvesSet = false;
+  private lo32 = 0;
+  private hi32 = 0;
   /** Guest CR0/CR4/EFER/segments changed: the processor recomputes its mode at entry. */
   modeDirty = true;
   /** CR3 or paging bits changed: flush the TLBs at entry. */
@@ -56,7 +59,7 @@ export class Vmcs {
     let v: number;
     if (!this.written[field]) {
       if (this.tracer) this.tracer.neverWritten(field);
-      v = 0; this.lo = 0; this.hi = 0;
+      v = 0; this.lastValue = 0; this.halvesSet = false;
     } else {
       v = this.peek(field);
     }
@@ -89,28 +92,24 @@ export class Vmcs {
 
   /** Current value without counting (debugger view, stale-cache checks). */
   peek(field: number): number {
-    if (F.isGuestStateField(field) || field === F.GUEST_IA32_EFER || field === F.GUEST_IA32_PAT ||
-      field === F.VMCS_LINK_POINTER || (field >= F.GUEST_PDPTR0 && field <= F.GUEST_PDPTR3)) {
-      const v = this.peekGuest(field);
-      if (v !== undefined) return v;
-    }
+    if (GUEST_BACKED[field] === 1) return this.peekGuest(field);
     const v = this.store[field];
-    this.lo = v % TWO32 | 0; this.hi = Math.floor(v / TWO32) | 0;
+    this.lastValue = v; this.halvesSet = false;
     return v;
   }
 
   private nat(lo: number, hi: number): number {
-    this.lo = lo | 0; this.hi = hi | 0;
+    this.lo32 = lo | 0; this.hi32 = hi | 0; this.halvesSet = true;
     return hi * TWO32 + (lo >>> 0);
   }
   private num(v: number): number {
-    this.lo = v % TWO32 | 0; this.hi = Math.floor(v / TWO32) | 0;
+    this.lastValue = v; this.halvesSet = false;
     return v;
   }
 
-  private peekGuest(f: number): number | undefined {
+  private peekGuest(f: number): number {
     const c = this.cpu;
-    const segIdx = segIndex(f);
+    const segIdx = SEG_INDEX[f];
     if (segIdx >= 0) {
       const s = c.seg[segIdx & 7];
       switch (segIdx >> 3) {
@@ -124,6 +123,9 @@ export class Vmcs {
       case F.GUEST_RIP: return this.num(c.rip);
       case F.GUEST_RSP: return this.nat(c.R[8], c.R[9]);
       case F.GUEST_RFLAGS: return this.num(getRflags(c));
+      case F.GUEST_INTERRUPTIBILITY_INFO:
+        return this.num((c.stiShadow ? F.GUEST_INTR_STATE_STI : 0) | (c.movSsShadow ? F.GUEST_INTR_STATE_MOV_SS : 0) |
+          (c.nmiBlocked ? F.GUEST_INTR_STATE_NMI : 0));
       case F.GUEST_CR0: return this.num(c.cr0 >>> 0);
       case F.GUEST_CR3: return this.num(c.cr3);
       case F.GUEST_CR4: return this.num(c.cr4 >>> 0);
@@ -136,9 +138,6 @@ export class Vmcs {
       case F.GUEST_IDTR_LIMIT: return this.num(c.idtr.limit);
       case F.GUEST_PDPTR0: case F.GUEST_PDPTR1: case F.GUEST_PDPTR2: case F.GUEST_PDPTR3:
         return this.num(c.pdpte[(f - F.GUEST_PDPTR0) >> 1]);
-      case F.GUEST_INTERRUPTIBILITY_INFO:
-        return this.num((c.stiShadow ? F.GUEST_INTR_STATE_STI : 0) | (c.movSsShadow ? F.GUEST_INTR_STATE_MOV_SS : 0) |
-          (c.nmiBlocked ? F.GUEST_INTR_STATE_NMI : 0));
       case F.GUEST_ACTIVITY_STATE:
         return this.num(this.waitSipi ? F.GUEST_ACTIVITY_WAIT_SIPI : c.shutdown ? F.GUEST_ACTIVITY_SHUTDOWN
           : c.halted ? F.GUEST_ACTIVITY_HLT : F.GUEST_ACTIVITY_ACTIVE);
@@ -146,12 +145,12 @@ export class Vmcs {
       case F.GUEST_SYSENTER_ESP: return this.num(c.sysenterEsp);
       case F.GUEST_SYSENTER_EIP: return this.num(c.sysenterEip);
     }
-    return undefined;
+    return this.num(this.store[f]);
   }
 
   private poke(f: number, v: number): void {
     const c = this.cpu;
-    const segIdx = segIndex(f);
+    const segIdx = SEG_INDEX[f];
     if (segIdx >= 0) {
       const s = c.seg[segIdx & 7];
       switch (segIdx >> 3) {
@@ -196,7 +195,7 @@ export class Vmcs {
       case F.GUEST_SYSENTER_EIP: c.sysenterEip = v; return;
     }
     this.store[f] = v;
-    if (!F.isGuestStateField(f) && !F.isExitInfoField(f)) this.controlsDirty = true;
+    if (CONTROL_FIELD[f] === 1) this.controlsDirty = true;
   }
 
   /** Every field ever written, with its current value (debugger view). */
@@ -206,6 +205,20 @@ export class Vmcs {
     return out;
   }
 }
+
+/** Segment field -> (kind << 3) | segment, or -1; fields the processor backs; control fields (tables). */
+const SEG_INDEX = new Int8Array(SIZE);
+const GUEST_BACKED = new Uint8Array(SIZE);
+const CONTROL_FIELD = new Uint8Array(SIZE);
+for (let f = 0; f < SIZE; f++) {
+  SEG_INDEX[f] = segIndex(f);
+  CONTROL_FIELD[f] = !F.isGuestStateField(f) && !F.isExitInfoField(f) ? 1 : 0;
+}
+for (const f of [F.GUEST_RIP, F.GUEST_RSP, F.GUEST_RFLAGS, F.GUEST_CR0, F.GUEST_CR3, F.GUEST_CR4, F.GUEST_DR7,
+  F.GUEST_IA32_EFER, F.GUEST_IA32_PAT, F.GUEST_GDTR_BASE, F.GUEST_GDTR_LIMIT, F.GUEST_IDTR_BASE, F.GUEST_IDTR_LIMIT,
+  F.GUEST_PDPTR0, F.GUEST_PDPTR1, F.GUEST_PDPTR2, F.GUEST_PDPTR3, F.GUEST_INTERRUPTIBILITY_INFO, F.GUEST_ACTIVITY_STATE,
+  F.GUEST_SYSENTER_CS, F.GUEST_SYSENTER_ESP, F.GUEST_SYSENTER_EIP]) GUEST_BACKED[f] = 1;
+for (let f = 0; f < SIZE; f++) if (SEG_INDEX[f] >= 0) GUEST_BACKED[f] = 1;
 
 /** Segment field -> (kind << 3) | segment (kind 0 selector, 1 limit, 2 AR, 3 base), or -1. */
 function segIndex(f: number): number {

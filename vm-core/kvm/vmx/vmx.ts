@@ -24,6 +24,7 @@ import { KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, KVM
 import { entryInjectEvent, exitCompleteInterrupts, reportUnemulated, syncGprsToCpu, syncGprsFromCpu } from '../x86/vcpu_run_common';
 import { KVM_REQ_LOAD_MMU_PGD } from '../vcpu_arch';
 import { kvm_emulate_instruction } from '../x86/emulate';
+import { kvm_notify_vmexit_enabled } from './notify';
 
 /** Registers the VMX exit path makes unavailable (VMX_REGS_LAZY_LOAD_SET). */
 export const VMX_REGS_LAZY_LOAD_SET = (1 << VCPU_REGS_RIP) | (1 << VCPU_REGS_RSP) | (1 << VCPU_EXREG_RFLAGS) |
@@ -95,6 +96,7 @@ export class Vmx implements KvmX86Ops {
     // vmx_adjust_sec_exec_exiting: exit on RDRAND/RDSEED the guest's CPUID does not advertise.
     if (!this.v.guestCpuidHas(1, 'ecx', 30)) c |= F.SECONDARY_EXEC_RDRAND_EXITING;
     if (!this.v.guestCpuidHas(7, 'ebx', 18)) c |= F.SECONDARY_EXEC_RDSEED_EXITING;
+    if (kvm_notify_vmexit_enabled(this.v)) c |= F.SECONDARY_EXEC_NOTIFY_VM_EXITING;
     return c;
   }
 
@@ -127,6 +129,7 @@ export class Vmx implements KvmX86Ops {
     this.set_cr4_guest_host_mask();
     w(F.TSC_OFFSET, 0);
     w(F.EPT_POINTER, 0x2000 | 0x5e);
+    if (kvm_notify_vmexit_enabled(this.v)) w(F.NOTIFY_WINDOW, this.v.vm.notifyWindow);
     w(F.VIRTUAL_PROCESSOR_ID, this.v.vcpu_id + 1);
     this.update_exception_bitmap();
     this.guestEferLoaded = -1;
@@ -141,8 +144,11 @@ export class Vmx implements KvmX86Ops {
 
   /** vmx_update_exception_bitmap: #UD #MC #DB #AC always; #BP with software-breakpoint guest debug. */
   update_exception_bitmap(): void {
-    let eb = (1 << 6) | (1 << 18) | (1 << 1) | (1 << 17);
+    let eb = (1 << 6) | (1 << 18);
+    // #DB and #AC are intercepted since CVE-2015-8104 / CVE-2015-5307 (option interceptAcDb).
+    if (this.v.vm.options.interceptAcDb) eb |= (1 << 1) | (1 << 17);
     const gd = this.v.arch.guest_debug;
+    if (gd) eb |= 1 << 1;
     if ((gd & 0x10001) === 0x10001) eb |= 1 << 3;
     // #PF is intercepted only without EPT (vmx_need_pf_intercept); EPT is always on here.
     this.vmcs.write(F.EXCEPTION_BITMAP, eb);
@@ -472,7 +478,8 @@ export class Vmx implements KvmX86Ops {
     x.cr4Mask = m.peek(F.CR4_GUEST_HOST_MASK) | 0;
     x.cr4Shadow = m.peek(F.CR4_READ_SHADOW) | 0;
     x.crRead = 0; x.crWrite = 0; x.cr0SelectiveWrite = false;
-    x.notifyWindow = 0;
+    x.notify = (sec & F.SECONDARY_EXEC_NOTIFY_VM_EXITING) !== 0;
+    x.notifyWindow = x.notify ? m.peek(F.NOTIFY_WINDOW) >>> 0 : 0;
     // Unconditional in VMX non-root operation (SDM Vol. 3C 25.1.2).
     x.cpuid = x.invd = x.xsetbv = x.vmx = x.vmcall = x.tripleFault = x.init = true;
     x.vmmcall = false;
@@ -510,13 +517,16 @@ export class Vmx implements KvmX86Ops {
     }
     if (m.tlbDirty) { c.flushTlb(false); m.tlbDirty = false; }
     syncGprsToCpu(v, false);
-    entryInjectEvent(v, m.peek(F.VM_ENTRY_INTR_INFO_FIELD) | 0, m.peek(F.VM_ENTRY_EXCEPTION_ERROR_CODE) | 0,
-      m.peek(F.VM_ENTRY_INSTRUCTION_LEN) | 0);
+    const entryInfo = m.peek(F.VM_ENTRY_INTR_INFO_FIELD) | 0;
+    if (entryInfo & F.INTR_INFO_VALID_MASK) {
+      entryInjectEvent(v, entryInfo, m.peek(F.VM_ENTRY_EXCEPTION_ERROR_CODE) | 0, m.peek(F.VM_ENTRY_INSTRUCTION_LEN) | 0);
+    }
     const r = v.runCpu(budget);
     syncGprsFromCpu(v, false);
     a.regs_avail &= ~VMX_REGS_LAZY_LOAD_SET;
     if (!this.firstExitDone) { m.markGuestStateSaved(); this.firstExitDone = true; }
-    if (m.peek(F.VM_ENTRY_INTR_INFO_FIELD) & F.INTR_INFO_VALID_MASK) m.hwSet(F.VM_ENTRY_INTR_INFO_FIELD, 0);
+    // The processor clears the valid bit of the VM-entry interruption information on VM exit.
+    if (entryInfo & F.INTR_INFO_VALID_MASK) m.hwSet(F.VM_ENTRY_INTR_INFO_FIELD, entryInfo & ~F.INTR_INFO_VALID_MASK);
     if (r !== RUN_EXIT) return r;
     this.recordExit();
     return r;

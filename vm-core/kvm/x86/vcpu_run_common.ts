@@ -10,12 +10,14 @@ import { injectEvent } from '../../cpu/events';
 /** The entry stub loads every GPR but RSP from arch.regs (SVM: also RAX/RSP through the VMCB). */
 export function syncGprsToCpu(v: KvmVcpu, svm: boolean): void {
   const src = v.arch.regs, dst = v.cpu.R;
-  for (let k = svm ? 2 : 0; k < 32; k++) if (k !== 8 && k !== 9) dst[k] = src[k];
+  for (let k = svm ? 2 : 0; k < 8; k++) dst[k] = src[k];
+  for (let k = 10; k < 32; k++) dst[k] = src[k];
 }
 /** The exit stub saves every GPR but RSP into arch.regs. */
 export function syncGprsFromCpu(v: KvmVcpu, svm: boolean): void {
   const src = v.cpu.R, dst = v.arch.regs;
-  for (let k = svm ? 2 : 0; k < 32; k++) if (k !== 8 && k !== 9) dst[k] = src[k];
+  for (let k = svm ? 2 : 0; k < 8; k++) dst[k] = src[k];
+  for (let k = 10; k < 32; k++) dst[k] = src[k];
 }
 
 /**
