@@ -5,9 +5,9 @@
 //   server  a loopback TCP server: kvmGuest.adapterServerPort (a `kvm-guest dap --port N`
 //           started by hand) or, with port 0, one the extension starts on a free port.
 import * as vscode from 'vscode';
-import * as net from 'node:net';
 import { AdapterMode, SETTINGS_SECTION } from './constants';
 import { adapterBundlePath, loadAdapter } from './adapter-loader';
+import { startInHostServer, type InHostServer } from './adapter-server';
 
 export function adapterMode(): AdapterMode {
   const mode = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<string>('adapterMode', 'inline');
@@ -15,7 +15,7 @@ export function adapterMode(): AdapterMode {
 }
 
 export class KvmGuestAdapterFactory implements vscode.DebugAdapterDescriptorFactory, vscode.Disposable {
-  private server: net.Server | undefined;
+  private server: Promise<InHostServer> | undefined;
 
   createDebugAdapterDescriptor(session: vscode.DebugSession): vscode.ProviderResult<vscode.DebugAdapterDescriptor> {
     const settings = vscode.workspace.getConfiguration(SETTINGS_SECTION, session.workspaceFolder);
@@ -47,29 +47,12 @@ export class KvmGuestAdapterFactory implements vscode.DebugAdapterDescriptorFact
     if (port > 0) return new vscode.DebugAdapterServer(port, '127.0.0.1');
     const loaded = loadAdapter();
     if (!loaded.ok) throw new Error(loaded.message);
-    if (!this.server) {
-      const Session = loaded.module.KvmGuestSession;
-      const server = net.createServer((socket) => {
-        const s = new Session();
-        s.setRunAsServer?.(true);
-        if (!s.start) {
-          socket.destroy();
-          return;
-        }
-        s.start(socket, socket);
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      this.server = server;
-    }
-    const address = this.server.address() as net.AddressInfo;
-    return new vscode.DebugAdapterServer(address.port, '127.0.0.1');
+    this.server ??= startInHostServer(loaded.module);
+    return new vscode.DebugAdapterServer((await this.server).port, '127.0.0.1');
   }
 
   dispose(): void {
-    this.server?.close();
+    void this.server?.then((s) => s.close(), () => undefined);
     this.server = undefined;
   }
 }

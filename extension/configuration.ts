@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { DEBUG_TYPE } from './constants';
-import { programForFile } from './guest-files';
+import { guestFileKind, programForFile } from './guest-files';
 
 export { programForFile };
 
@@ -30,6 +30,9 @@ export function configurationFor(program: string, name?: string): vscode.DebugCo
 }
 
 export class KvmGuestConfigurationProvider implements vscode.DebugConfigurationProvider {
+  /** `checkProgram` publishes a guest source's assembler diagnostics (Problems view) at launch. */
+  constructor(private readonly checkProgram?: (path: string) => Promise<unknown>) {}
+
   /** F5 without launch.json: VS Code passes an empty configuration; fill it from the active file. */
   resolveDebugConfiguration(
     _folder: vscode.WorkspaceFolder | undefined,
@@ -68,6 +71,10 @@ export class KvmGuestConfigurationProvider implements vscode.DebugConfigurationP
     const program = isAbsolute(config.program) || !folder ? config.program : join(folder.uri.fsPath, config.program);
     if (!existsSync(program)) {
       return vscode.window.showErrorMessage(`KVM Guest: program "${config.program}" does not exist.`).then(() => undefined);
+    }
+    // Assembler errors go to the Problems view; the launch itself then fails naming file:line.
+    if (this.checkProgram && (config.format === 'asm' || ((config.format ?? 'auto') === 'auto' && guestFileKind(program) === 'asm'))) {
+      return this.checkProgram(program).then(() => config, () => config);
     }
     return config;
   }

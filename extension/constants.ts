@@ -9,6 +9,7 @@ export const COMMANDS = {
   injectTripleFault: 'kvmGuest.injectTripleFault',
   resetVm: 'kvmGuest.resetVm',
   toggleExitFilters: 'kvmGuest.toggleExitFilters',
+  filterExitsView: 'kvmGuest.filterExitsView',
   showStatistics: 'kvmGuest.showStatistics',
   refreshViews: 'kvmGuest.refreshViews',
 } as const;

@@ -25,8 +25,25 @@ export class AssemblerDiagnostics implements vscode.Disposable {
 
   async check(doc: vscode.TextDocument): Promise<void> {
     if (doc.languageId !== GUEST_ASM_LANGUAGE || doc.uri.scheme !== 'file') return;
+    await this.publish(doc.uri, doc.getText());
+  }
+
+  /**
+   * At launch: assembles the program (the open editor's text if it is open, else the file) and
+   * publishes its diagnostics, so the Problems view lists what the launch error names. Returns
+   * the number of errors.
+   */
+  async checkProgram(path: string): Promise<number> {
+    const uri = vscode.Uri.file(path);
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === uri.fsPath);
+    const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    return this.publish(uri, text);
+  }
+
+  private async publish(uri: vscode.Uri, source: string): Promise<number> {
     const { assemble } = await loadAssembler();
-    const result = assemble({ path: doc.uri.fsPath, source: doc.getText() });
+    const doc = { uri };
+    const result = assemble({ path: uri.fsPath, source });
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const d of result.diagnostics) {
       const line = Math.max(0, d.line - 1);
@@ -40,6 +57,7 @@ export class AssemblerDiagnostics implements vscode.Disposable {
     this.collection.delete(doc.uri);
     if (!byFile.has(doc.uri.fsPath)) this.collection.set(doc.uri, []);
     for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
+    return result.diagnostics.filter((d) => d.severity === 'error').length;
   }
 
   dispose(): void {

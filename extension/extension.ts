@@ -1,46 +1,45 @@
-// KVM Guest Debugger: the VS Code side. Registers the kvm-guest debugger (configuration provider,
-// adapter factory), the guest assembly diagnostics, the VM Exits and Register Cache views and
-// the VMM commands. Everything that debugs lives in the adapter (adapter/), loaded through
-// adapter-loader.ts.
+// KVM Guest Debugger: the VS Code side. Registers the kvm-guest debugger (configuration providers,
+// adapter factory), the guest assembly diagnostics, the VM Exits and Register Cache views, the exit
+// statistics panel and the VMM commands. Everything that debugs lives in the adapter (adapter/),
+// loaded through adapter-loader.ts.
 import * as vscode from 'vscode';
 import { COMMANDS, DEBUG_TYPE, VIEWS } from './constants';
 import { KvmGuestConfigurationProvider, KvmGuestDynamicConfigurationProvider, activeFileUri, configurationFor, programForFile } from './configuration';
 import { KvmGuestAdapterFactory } from './adapter-factory';
 import { AssemblerDiagnostics } from './diagnostics';
+import { SessionTracker } from './session-tracker';
 import { ExitsViewProvider } from './views/exits-view';
 import { RegCacheViewProvider } from './views/regcache-view';
-import { showStatistics } from './views/statistics-panel';
-import { evaluateInRepl, VMM_COMMANDS } from './commands';
+import { StatisticsPanel } from './views/statistics-panel';
+import { INJECT_COMMANDS, toggleExitFilters, vmmAction } from './commands';
 
 export function activate(context: vscode.ExtensionContext): void {
   const subs = context.subscriptions;
 
-  subs.push(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new KvmGuestConfigurationProvider()));
+  const diagnostics = new AssemblerDiagnostics();
+  subs.push(diagnostics);
+  subs.push(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new KvmGuestConfigurationProvider((p) => diagnostics.checkProgram(p))));
   subs.push(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new KvmGuestDynamicConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic));
   const factory = new KvmGuestAdapterFactory();
   subs.push(vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, factory), factory);
 
-  subs.push(new AssemblerDiagnostics());
-
-  const exits = new ExitsViewProvider();
-  const regCache = new RegCacheViewProvider();
-  subs.push(vscode.window.registerTreeDataProvider(VIEWS.exits, exits));
-  subs.push(vscode.window.registerTreeDataProvider(VIEWS.regCache, regCache));
+  const tracker = new SessionTracker();
+  const exits = new ExitsViewProvider(tracker);
+  const regCache = new RegCacheViewProvider(tracker);
+  const statistics = new StatisticsPanel(tracker);
+  subs.push(tracker, exits, regCache, statistics);
+  const exitsView = vscode.window.createTreeView(VIEWS.exits, { treeDataProvider: exits });
+  const regCacheView = vscode.window.createTreeView(VIEWS.regCache, { treeDataProvider: regCache });
+  exits.attach(exitsView);
+  regCache.attach(regCacheView);
+  subs.push(exitsView, regCacheView);
   const refreshViews = () => Promise.all([exits.refresh(), regCache.refresh()]).then(() => undefined);
-  // Refresh the views whenever a kvm-guest session stops, and when sessions come and go.
-  subs.push(vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
-    createDebugAdapterTracker: () => ({
-      onDidSendMessage: (m: { type?: string; event?: string }) => {
-        if (m?.type === 'event' && m.event === 'stopped') void refreshViews();
-      },
-    }),
-  }));
-  subs.push(vscode.debug.onDidChangeActiveDebugSession(() => void refreshViews()));
   subs.push(vscode.debug.onDidTerminateDebugSession(() => void refreshViews()));
 
   subs.push(vscode.commands.registerCommand(COMMANDS.refreshViews, refreshViews));
-  subs.push(vscode.commands.registerCommand(COMMANDS.showStatistics, showStatistics));
-  subs.push(vscode.commands.registerCommand(COMMANDS.toggleExitFilters, async () => {
+  subs.push(vscode.commands.registerCommand(COMMANDS.showStatistics, () => statistics.show()));
+  subs.push(vscode.commands.registerCommand(COMMANDS.toggleExitFilters, () => toggleExitFilters(tracker)));
+  subs.push(vscode.commands.registerCommand(COMMANDS.filterExitsView, async () => {
     const reasons = exits.reasons();
     if (reasons.length === 0) {
       void vscode.window.showInformationMessage('KVM Guest: no VM exits to filter yet.');
@@ -48,16 +47,14 @@ export function activate(context: vscode.ExtensionContext): void {
     }
     const picked = await vscode.window.showQuickPick(
       reasons.map((r) => ({ label: r, picked: !exits.hidden.has(r) })),
-      { canPickMany: true, title: 'VM exit reasons to show' },
+      { canPickMany: true, title: 'VM Exits view: reasons to show' },
     );
     if (picked) exits.setHidden(reasons.filter((r) => !picked.some((p) => p.label === r)));
   }));
-  for (const [id, command] of Object.entries(VMM_COMMANDS)) {
-    subs.push(vscode.commands.registerCommand(id, async () => {
-      const result = await evaluateInRepl(command);
-      if (result !== undefined) await refreshViews();
-    }));
+  for (const [id, kind] of Object.entries(INJECT_COMMANDS)) {
+    subs.push(vscode.commands.registerCommand(id, async () => { if (await vmmAction(kind)) await refreshViews(); }));
   }
+  subs.push(vscode.commands.registerCommand(COMMANDS.resetVm, async () => { if (await vmmAction('reset')) await refreshViews(); }));
   subs.push(vscode.commands.registerCommand(COMMANDS.debugFile, async (uri?: vscode.Uri) => {
     const target = uri instanceof vscode.Uri ? { uri, languageId: undefined } : activeFileUri();
     if (!target) {

@@ -7,15 +7,16 @@
 //   dist/iced_x86_bg.wasm  iced-x86's WebAssembly module. iced-x86's JS (bundled in) reads it
 //                       with fs from path.join(__dirname, 'iced_x86_bg.wasm'), and in a bundle
 //                       __dirname is dist/, so the file sits beside the bundles.
-// Usage: node scripts/build.mjs [--production] [--watch]
+// Usage: node scripts/build.mjs [--production] [--watch] [--outdir DIR]   (DIR: instead of dist/, for tests)
 import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
+const outArg = process.argv.indexOf('--outdir');
+const DIST = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(ROOT, 'dist');
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 const require = createRequire(join(ROOT, 'package.json'));
@@ -74,14 +75,14 @@ async function build() {
       continue;
     }
     const result = await esbuild.build(b.options);
-    const out = relative(ROOT, b.options.outfile);
+    const out = relative(ROOT, b.options.outfile) || b.options.outfile;
     const bytes = readFileSync(b.options.outfile).length;
     console.log(`build: ${out} (${(bytes / 1024).toFixed(0)} KiB)`);
     if (bundlesIced(result.metafile)) needsWasm = true;
   }
   if (needsWasm) {
     copyFileSync(icedWasmPath(), join(DIST, 'iced_x86_bg.wasm'));
-    console.log('build: dist/iced_x86_bg.wasm (iced-x86 WebAssembly module)');
+    console.log(`build: ${relative(ROOT, join(DIST, 'iced_x86_bg.wasm'))} (iced-x86 WebAssembly module)`);
   }
 }
 
