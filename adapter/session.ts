@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { DebugEngine, type StopEvent, type CodeBreakpoint } from '../vm-core/debug/engine';
 import { resolveLaunchOptions } from '../vm-core/config/launch-options';
 import { EXIT_FILTERS } from '../vm-core/debug/exit-filters';
-import { Expression, ExprError } from '../vm-core/debug/expr';
+import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
 import { disassemble } from '../vm-core/debug/disasm';
 import { runConsoleCommand, consoleCompletions, isConsoleCommand } from './console';
@@ -81,7 +81,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): Promise<void> {
-    const raw = args as unknown as Record<string, unknown>;
+    const raw = (args ?? {}) as unknown as Record<string, unknown>;
     const { options, errors } = resolveLaunchOptions(raw, DAP_KEYS);
     if (errors.length) {
       this.sendErrorResponse(response, 2001, `Invalid launch configuration: ${errors.map((e) => `"${e.option}": ${e.message}`).join('; ')}`);
@@ -222,7 +222,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       const exprText = text.replace(/^(gpa|phys):/i, '').replace(/^gpa\((.*)\)$/, '$1');
       let addr: number;
       try { addr = Number(BigInt.asIntN(64, Expression.parse(exprText).evaluate(e.evalContext(e.focus)))); }
-      catch (err) { response.body = { dataId: null, description: `not a data breakpoint target: ${(err as Error).message}` }; this.sendResponse(response); return; }
+      catch (err) { response.body = { dataId: null, description: `not a data breakpoint target: ${exprErrorText(err)}` }; this.sendResponse(response); return; }
       const size = Math.max(1, Math.min(args.bytes ?? 8, 4096));
       response.body = { dataId: `mem:${phys ? 'p' : 'v'}:${addr}:${size}`, description: `${size} bytes at ${phys ? 'GPA ' : ''}0x${addr.toString(16)}`,
         accessTypes: ['read', 'write', 'readWrite'], canPersist: true };
@@ -237,7 +237,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       const results: DebugProtocol.Breakpoint[] = [];
       for (const b of args.breakpoints ?? []) {
         let cond: Expression | undefined;
-        try { if (b.condition) cond = Expression.parse(b.condition); } catch (err) { results.push({ verified: false, message: `condition: ${(err as Error).message}` }); continue; }
+        try { if (b.condition) cond = Expression.parse(b.condition); } catch (err) { results.push({ verified: false, message: `condition: ${exprErrorText(err)}` }); continue; }
         const reg = /^reg:(\w+)$/.exec(b.dataId);
         const mem = /^mem:([pv]):(-?\d+):(\d+)$/.exec(b.dataId);
         if (reg) list.push({ kind: 'register' as const, register: reg[1], access: 'write' as const, condition: cond, description: `${reg[1]} changes` });
@@ -497,7 +497,7 @@ export class KvmGuestSession extends LoggingDebugSession {
           variablesReference: 0, memoryReference: '0x' + v.toString(16) };
         this.sendResponse(response);
       } catch (err) {
-        if (err instanceof ExprError) { this.sendErrorResponse(response, 2010, `${err.message}${err.column ? ` (column ${err.column})` : ''}`); return; }
+        if (err instanceof ExprError) { this.sendErrorResponse(response, 2010, exprErrorText(err)); return; }
         throw err;
       }
     });

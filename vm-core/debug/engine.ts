@@ -9,7 +9,7 @@ import type { KvmVcpu } from '../kvm/vcpu';
 import type { GuestImage } from '../loader/image';
 import { lineForAddress } from '../loader/image';
 import type { KvmObserver } from '../kvm/observers';
-import { Expression, parseHitCondition, formatLogMessage, type EvalContext } from './expr';
+import { Expression, parseHitCondition, formatLogMessage, exprErrorText, type EvalContext } from './expr';
 import { EXIT_FILTERS, activateFilters, type ActiveFilter, type ExitEvent } from './exit-filters';
 import { Recording } from './recording';
 import { ShadowCallStack } from './callstack';
@@ -143,7 +143,8 @@ export class DebugEngine {
     const l = launchWithObserver(options, baseDir, observer);
     if (!l.ok) return { errors: l.errors, warnings: l.warnings };
     const engine = new DebugEngine(l.machine, l.image, options, host, sink);
-    engine.earlyEvents = early;
+    // Events of vCPU creation and RESET: logged now, matched against the filters at configurationDone.
+    for (const e of early) engine.onModelEvent(e);
     return { engine, errors: [], warnings: l.warnings };
   }
 
@@ -207,7 +208,7 @@ export class DebugEngine {
   private newCodeBp(kind: CodeBreakpoint['kind'], condition?: string, hitCondition?: string, logMessage?: string): CodeBreakpoint {
     const bp: CodeBreakpoint = { id: nextBreakpointId++, kind, address: 0, verified: true, hits: 0, logMessage };
     try { if (condition && condition.trim()) bp.condition = Expression.parse(condition); }
-    catch (e) { bp.verified = false; bp.message = `condition: ${(e as Error).message}`; }
+    catch (e) { bp.verified = false; bp.message = `condition: ${exprErrorText(e)}`; }
     if (hitCondition && hitCondition.trim()) {
       const h = parseHitCondition(hitCondition);
       if (typeof h === 'string') { bp.verified = false; bp.message = h; } else bp.hit = h;
@@ -387,8 +388,24 @@ export class DebugEngine {
     this.focus = e.vcpu;
     this.lastStop = e;
     this.recording.checkpoint();
-    this.machine.vm.beforeInsn = null;
+    this.clearStopHooks();
     this.host.stopped(e);
+  }
+
+  /** The run's end that came with the last stop (a livelock a filter stopped at) ends it on resume. */
+  private endAfterStop: StopReason | null = null;
+  private takeEndAfterStop(): boolean {
+    const r = this.endAfterStop;
+    if (!r) return false;
+    this.endAfterStop = null;
+    this.end(r);
+    return true;
+  }
+
+  /** Remove the one-shot "stop at the next boundary" hooks a model event installed. */
+  private clearStopHooks(): void {
+    this.machine.vm.beforeInsn = null;
+    for (const v of this.machine.vcpus) v.cpu.beforeInsn = v.guestDebugHook;
   }
 
   private end(s: StopReason): void {
@@ -401,6 +418,7 @@ export class DebugEngine {
   /** Continue all vCPUs (asynchronously, in slices). `fromStop` false (the first run, after RESET): a breakpoint at RIP stops instead of being stepped over. */
   resume(fromStop = true): void {
     if (this.state === 'ended') return;
+    if (this.takeEndAfterStop()) return;
     this.state = 'running';
     this.pauseRequested = false;
     const token = ++this.runToken;
@@ -428,6 +446,9 @@ export class DebugEngine {
   /** Handle what Machine.run returned; true when the run loop must end (stopped or ended). */
   private handleRunResult(r: StopReason): boolean {
     if (r.kind === 'slice') return false;
+    // A model event a filter wants (e.g. kvm-bug) came with the run's end: stop there first; the
+    // end is reported when the run continues (the machine ends the same way again).
+    if (r.kind !== 'stopped' && this.pendingStop) { const s = this.pendingStop; this.pendingStop = null; this.stop(s); this.endAfterStop = r; return true; }
     if (r.kind === 'stopped') {
       const v = this.machine.vcpus[r.vcpu];
       if (this.pendingStop) { const s = this.pendingStop; this.pendingStop = null; this.stop(s); return true; }
@@ -514,6 +535,7 @@ export class DebugEngine {
   /** Step one instruction (granularity 'instruction') or one source line. */
   step(vi: number, granularity: 'instruction' | 'line' = 'instruction'): void {
     if (this.state === 'ended') return;
+    if (this.takeEndAfterStop()) return;
     this.pendingStop = null;
     const startLine = granularity === 'line' ? this.views[vi].sourceLine() : undefined;
     // Stopped at an exit (hardware or userspace): the step lets KVM finish it (e.g. complete the
@@ -523,7 +545,7 @@ export class DebugEngine {
       const before = this.machine.vcpus[vi].cpu.icount;
       const r = this.runSteps(vi, n);
       n = 1;
-      if (r.kind !== 'slice' && r.kind !== 'stopped') { this.end(r); return; }
+      if (r.kind !== 'slice' && r.kind !== 'stopped') { if (!this.handleRunResult(r)) this.end(r); return; }
       if (r.kind === 'stopped' && (this.pendingStop || !Number.isNaN(this.machine.vcpus[vi].cpu.bpHit))) {
         if (this.handleRunResult(r)) return;
       }
@@ -638,6 +660,9 @@ export class DebugEngine {
 
   /** RESET of the whole VM (KVM cannot do this; the debugger can: DAP restart). */
   resetVm(): void {
+    this.endAfterStop = null;
+    this.pendingStop = null;
+    if (this.state === 'ended') this.state = 'stopped';
     this.machine.resetVm();
     this.stacks.forEach((s) => s.clear());
   }

@@ -2,7 +2,7 @@
 // hardware VM exit, a class of hardware exits, a KVM_EXIT_* returned to userspace, a register-cache
 // event, a triple fault, a notify exit — and accepts a condition over the event's fields
 // (`nr == 12`, `port == 0x3f8`, `msr == 0x40000001`, `qual & 1`).
-import { Expression } from './expr';
+import { Expression, exprErrorText } from './expr';
 
 export type ExitEventLayer = 'hardware' | 'userspace' | 'regcache' | 'kvm';
 
@@ -77,7 +77,7 @@ export function activateFilters(ids: string[], options: { filterId: string; cond
     if (!def) { errors.set(id, `unknown exit filter '${id}'`); return; }
     let condition: Expression | undefined;
     if (cond && cond.trim()) {
-      try { condition = Expression.parse(cond); } catch (e) { errors.set(id, `condition: ${(e as Error).message}`); return; }
+      try { condition = Expression.parse(cond); } catch (e) { errors.set(id, `condition: ${exprErrorText(e)}`); return; }
     }
     active.push({ def, condition });
   };

@@ -27,6 +27,12 @@ export class ExprError extends Error {
   constructor(message: string, readonly column: number) { super(message); }
 }
 
+/** An expression error for the user: the message and, for syntax errors, the 1-based column. */
+export function exprErrorText(e: unknown): string {
+  if (e instanceof ExprError) return e.column > 0 ? `${e.message} (column ${e.column})` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
 export interface EvalContext {
   /** Value of a name (register, exit field, symbol), or undefined when unknown. */
   lookup(name: string): Value | undefined;

@@ -61,6 +61,11 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     maxInsns: o.maxInstructions > 0 ? o.maxInstructions : Infinity,
     logHardwareExits: o.exitLog === 'all',
     cpuidBeforeReset: o.cpuidBeforeReset,
+    hyperv: o.hyperv,
+    hypervOverlay: o.hypervOverlay,
+    notifyWindow: o.notifyWindow,
+    notifyUser: o.notifyUser,
+    tripleFaultEvent: o.tripleFaultEvent,
   };
   if (o.memory > 0xc0000000) errors.push('memory: at most 3G below the 4 GiB firmware/MMIO hole');
   return { opts, errors };
