@@ -44,7 +44,6 @@ export function raiseFaultDuringDelivery(c: Cpu, vector: number, err: number, is
   if (c.delivering >= 0) {
     const first = c.delivering, firstType = c.deliveringType;
     c.delivering = -1;
-    c.noBoundaryCount++;
     const firstIsException = firstType === EVT_EXCEPTION;
     if (first === 8 && firstIsException) { c.pendingTripleFault = true; c.slow = true; return; }
     const fc = firstIsException ? exceptionClass(first) : BENIGN, sc = exceptionClass(vector);
@@ -137,17 +136,6 @@ export function boundaryWork(c: Cpu): boolean {
 export function instructionBoundary(c: Cpu): number {
   if (c.pendingTripleFault) { tripleFault(c); return c.shutdown ? RUN_SHUTDOWN_CODE : -1; }
   const x = c.intercepts;
-  if (x.notifyWindow > 0 && c.noBoundaryCount > x.notifyWindow) {
-    // Notify VM exit (SDM Vol. 3C 25.2): no instruction boundary within the window.
-    c.noBoundaryCount = 0;
-    const e = c.exit;
-    e.reset();
-    e.reason = EXIT_REASON_NOTIFY;
-    e.qual = 0;
-    const p = pendingEventInfo(c);
-    e.idtVectoringInfo = p.info; e.idtVectoringError = p.errorCode; e.instrLen = p.instrLen;
-    throw EXIT;
-  }
   if (c.evType !== EVT_NONE) { deliverPendingEvent(c); c.slow = true; return -1; }
   if (x.nmiWindow && nmiWindowOpen(c)) windowExit(c, EXIT_REASON_NMI_WINDOW);
   if (x.interruptWindow && interruptWindowOpen(c)) windowExit(c, EXIT_REASON_INTERRUPT_WINDOW);
@@ -165,6 +153,45 @@ export function instructionBoundary(c: Cpu): number {
   return -1;
 }
 const RUN_SHUTDOWN_CODE = 4;
+
+// ---------------------------------------------------------------- notify VM exits (SDM Vol. 3C 26.2, 25.9.1)
+
+/**
+ * Units beyond the VMM's notify window the processor tolerates (real processors add an internal
+ * threshold too), so that legitimate chains (fault -> #DF -> triple fault, a #DB trap after a
+ * delivery) never cause a notify exit even with window 0.
+ */
+export const NOTIFY_INTERNAL_THRESHOLD = 8;
+/** Exit qualification bit 0 of a notify exit: the VM context is invalid. */
+export const NOTIFY_VM_CONTEXT_INVALID = 1;
+
+/**
+ * One unit of time without an instruction boundary: an event delivery begins, or a delivery
+ * commits CS:RIP, SS:RSP and RFLAGS (`committed`). Reaching an instruction with nothing to deliver
+ * (an event window) resets the count, and so does VM entry (kvm/vcpu.ts runCpu). Past the window
+ * (plus the internal threshold), VM exit NOTIFY: at the start
+ * of a delivery nothing has changed and the event is reported in the IDT-vectoring information
+ * for re-injection; after a commit the exit interrupts a delivery that already changed guest state,
+ * so the VM context is invalid (exit qualification bit 0).
+ */
+function notifyTick(c: Cpu, info: number, err: number, ilen: number, committed: boolean): void {
+  const x = c.intercepts;
+  if (++c.noBoundaryCount <= x.notifyWindow + NOTIFY_INTERNAL_THRESHOLD || !x.notify) return;
+  c.noBoundaryCount = 0;
+  const e = c.exit;
+  e.reset();
+  e.reason = EXIT_REASON_NOTIFY;
+  e.qual = committed ? NOTIFY_VM_CONTEXT_INVALID : 0;
+  e.idtVectoringInfo = info;
+  e.idtVectoringError = err >= 0 ? err : 0;
+  e.instrLen = ilen;
+  // A software event not yet begun is re-injected with its length: RIP back at the instruction.
+  if (!committed && ilen) c.rip = c.maskIp(c.rip - ilen);
+  c.delivering = -1;
+  c.vectoringInfo = 0;
+  c.slow = true;
+  throw EXIT;
+}
 
 function windowExit(c: Cpu, reason: number): never {
   const e = c.exit;
@@ -253,8 +280,10 @@ export function deliverPendingEvent(c: Cpu): void {
   c.insnRip = ilen ? c.maskIp(c.rip - ilen) : c.rip;
   c.eventOrigin = c.cur;
   c.cur = null;
+  c.dbHits = 0; // data breakpoints of an instruction that did not complete are not reported
   const vmxType = type - 1;
   const info = (vector & 0xff) | (vmxType << 8) | (err >= 0 ? INTR_INFO_DELIVER_CODE : 0) | INTR_INFO_VALID;
+  notifyTick(c, info, err, ilen, false);
   // Exception bitmap (SDM Vol. 3C 25.2): exceptions, INT3/INTO and INT1 cause a VM exit instead.
   if (!injected && (type === EVT_EXCEPTION || type === EVT_SOFT_EXC || type === EVT_PRIV_SOFT) &&
     ((c.intercepts.exceptionBitmap >>> vector) & 1)) {
@@ -295,9 +324,12 @@ export function deliverPendingEvent(c: Cpu): void {
     throw e;
   }
   if (type === EVT_NMI) c.nmiBlocked = true;
+  notifyTick(c, info, err, ilen, true);
   c.delivering = -1;
   c.vectoringInfo = 0;
-  c.noBoundaryCount = 0;
+  // The frame's pushes hit a data breakpoint: a #DB trap before the handler's first instruction
+  // (SDM Vol. 3B 17.3.1.2); with the frame on the breakpoint this loops forever (CVE-2015-8104).
+  if (c.dbHits) afterInstruction(c, false);
 }
 
 function dummyInsn(c: Cpu) { void c; return { mnemonic: 'event delivery', bytes: new Uint8Array(0), len: 0 } as never; }
@@ -408,10 +440,13 @@ function deliverProtected(c: Cpu, type: number, vector: number, err: number, ext
     // The new frame must fit the (expand-up) stack segment: #SS (SDM Vol. 3A 6.12.1).
     if ((sp >>> 0) + w - 1 > ssLimit) c.fault(12, ssErr);
     addrs.push(sp >>> 0);
+    // Pushes at CPL 3 (no privilege change) are alignment-checked: #AC while delivering #AC loops (CVE-2015-5307).
+    if (newCpl === 3 && c.acCheck && ((ssBase + sp) & (w - 1))) c.fault(17, 0);
   }
   for (let k = 0; k < frame.length; k++) {
     const lin = (ssBase + addrs[k]) >>> 0;
     if (w === 4) c.writeSys(lin, 4, frame[k] | 0); else c.writeSys(lin, 2, frame[k] & 0xffff);
+    if (c.dataBpOn) noteDataAccess(c, lin, w, true);
   }
   if (ssDesc) {
     const s = c.seg[SS];
@@ -465,7 +500,8 @@ function deliverLong(c: Cpu, type: number, vector: number, err: number, ext: num
   let sp = rsp;
   for (const [lo, hi] of vals) {
     sp -= 8;
-    if (newCpl < 3) c.writeSys(sp, 8, lo | 0, hi); else c.writeLin64(sp, lo | 0, hi);
+    if (newCpl < 3) { c.writeSys(sp, 8, lo | 0, hi); if (c.dataBpOn) noteDataAccess(c, sp, 8, true); }
+    else c.writeLin64(sp, lo | 0, hi);
   }
   if (newCpl < c.cpl) {
     const s = c.seg[SS];

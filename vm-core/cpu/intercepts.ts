@@ -57,7 +57,11 @@ export class Intercepts {
   interruptWindow = false;
   nmiWindow = false;
   monitorTrapFlag = false;
-  /** Notify VM exit window in our deterministic unit (0 = off), SDM Vol. 3C 25.2. */
+  /**
+   * Notify VM exits (SDM Vol. 3C 26.2): with `notify`, more than notifyWindow (+ the processor's
+   * internal threshold) units without an instruction boundary cause EXIT_REASON_NOTIFY (events.ts).
+   */
+  notify = false;
   notifyWindow = 0;
   /** INIT signals cause an exit instead of resetting the processor (always in VMX non-root). */
   init = false;

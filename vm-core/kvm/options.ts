@@ -23,6 +23,13 @@ export interface VmOptions {
   detectStaleCache?: boolean;
   /** Instructions of emulation at the same RIP before a KVM livelock is reported. Default 10000. */
   livelockThreshold?: number;
+  /**
+   * Intercept #AC and #DB in the exception bitmap (default true: KVM since the CVE-2015-5307 and
+   * CVE-2015-8104 fixes, which turned the guest's endless #AC/#DB delivery loops into an exit storm
+   * KVM handles). false models KVM before them, or a guest whose exceptions the VMM cannot see
+   * (TDX): such a loop then stays inside the processor, the case Notify VM exits exist for (seed 004).
+   */
+  interceptAcDb?: boolean;
 }
 
 export interface ResolvedVmOptions {
@@ -31,6 +38,7 @@ export interface ResolvedVmOptions {
   preFixSeed001: boolean;
   detectStaleCache: boolean;
   livelockThreshold: number;
+  interceptAcDb: boolean;
 }
 
 export function resolveVmOptions(o: VmOptions = {}): ResolvedVmOptions {
@@ -40,5 +48,6 @@ export function resolveVmOptions(o: VmOptions = {}): ResolvedVmOptions {
     preFixSeed001: o.preFixSeed001 ?? false,
     detectStaleCache: o.detectStaleCache ?? true,
     livelockThreshold: o.livelockThreshold ?? 10000,
+    interceptAcDb: o.interceptAcDb ?? true,
   };
 }

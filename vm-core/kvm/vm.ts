@@ -207,7 +207,7 @@ export function kvmCheckExtension(cap: number, vendor: 'intel' | 'amd' = 'intel'
     case U.KVM_CAP_DISABLE_QUIRKS2: return U.KVM_X86_VALID_QUIRKS;
     case U.KVM_CAP_EXIT_HYPERCALL: return U.KVM_EXIT_HYPERCALL_VALID_MASK;
     case U.KVM_CAP_X86_USER_SPACE_MSR: return 1;
-    case U.KVM_CAP_X86_NOTIFY_VMEXIT: return vendor === 'intel' ? U.KVM_X86_NOTIFY_VMEXIT_ENABLED | U.KVM_X86_NOTIFY_VMEXIT_USER : 0;
+    case U.KVM_CAP_X86_NOTIFY_VMEXIT: return vendor === 'intel' ? 1 : 0; // kvm_caps.has_notify_vmexit (VMX only)
   }
   return 0;
 }

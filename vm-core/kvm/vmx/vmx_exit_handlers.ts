@@ -11,6 +11,7 @@ import {
 import { kvm_emulate_cpuid } from '../x86/cpuid';
 import { kvm_emulate_rdmsr, kvm_emulate_wrmsr } from '../x86/msr';
 import { kvm_emulate_hypercall } from '../x86/hypercall';
+import { handle_notify } from './notify';
 import { kvm_fast_pio } from '../x86/pio';
 import { handle_ud, kvm_emulate_instruction, emulation_failure } from '../x86/emulate';
 import { kvm_read_cr0_bits, kvm_read_cr3, kvm_register_read, kvm_register_write } from '../x86/kvm_cache_regs';
@@ -215,4 +216,5 @@ H[63] = handle_xsaves;
 H[64] = handle_xsaves;
 H[67] = (v) => kvm_handle_invalid_op(v);
 H[68] = (v) => kvm_handle_invalid_op(v);
+H[75] = handle_notify;
 void kvm_emulate_as_nop;

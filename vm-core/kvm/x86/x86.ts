@@ -20,14 +20,26 @@ export const CR4_GUEST_VALID = 0x1 | 0x2 | 0x4 | 0x8 | CR4_PSE | CR4_PAE | 0x40 
 
 // ---------------------------------------------------------------- exceptions (x86.c kvm_queue_exception*)
 
+const EXCPT_BENIGN = 0, EXCPT_CONTRIBUTORY = 1, EXCPT_PF = 2;
+/** exception_class (x86.c). */
+function exception_class(vector: number): number {
+  if (vector === 14) return EXCPT_PF;
+  return vector === 0 || (vector >= 10 && vector <= 13) ? EXCPT_CONTRIBUTORY : EXCPT_BENIGN;
+}
+
 /** kvm_multiple_exception, reduced: queue (or merge into #DF) an exception for the next entry. */
 export function kvm_queue_exception_full(v: KvmVcpu, vector: number, hasError: boolean, error: number,
   hasPayload: boolean, payload: number): void {
   const a = v.arch;
   if (a.exc_pending || a.exc_injected) {
-    // A second exception while one is queued: #DF, or a triple fault after #DF (SDM Table 6-5).
+    // A second exception while one is queued: a triple fault after #DF; #DF for contributory on
+    // contributory or #PF then #PF/contributory (SDM Table 6-5); otherwise the new one replaces the
+    // old, "in a hope that instruction re-execution will regenerate lost exception".
     if (a.exc_vector === 8) { v.requestTripleFault(); return; }
-    vector = 8; hasError = true; error = 0; hasPayload = false;
+    const c1 = exception_class(a.exc_vector), c2 = exception_class(vector);
+    if ((c1 === EXCPT_CONTRIBUTORY && c2 === EXCPT_CONTRIBUTORY) || (c1 === EXCPT_PF && c2 !== EXCPT_BENIGN)) {
+      vector = 8; hasError = true; error = 0; hasPayload = false;
+    }
   }
   a.exc_pending = true; a.exc_injected = false;
   a.exc_vector = vector; a.exc_has_error = hasError && hasErrorCode(vector); a.exc_error = error | 0;
