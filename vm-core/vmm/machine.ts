@@ -190,8 +190,10 @@ export class Machine {
       const before = v.cpu.icount;
       const r = v.run({ maxInsns: Math.min(this.turnLeft, sliceLeft, this.totalLeft) });
       let used = v.cpu.icount - before;
-      // An endless event-delivery chain retires nothing, but its turn's time is spent (seed 004).
+      // An endless event-delivery chain retires nothing, but its turn's time is spent; an exit to
+      // userspace that retired nothing costs one unit (seed 004: notify exits resumed forever).
       if (used === 0 && r === -U.EINTR && v.stalled) used = Math.min(this.turnLeft, sliceLeft, this.totalLeft);
+      else if (used === 0 && r === 0) used = 1;
       this.turnLeft -= used; sliceLeft -= used; this.totalLeft -= used;
       let yieldTurn = this.turnLeft <= 0;
       if (r === 0) { idle = 0; this.handleExit(v); }
