@@ -20,6 +20,7 @@ export class RegCacheViewProvider implements vscode.TreeDataProvider<Node>, vsco
   private readonly changedEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changedEmitter.event;
   private nodes: Node[] = [{ kind: 'message', text: NO_SESSION }];
+  /** The cache at the previous stop: changes are relative to it. */
   private previous: RegisterCacheResponse | undefined;
   private sessionId: string | undefined;
   private view: vscode.TreeView<Node> | undefined;
@@ -27,7 +28,7 @@ export class RegCacheViewProvider implements vscode.TreeDataProvider<Node>, vsco
 
   constructor(tracker: SessionTracker) {
     this.subscriptions.push(
-      tracker.onDidStop(() => void this.refresh()),
+      tracker.onDidStop(() => void this.refresh(true)),
       vscode.debug.onDidChangeActiveDebugSession(() => void this.refresh()),
     );
   }
@@ -36,7 +37,8 @@ export class RegCacheViewProvider implements vscode.TreeDataProvider<Node>, vsco
     this.view = view;
   }
 
-  async refresh(): Promise<void> {
+  /** Fetches the cache; `atStop`: this is a stop, the baseline the next stop's changes are relative to. */
+  async refresh(atStop = false): Promise<void> {
     const session = activeGuestSession();
     if (session?.id !== this.sessionId) {
       this.sessionId = session?.id;
@@ -62,7 +64,7 @@ export class RegCacheViewProvider implements vscode.TreeDataProvider<Node>, vsco
           { kind: 'summary', label: 'VMWRITEs', value: String(now.vmwrites), delta: delta(now.vmwrites, before?.vmwrites), tooltip: 'VMWRITEs (VMCB writes on AMD) KVM made so far' },
           ...now.regs.map((reg): Node => ({ kind: 'reg', reg, change: changes.get(reg.name) })),
         ];
-        this.previous = now;
+        if (atStop) this.previous = now;
         if (this.view) {
           const n = changes.size;
           this.view.description = `vCPU ${now.vcpu}${n ? `, ${n} changed` : ''}`;
@@ -94,8 +96,7 @@ export class RegCacheViewProvider implements vscode.TreeDataProvider<Node>, vsco
     const label: vscode.TreeItemLabel = { label: r.name, highlights: node.change ? [[r.name.length - short.length, r.name.length]] : undefined };
     const item = new vscode.TreeItem(label);
     const flags = [r.avail ? 'avail' : '', r.dirty ? 'dirty' : ''].filter(Boolean).join(' ') || 'not avail';
-    const stale = r.avail && r.vmcs !== undefined && r.vmcs !== r.cached && !r.dirty;
-    item.description = `${node.change ? 'changed  ' : ''}${r.cached}  [${flags}]` + (r.vmcs !== undefined ? `  vmcs ${r.vmcs}` : '') + (stale ? '  ≠' : '');
+    item.description = `${node.change ? 'changed  ' : ''}${r.cached}  [${flags}]` + (r.vmcs !== undefined ? `  vmcs ${r.vmcs}` : '');
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${r.name}**\n\n`);
     tip.appendCodeblock([

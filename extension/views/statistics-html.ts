@@ -47,27 +47,34 @@ const SCRIPT = `(() => {
     if (text !== undefined) e.textContent = String(text);
     return e;
   };
-  const isUser = (r) => !/^(EXIT_REASON_|SVM_EXIT_)/.test(r);
+  // Hardware exits keep their vendor names; exits to userspace are named as KVM_EXIT_*.
+  const isHw = (r) => /^(EXIT_REASON_|SVM_EXIT_)/.test(r);
+  const display = (r) => (isHw(r) || r.startsWith('KVM_EXIT_') ? r : 'KVM_EXIT_' + r);
+  const width = () => Math.max(360, Math.min(960, document.body.clientWidth - 32));
   function byReason(rows, total) {
-    const W = 640, label = 230, rowH = 20, max = Math.max(1, ...rows.map((r) => r.count));
+    const W = width(), label = Math.min(240, Math.round(W * 0.4)), rowH = 20, max = Math.max(1, ...rows.map((r) => r.count));
     const svg = el('svg:svg', { width: W, height: rows.length * rowH + 6, role: 'img', 'aria-label': 'VM exits by reason' });
     rows.forEach((r, i) => {
       const y = i * rowH + 3, w = Math.max(1, Math.round((W - label - 120) * r.count / max));
-      svg.append(el('svg:text', { x: label - 8, y: y + 13, 'text-anchor': 'end' }, r.reason));
-      svg.append(el('svg:rect', { x: label, y, width: w, height: rowH - 6, class: isUser(r.reason) ? 'bar user' : 'bar' }));
+      svg.append(el('svg:text', { x: label - 8, y: y + 13, 'text-anchor': 'end' }, display(r.reason)));
+      svg.append(el('svg:rect', { x: label, y, width: w, height: rowH - 6, class: isHw(r.reason) ? 'bar' : 'bar user' }));
       svg.append(el('svg:text', { x: label + w + 6, y: y + 13, class: 'dim' }, r.count + '  (' + (100 * r.count / total).toFixed(1) + '%)'));
     });
     return svg;
   }
   function overTime(timeline, totalInsns) {
-    const W = 640, H = 160, left = 44, bottom = 22, top = 8;
+    const W = width(), H = 160, left = 44, bottom = 22, top = 8;
     const svg = el('svg:svg', { width: W, height: H, role: 'img', 'aria-label': 'VM exits over time' });
-    const end = Math.max(totalInsns, ...timeline.map((t) => t.instructions + 1), 1);
-    const cols = Math.min(120, Math.max(1, timeline.length));
+    // The adapter counts exits per bucket of guest instructions (the smallest gap between buckets).
+    let bucket = 100000;
+    for (let i = 1; i < timeline.length; i++) bucket = Math.min(bucket, Math.max(1, timeline[i].instructions - timeline[i - 1].instructions));
+    const last = timeline.length ? timeline[timeline.length - 1].instructions + bucket : bucket;
+    const end = Math.max(totalInsns, last, 1);
+    const cols = Math.min(120, Math.max(1, Math.ceil(end / bucket)));
     const per = end / cols;
     const sums = new Array(cols).fill(0);
     for (const t of timeline) sums[Math.min(cols - 1, Math.floor(t.instructions / per))] += t.count;
-    const max = Math.max(1, ...sums), cw = (W - left - 8) / cols;
+    const max = Math.max(1, ...sums), cw = Math.min(48, (W - left - 8) / cols);
     svg.append(el('svg:line', { x1: left, y1: H - bottom, x2: W - 4, y2: H - bottom, class: 'axis' }));
     svg.append(el('svg:line', { x1: left, y1: top, x2: left, y2: H - bottom, class: 'axis' }));
     svg.append(el('svg:text', { x: left - 4, y: top + 8, 'text-anchor': 'end', class: 'dim' }, max));
@@ -103,13 +110,16 @@ const SCRIPT = `(() => {
     table.append(head);
     for (const r of rows) {
       const tr = el('tr');
-      tr.append(el('td', {}, r.reason), el('td', { class: 'n' }, r.count), el('td', { class: 'n' }, (100 * r.count / total).toFixed(2) + '%'));
+      tr.append(el('td', {}, display(r.reason)), el('td', { class: 'n' }, r.count), el('td', { class: 'n' }, (100 * r.count / total).toFixed(2) + '%'));
       table.append(tr);
     }
     root.append(el('h3', {}, 'Table'), table);
   }
-  draw(JSON.parse(document.getElementById('data').textContent));
-  window.addEventListener('message', (ev) => { if (ev.data && ev.data.type === 'update') draw(ev.data.state); });
+  let state = JSON.parse(document.getElementById('data').textContent);
+  draw(state);
+  window.addEventListener('message', (ev) => { if (ev.data && ev.data.type === 'update') { state = ev.data.state; draw(state); } });
+  let pending = 0;
+  window.addEventListener('resize', () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(() => draw(state)); });
 })();`;
 
 export function statisticsHtml(state: StatisticsPageState, nonce: string): string {

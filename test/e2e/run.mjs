@@ -14,15 +14,15 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSetup, e2ePaths } from './setup.mjs';
 import { zipEntries } from './zip.mjs';
 import {
-  installExtension, launchChromium, openFile, openWorkbench, prepareHome, runCommand, screenshot,
-  startCodeServer, stopCodeServer, stopCodeServerSync, waitFor,
+  contextMenu, installExtension, launchChromium, openFile, openWorkbench, prepareHome, retry, revealRow, runCommand,
+  screenshot, setPaneExpanded, startCodeServer, stopCodeServer, stopCodeServerSync, waitFor,
 } from './vscode-web.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -191,6 +191,171 @@ if (skip) {
       await page.keyboard.press('Escape');
     });
   } else {
-    test.todo('issue 7 debugging steps: F5 on an example, paused on a source breakpoint, Variables shows the register cache scope, exit filter with a condition, continue to the hypercall exit, edit the reply, step, VM Exits view');
+    const callStackFrame = (text) => page.locator(`.debug-call-stack .monaco-list-row[aria-label*="${text}"]`).first();
+    const debugEnded = () => page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 20000 });
+    const variables = () => page.locator('.debug-variables');
+    /**
+     * Expands the Variables scope `name` and collapses the others (the view is short: rows beyond
+     * it are not rendered). VS Code auto-expands the first scope shortly after a stop, so this
+     * repeats until only `name` has stayed expanded for a moment.
+     */
+    const showScope = async (name) => {
+      const vars = variables();
+      const label = `Scope ${name}`;
+      await vars.locator('.monaco-list-row[aria-level="1"]').first().waitFor({ state: 'visible' });
+      await waitFor(async () => {
+        for (const row of await vars.locator('.monaco-list-row[aria-level="1"][aria-expanded="true"]').all()) {
+          if ((await row.getAttribute('aria-label')) !== label) await row.click({ timeout: 2000 });
+        }
+        const scope = vars.locator(`.monaco-list-row[aria-level="1"][aria-label="${label}"]`);
+        if ((await scope.getAttribute('aria-expanded', { timeout: 2000 })) !== 'true') await scope.click({ timeout: 2000 });
+        await page.waitForTimeout(400);
+        const expanded = await vars.locator('.monaco-list-row[aria-level="1"][aria-expanded="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+        return expanded.length === 1 && expanded[0] === label;
+      }, { timeout: 20000, interval: 100, what: `only the scope ${name} expanded in the Variables view` });
+    };
+
+    uiTest('F5 on a guest file with no launch.json debugs it: paused on entry at its first instruction', async () => {
+      assert.ok(page, 'the workbench did not open');
+      await openFile(page, 'hello.asm');
+      await page.locator('.editor-instance .view-lines').first().click();
+      await page.keyboard.press('F5');
+      await runCommand(page, 'View: Show Run and Debug');
+      await callStackFrame('line 7, hello.asm').waitFor({ state: 'visible', timeout: 30000 });
+      await waitFor(async () => /Stopped on entry/i.test(await page.locator('.pane-header', { hasText: /^Call Stack/ }).textContent()), { what: 'Call Stack: stopped on entry' });
+      await screenshot(page, SHOTS, '09-f5-paused-on-entry.png');
+      await page.keyboard.press('Shift+F5');
+      await debugEnded();
+    });
+
+    uiTest('launching a guest with assembler errors fails naming file:line, and the Problems view lists them', async () => {
+      assert.ok(page, 'the workbench did not open');
+      await openFile(page, 'broken.asm');
+      await page.locator('.editor-instance .view-lines').first().click();
+      await page.keyboard.press('F5');
+      const dialog = page.locator('.monaco-dialog-box').first();
+      await dialog.waitFor({ state: 'visible', timeout: 30000 });
+      assert.match(await dialog.innerText(), /broken\.asm:5:5: error: unknown instruction or directive 'movx'/);
+      await screenshot(page, SHOTS, '10-launch-error-file-line.png');
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+      await runCommand(page, 'View: Focus Problems');
+      await waitFor(async () => (await page.locator('.markers-panel').innerText()).includes("unknown instruction or directive 'movx'"), { what: 'the error in the Problems view' });
+    });
+
+    uiTest('debugging seed 003: source breakpoint, register cache scope, exit filter with a condition, hypercall exit, edited reply, step, VM Exits view', async () => {
+      assert.ok(page, 'the workbench did not open');
+      // A launch configuration with KVM_CAP_EXIT_HYPERCALL, so KVM_HC_MAP_GPA_RANGE exits to userspace.
+      const CONFIG = 'Seed 003: KVM_HC_MAP_GPA_RANGE exit';
+      mkdirSync(join(workspace, '.vscode'), { recursive: true });
+      writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify({
+        version: '0.2.0',
+        configurations: [{ type: 'kvm-guest', request: 'launch', name: CONFIG, program: '${workspaceFolder}/examples/seed003-map-gpa-range.asm', caps: ['KVM_CAP_EXIT_HYPERCALL=0x1000'] }],
+      }, null, 2));
+      await runCommand(page, 'View: Show Run and Debug');
+      await page.locator('.start-debug-action-item-label', { hasText: CONFIG }).waitFor({ state: 'visible' });
+      // Room for the debug views in the screenshots: a wider side bar, Watch collapsed, the panel closed.
+      const sb = await page.locator('.part.sidebar').boundingBox();
+      if (sb && sb.width < 400) {
+        await page.mouse.move(sb.x + sb.width + 1, sb.y + 200);
+        await page.mouse.down();
+        await page.mouse.move(sb.x + 430, sb.y + 200, { steps: 5 });
+        await page.mouse.up();
+      }
+      await setPaneExpanded(page, 'Watch', false);
+      if (await page.locator('.part.panel').isVisible()) await runCommand(page, 'View: Hide Panel');
+
+      // 1. A source breakpoint on line 8 (mov rbx, 0x200000), then F5.
+      const FILE = 'seed003-map-gpa-range.asm';
+      await openFile(page, FILE);
+      await runCommand(page, 'Go to Line/Column...');
+      await page.keyboard.type('8');
+      await page.keyboard.press('Enter');
+      await runCommand(page, 'Debug: Toggle Breakpoint');
+      await page.locator('.editor-instance .codicon-debug-breakpoint').first().waitFor({ state: 'visible' });
+      await page.locator('.editor-instance .view-lines').first().click();
+      await page.keyboard.press('F5');
+      await callStackFrame(`line 8, ${FILE}`).waitFor({ state: 'visible', timeout: 30000 });
+      log(`paused on ${FILE}:8 (${elapsed()})`);
+
+      // 2. The Variables view has the KVM register cache scope.
+      await showScope('KVM register cache');
+      await variables().locator('.monaco-list-row[aria-label^="regs_avail, value 0x"]').waitFor({ state: 'visible' });
+      await screenshot(page, SHOTS, '11-paused-on-breakpoint-register-cache.png');
+
+      // 3. The exit filter KVM_EXIT_HYPERCALL, enabled with the condition nr == 12 in the Breakpoints view.
+      const bps = page.locator('.debug-breakpoints');
+      const filterRow = () => bps.locator('.monaco-list-row[aria-label^="KVM_EXIT_HYPERCALL"]');
+      await retry(page, async () => {
+        const row = await revealRow(page, bps, filterRow(), { what: 'the KVM_EXIT_HYPERCALL exception breakpoint' });
+        if ((await row.getAttribute('aria-checked')) !== 'true') await row.locator('.monaco-checkbox').click();
+        await waitFor(async () => (await filterRow().getAttribute('aria-checked')) === 'true', { timeout: 5000, what: 'KVM_EXIT_HYPERCALL ticked' });
+      }, { what: 'enable KVM_EXIT_HYPERCALL', log });
+      await retry(page, async () => {
+        const row = await revealRow(page, bps, filterRow(), { what: 'the KVM_EXIT_HYPERCALL exception breakpoint' });
+        await contextMenu(page, row, 'Edit Condition...');
+        const input = bps.locator('.monaco-list-row input').first();
+        await input.waitFor({ state: 'visible', timeout: 5000 });
+        await input.fill('nr == 12');
+        await input.press('Enter');
+        await waitFor(async () => (await filterRow().locator('.condition').textContent()) === 'nr == 12', { timeout: 5000, what: 'the condition nr == 12 on the row' });
+      }, { what: 'edit the exit filter condition', log });
+      await screenshot(page, SHOTS, '12-exit-filter-condition.png');
+
+      // 4. Continue: stops at the hypercall exit to userspace, before the VMM answers it.
+      await page.locator('.editor-instance .view-lines').first().click();
+      await page.keyboard.press('F5');
+      const callStackHeader = page.locator('.pane-header', { hasText: /^Call Stack/ });
+      await waitFor(async () => /KVM_EXIT_HYPERCALL nr=12/.test(await callStackHeader.textContent()), { what: 'paused on the KVM_EXIT_HYPERCALL exit' });
+      await callStackFrame('Stack Frame KVM: kvm_emulate_hypercall').waitFor({ state: 'visible' });
+      await callStackFrame(`line 11, ${FILE}`).waitFor({ state: 'visible' });
+      await page.locator('.exception-widget', { hasText: 'KVM_EXIT_HYPERCALL' }).waitFor({ state: 'visible' });
+      log(`paused on the hypercall exit (${elapsed()})`);
+
+      // 5. Edit the reply: hypercall.ret = 0x2a (Set Value in the Variables view).
+      await showScope('Current exit (kvm_run)');
+      const vars = variables();
+      await vars.locator('.monaco-list-row[aria-label="hypercall.nr, value 12"]').waitFor({ state: 'attached' }).catch(() => {});
+      const retRow = () => vars.locator('.monaco-list-row[aria-label^="hypercall.ret, value"]');
+      await screenshot(page, SHOTS, '13-hypercall-exit.png');
+      await retry(page, async () => {
+        const row = await revealRow(page, vars, retRow(), { what: 'hypercall.ret in the Variables view' });
+        await contextMenu(page, row, 'Set Value');
+        const input = vars.locator('.monaco-list-row input').first();
+        await input.waitFor({ state: 'visible', timeout: 5000 });
+        await input.fill('0x2a');
+        await input.press('Enter');
+        await vars.locator('.monaco-list-row[aria-label="hypercall.ret, value 0x2a"]').waitFor({ state: 'visible', timeout: 5000 });
+      }, { what: 'set hypercall.ret', log });
+      await screenshot(page, SHOTS, '14-hypercall-reply-edited.png');
+
+      // 6. Step: KVM completes the hypercall with the reply; RAX = 0x2a at the next line.
+      await page.keyboard.press('F10');
+      await callStackFrame(`line 12, ${FILE}`).waitFor({ state: 'visible', timeout: 15000 });
+      await showScope('Registers');
+      await variables().locator('.monaco-list-row[aria-label="rax, value 0x2a"]').waitFor({ state: 'visible' });
+      log(`stepped: rax = 0x2a (${elapsed()})`);
+      await screenshot(page, SHOTS, '15-stepped-rax-reply.png');
+
+      // 7. The VM Exits view lists the hypercall exit; the Register Cache view shows what changed.
+      await runCommand(page, 'Focus on VM Exits View');
+      const exitRow = page.locator('.monaco-list-row[aria-label^="KVM_EXIT_HYPERCALL #0"]');
+      await exitRow.waitFor({ state: 'visible' });
+      assert.match(await exitRow.getAttribute('aria-label'), /rip 0x100014\s+nr=12 args=\[0x200000,0x10,0x10/);
+      await setPaneExpanded(page, 'Breakpoints', false);
+      await setPaneExpanded(page, 'Register Cache', true);
+      await page.locator('.monaco-list-row[aria-label^="VCPU_REGS_RAX"]').waitFor({ state: 'visible' });
+      await screenshot(page, SHOTS, '16-vm-exits-and-register-cache.png');
+
+      // 8. The exit statistics panel.
+      await runCommand(page, 'KVM Guest: Show Exit Statistics');
+      const stats = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+      await stats.locator('svg[aria-label="VM exits by reason"] text', { hasText: 'KVM_EXIT_HYPERCALL' }).waitFor({ state: 'visible' });
+      await screenshot(page, SHOTS, '17-exit-statistics.png');
+
+      await page.keyboard.press('Shift+F5');
+      await debugEnded();
+      await setPaneExpanded(page, 'Breakpoints', true);
+    });
   }
 }

@@ -139,7 +139,7 @@ export async function launchChromium(paths) {
 
 /** The workbench page for `folder`, once the workbench is drawn. */
 export async function openWorkbench(browser, server, folder) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.setDefaultTimeout(30000);
   await page.goto(`${server.url}/?folder=${encodeURIComponent(folder)}`);
@@ -198,4 +198,64 @@ export async function waitFor(fn, { timeout = 30000, interval = 250, what = 'con
     await sleep(interval);
   }
   throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+/** Runs `fn` up to `attempts` times (flaky UI interactions: menus, inline inputs); Escape between tries. */
+export async function retry(page, fn, { attempts = 3, what = 'UI interaction', log = () => {} } = {}) {
+  let last;
+  for (let i = 1; i <= attempts; i++) {
+    try {
+      return await fn(i);
+    } catch (e) {
+      last = e;
+      log(`${what}: attempt ${i} of ${attempts} failed: ${String(e.message).split('\n')[0]}`);
+      await page.keyboard.press('Escape').catch(() => {});
+      await sleep(300);
+    }
+  }
+  throw last;
+}
+
+/**
+ * Scrolls a virtualised list (Variables, Breakpoints, ...) with the mouse wheel until `row` is
+ * rendered and visible: down first, then back up, then down again, a bounded number of steps.
+ */
+export async function revealRow(page, container, row, { what = 'the row', steps = 40 } = {}) {
+  const list = container.locator('.monaco-list').first();
+  for (const dir of [1, -1, 1]) {
+    for (let i = 0; i < steps; i++) {
+      if ((await row.count()) > 0 && (await row.first().isVisible())) return row.first();
+      const box = await list.boundingBox();
+      if (box) {
+        await page.mouse.move(box.x + box.width / 2, box.y + Math.min(box.height / 2, 40));
+        await page.mouse.wheel(0, dir * 44);
+      }
+      await sleep(60);
+    }
+  }
+  throw new Error(`${what} did not appear in the list`);
+}
+
+/**
+ * Right-clicks `target` and runs the context-menu item labelled `label`. A menu ignores a click
+ * that comes right after it opened, so the item is clicked until the menu closes (a few times).
+ */
+export async function contextMenu(page, target, label) {
+  await target.click({ button: 'right' });
+  const menu = page.locator('.monaco-menu').first();
+  const item = menu.locator('.action-item', { hasText: label }).first();
+  await item.waitFor({ state: 'visible', timeout: 5000 });
+  for (let i = 0; i < 5; i++) {
+    await item.click({ timeout: 2000 }).catch(() => {});
+    if (await menu.waitFor({ state: 'hidden', timeout: 1000 }).then(() => true, () => false)) return;
+  }
+  throw new Error(`the context menu item "${label}" did not run`);
+}
+
+/** Expands or collapses a view of the side bar by its title (the pane header). */
+export async function setPaneExpanded(page, title, expanded) {
+  const header = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
+  await header.waitFor({ state: 'visible' });
+  if (((await header.getAttribute('aria-expanded')) === 'true') !== expanded) await header.click();
+  await waitFor(async () => ((await header.getAttribute('aria-expanded')) === 'true') === expanded, { timeout: 5000, what: `${title} ${expanded ? 'expanded' : 'collapsed'}` });
 }
