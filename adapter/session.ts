@@ -141,7 +141,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       e.resetVm();
       this.sendResponse(response);
       this.sendEvent(new OutputEvent('VM RESET\n', 'console'));
-      if (this.stopOnEntry) this.onStopped({ reason: 'entry', vcpu: 0, description: 'RESET' });
+      if (this.stopOnEntry) e.stopAtEntry('RESET');
       else e.resume(false);
     });
   }

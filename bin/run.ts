@@ -99,7 +99,14 @@ export function cmdRun(args: ParsedArgs, io: CliIo): number {
     return false;
   };
   let exitCount = 0;
-  const stop = m.run();
+  let stop: StopReason;
+  try { stop = m.run(); }
+  catch (e) {
+    // The core threw: a bug (a guest must never make it), reported as such rather than as a crash.
+    io.err(`kvm-guest: emulator failure (a bug, not guest behaviour): ${(e as Error)?.message ?? String(e)}\n`);
+    if (json) io.out(JSON.stringify({ exits, end: 'EMULATOR_FAILURE', exit_code: EXIT_INTERNAL, output: m.output + m.serial, message: (e as Error)?.message ?? String(e) }, null, 2) + '\n');
+    return EXIT_INTERNAL;
+  }
   if (pending) completeExitRecord(pending, m.vcpus[(pending as ExitRecord).vcpu].kvm_run);
   flushOutput();
   const end: StopReason = exitLimitHit ? { kind: 'limit' } : stop;

@@ -22,6 +22,13 @@ export function lineOf(file: string, marker: string): number {
   return i + 1;
 }
 
+/** The 1-based line of the first line containing `text`. */
+export function lineWith(file: string, text: string): number {
+  const i = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text));
+  if (i < 0) throw new Error(`no line with '${text}' in ${file}`);
+  return i + 1;
+}
+
 export type Stopped = DebugProtocol.StoppedEvent;
 export type LaunchArgs = Record<string, unknown> & { program: string };
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DapSession, guest, example, lineOf, rejects } from './helpers';
+import { DapSession, guest, example, lineOf, lineWith, rejects } from './helpers';
 import { EXIT_FILTERS } from '../../vm-core/debug/exit-filters';
 
 describe('initialize', () => {
@@ -136,7 +136,7 @@ describe('vCPUs as threads (seed 001: INIT-SIPI)', () => {
   after(() => s.close());
 
   test('the AP is thread 2 and stops on its own breakpoint after INIT-SIPI', async () => {
-    const apLine = lineOfText(src, "mov al, 'A'");
+    const apLine = lineWith(src, "mov al, 'A'");
     const stop = await s.launch({ program: src, vcpus: 2 }, { breakpoints: [{ path: src, lines: [apLine] }] });
     assert.equal(stop?.body.reason, 'breakpoint');
     assert.equal(stop?.body.threadId, 2);
@@ -197,8 +197,3 @@ describe('restart with stopOnEntry, disconnect', () => {
     await s.dc.stop();
   });
 });
-
-function lineOfText(file: string, text: string): number {
-  const lines = require('node:fs').readFileSync(file, 'utf8').split('\n') as string[];
-  return lines.findIndex((l) => l.includes(text)) + 1;
-}

@@ -80,6 +80,10 @@ export class PhysBus {
     }
   }
 
+  /** Writes are tracked, and this page was written since tracking began (a debugger's RESET saves only those). */
+  get trackingWrites(): boolean { return this.tracking; }
+  writtenWhileTracking(ppn: number): boolean { return this.tracking && ppn < this.pageEpoch.length && this.pageEpoch[ppn] !== 0; }
+
   /** True when writes to this page need prepareWrite first (no fast-path write mapping yet). */
   needsPrepare(ppn: number): boolean {
     return this.tracking && ppn < this.pageEpoch.length && this.pageEpoch[ppn] !== this.epoch;

@@ -324,6 +324,7 @@ export class DebugEngine {
 
   /** Register-cache and KVM-model events: stop before the next instruction when a filter wants it. */
   onModelEvent(e: ExitEvent): void {
+    e.handlers ??= handlerChain(e);
     this.logExit({ reason: e.layer === 'kvm' ? `KVM_BUG(${e.name})` : e.name === 'stale' ? 'STALE_CACHE' : 'NEVER_WRITTEN_FIELD', vcpu: e.vcpu, rip: '0x' + (e.fields.rip ?? 0n).toString(16), details: e.description }, e.layer);
     if (!this.configured) { this.earlyEvents.push(e); return; }
     if (this.stopsSuppressed || this.pendingStop) return;
@@ -387,7 +388,7 @@ export class DebugEngine {
     this.state = 'stopped';
     this.focus = e.vcpu;
     this.lastStop = e;
-    this.recording.checkpoint();
+    this.recording.checkpointAtStop();
     this.clearStopHooks();
     this.host.stopped(e);
   }
@@ -400,6 +401,17 @@ export class DebugEngine {
     this.endAfterStop = null;
     this.end(r);
     return true;
+  }
+
+  /**
+   * The core threw (a bug: a guest must never make it): end the run with the message instead of
+   * letting the exception take the debug adapter down.
+   */
+  private emulatorFailed(err: unknown): void {
+    this.state = 'ended';
+    const e = err as Error;
+    this.host.output(`emulator failure: ${e?.stack ?? String(err)}\n`, 'stderr');
+    this.host.ended({ code: 5, end: 'EMULATOR_FAILURE', message: `the emulator failed (${e?.message ?? String(err)}); this is a bug, not guest behaviour` });
   }
 
   /** Remove the one-shot "stop at the next boundary" hooks a model event installed. */
@@ -426,13 +438,15 @@ export class DebugEngine {
     const loop = () => {
       if (token !== this.runToken || this.state !== 'running') return;
       const t0 = Date.now();
-      while (Date.now() - t0 < SLICE_MS) {
-        if (this.pauseRequested) { this.pauseRequested = false; this.stop({ reason: 'pause', vcpu: this.focus, description: 'Paused' }); return; }
-        const r = this.machine.run(SLICE_INSNS);
-        this.flushOutput();
-        if (this.handleRunResult(r)) return;
-        this.recording.maybeCheckpoint();
-      }
+      try {
+        while (Date.now() - t0 < SLICE_MS) {
+          if (this.pauseRequested) { this.pauseRequested = false; this.stop({ reason: 'pause', vcpu: this.focus, description: 'Paused' }); return; }
+          const r = this.machine.run(SLICE_INSNS);
+          this.flushOutput();
+          if (this.handleRunResult(r)) return;
+          this.recording.maybeCheckpoint();
+        }
+      } catch (err) { this.emulatorFailed(err); return; }
       this.host.progress?.(this.recording.position());
       setImmediate(loop);
     };
@@ -459,6 +473,14 @@ export class DebugEngine {
         this.resumeFromBp = [r.vcpu];
         this.prepareResume();
         return false;
+      }
+      // An exit to userspace the default VMM does not answer (KVM_EXIT_SYSTEM_EVENT, an unknown
+      // KVM_EXIT_HYPERV, KVM_EXIT_NOTIFY under the 'stop' policy): stop there, describing it.
+      const p = this.pendingRecord;
+      if (!v.stoppedByHook && p && p.vcpu === r.vcpu) {
+        const ev = userExitEvent(p.rec, r.vcpu);
+        this.stop({ reason: 'exception', vcpu: r.vcpu, description: `KVM_EXIT_${p.rec.reason} is not handled by the VMM: the run stops here`, text: ev.description, exit: ev });
+        return true;
       }
       // A model event asked to stop at this boundary.
       this.stop({ reason: 'exception', vcpu: r.vcpu, description: 'Stopped' });
@@ -536,6 +558,10 @@ export class DebugEngine {
   step(vi: number, granularity: 'instruction' | 'line' = 'instruction'): void {
     if (this.state === 'ended') return;
     if (this.takeEndAfterStop()) return;
+    try { this.stepUnguarded(vi, granularity); } catch (err) { this.emulatorFailed(err); }
+  }
+
+  private stepUnguarded(vi: number, granularity: 'instruction' | 'line'): void {
     this.pendingStop = null;
     const startLine = granularity === 'line' ? this.views[vi].sourceLine() : undefined;
     // Stopped at an exit (hardware or userspace): the step lets KVM finish it (e.g. complete the
@@ -663,8 +689,26 @@ export class DebugEngine {
     this.endAfterStop = null;
     this.pendingStop = null;
     if (this.state === 'ended') this.state = 'stopped';
-    this.machine.resetVm();
-    this.stacks.forEach((s) => s.clear());
+    // A hardware exit the debugger stopped at is not handled after a RESET (it belonged to the old run).
+    // Recorded like an injected event, so reverse execution through it replays it.
+    this.recording.input({
+      describe: 'RESET',
+      apply: () => {
+        for (const v of this.machine.vcpus) v.arch.hw_exit_pending = false;
+        this.machine.resetVm();
+        this.stacks.forEach((s) => s.clear());
+      },
+    });
+    this.outLen = 0;
+    this.serialLen = 0;
+    this.lastStop = null;
+    this.tempBps = [];
+    this.applyCodeBreakpoints();
+  }
+
+  /** Report a stop at the entry point (stopOnEntry after a RESET). */
+  stopAtEntry(description = 'Stopped on entry'): void {
+    this.stop({ reason: 'entry', vcpu: 0, description });
   }
 
   /** Inject INIT, NMI or a triple fault into a vCPU (recorded so reverse execution replays it). */
@@ -689,8 +733,10 @@ export class DebugEngine {
 
   /** A user edit at the current stop (register or reply field), recorded for reverse execution. */
   edit(describe: string, apply: () => void): void {
-    this.recording.input({ describe, apply });
-    if (this.machine.stoppedAtExit) this.machine.replyOverridden = this.machine.replyOverridden || /reply|hypercall|mmio|io\.|msr\./.test(describe);
+    const m = this.machine;
+    const reply = /reply|hypercall|mmio|io\.|msr\./.test(describe);
+    // The reply flag is part of the input, so a rewind through this stop replays it too.
+    this.recording.input({ describe, apply: () => { apply(); if (reply && m.stoppedAtExit) m.replyOverridden = true; } });
   }
 
   // ---------------------------------------------------------------- inspection helpers

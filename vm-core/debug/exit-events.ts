@@ -66,6 +66,12 @@ export function handlerChain(e: ExitEvent): string[] {
       default: return ['KVM_EXIT_' + e.name];
     }
   }
+  if (e.layer === 'kvm') {
+    switch (e.name) {
+      case 'hypercall-patch-livelock': return ['vmx_handle_exit', 'handle_invalid_guest_state', 'kvm_emulate_instruction', 'em_hypercall', 'emulator_fix_hypercall'];
+      case 'hypercall-patch-fault': case 'hypercall-patch-split': return ['handle_ud', 'kvm_emulate_instruction', 'em_hypercall', 'emulator_fix_hypercall'];
+    }
+  }
   return [];
 }
 

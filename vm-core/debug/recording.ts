@@ -74,6 +74,17 @@ export class Recording {
     return cp;
   }
 
+  /**
+   * At a stop: a checkpoint unless the last one is near (replaying up to `near` instructions to get
+   * back here is cheaper than snapshotting at every step). With several vCPUs every stop gets one:
+   * a debugger step runs one vCPU outside the round-robin, which a replay would not reproduce.
+   */
+  checkpointAtStop(near = 20_000): void {
+    const last = this.checkpoints[this.checkpoints.length - 1];
+    if (this.m.vcpus.length === 1 && last && this.position() - last.position < near && this.position() >= last.position) return;
+    this.checkpoint();
+  }
+
   /** While running: a periodic checkpoint when the interval has passed. */
   maybeCheckpoint(): void {
     if (this.position() - this.lastAuto >= this.interval) this.checkpoint();

@@ -3,6 +3,7 @@
 ;   INTERNAL a jump to guest-physical memory with nothing behind it (KVM_EXIT_INTERNAL_ERROR)
 ;   USERMSR  RDMSR of an MSR KVM does not know (KVM_EXIT_X86_RDMSR with KVM_CAP_X86_USER_SPACE_MSR)
 ;   HVRESET  Hyper-V HV_X64_MSR_RESET (KVM_EXIT_SYSTEM_EVENT, with the hyperv option)
+;   HLT      HLT with interrupts off: the vCPU halts for good
 bits 64
 org 0x100000
 start:
@@ -24,6 +25,10 @@ start:
     mov eax, 1
     xor edx, edx
     wrmsr                       ; @hv_reset
+%endif
+%ifdef HLT
+    cli
+    hlt                         ; @hlt
 %endif
     mov al, 0
     out 0xf4, al                ; @exit

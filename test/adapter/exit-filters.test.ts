@@ -1,0 +1,224 @@
+// Exit breakpoints (DAP exception filters): every filter the adapter offers, each with a condition
+// that holds (the guest stops at that exit, exceptionInfo and the KVM handler frame describe it) and
+// one that does not (the guest runs on to a breakpoint further on). Guests: test/adapter/guests and
+// examples/. A session is re-used through restart (a RESET of the VM) between cases.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DapSession, guest, example, lineOf, lineWith, type LaunchArgs } from './helpers';
+
+interface Case {
+  filter: string;
+  yes: string;
+  no: string;
+  /** exceptionInfo.exceptionId */
+  id: string | RegExp;
+  /** The guest line of the stop (the instruction that exited, or where it resumes for userspace exits). */
+  line?: number;
+  /** A function in the KVM handler frame. */
+  handler: string;
+  /** Extra check at the stop (an expression that must be non-zero). */
+  check?: string;
+}
+
+/**
+ * Launch stopped on entry with a breakpoint at `endLine`; run each case twice (false, then true
+ * condition). Guests that end at the exit itself (endLine undefined) run to their end with the false
+ * condition, and restart (a RESET, which the adapter allows after the end too) brings them back.
+ */
+function filterSuite(title: string, args: LaunchArgs, endLine: number | undefined, cases: Case[]): void {
+  describe(title, () => {
+    let s: DapSession;
+    before(async () => {
+      s = await DapSession.start();
+      const stop = await s.launch({ ...args, stopOnEntry: true }, { breakpoints: endLine ? [{ path: args.program, lines: [endLine] }] : [] });
+      assert.equal(stop?.body.reason, 'entry');
+    });
+    after(() => s.close());
+
+    for (const c of cases) {
+      test(`${c.filter}: '${c.yes}' stops, '${c.no}' does not`, async () => {
+        const r = await s.dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: c.filter, condition: c.no }] });
+        assert.deepEqual(r.body?.breakpoints?.map((b) => b.verified), [true]);
+        const passed = await s.cont();
+        if (endLine !== undefined) {
+          assert.equal(passed?.body.reason, 'breakpoint', `'${c.no}' must not stop`);
+          assert.equal(await s.line(), endLine);
+        } else assert.equal(passed, undefined, `'${c.no}' must not stop`);
+
+        assert.equal((await s.restart())?.body.reason, 'entry');
+        await s.dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: c.filter, condition: c.yes }] });
+        const stop = await s.cont();
+        assert.equal(stop?.body.reason, 'exception', `'${c.yes}' must stop`);
+        const info = (await s.dc.exceptionInfoRequest({ threadId: stop!.body.threadId! })).body;
+        if (typeof c.id === 'string') assert.equal(info.exceptionId, c.id); else assert.match(info.exceptionId, c.id);
+        assert.equal(info.breakMode, 'always');
+        assert.ok(info.description && info.details?.message, 'exceptionInfo describes the exit');
+        assert.match(info.details!.stackTrace!, new RegExp(c.handler));
+        const frames = await s.frames(stop!.body.threadId);
+        assert.match(frames[0].name, /^KVM: /);
+        assert.match(frames[0].name, new RegExp(c.handler));
+        if (c.line !== undefined) assert.equal(frames[1].line, c.line);
+        if (c.check) assert.notEqual(await s.value(c.check), 0n, c.check);
+
+        assert.equal((await s.restart())?.body.reason, 'entry');
+      });
+    }
+  });
+}
+
+const exits = guest('exits.asm');
+const X = (m: string) => lineOf(exits, m);
+
+filterSuite('hardware exits (Intel VMX)', { program: exits, caps: ['KVM_CAP_EXIT_HYPERCALL=0x1000'] }, X('exit'), [
+  { filter: 'hw-any', yes: 'reason == 28', no: 'reason == 999', id: 'EXIT_REASON_CR_ACCESS', line: X('cr'), handler: 'handle_cr' },
+  { filter: 'hw-cpuid', yes: 'eax == 1 && leaf == 1', no: 'eax == 2', id: 'EXIT_REASON_CPUID', line: X('cpuid'), handler: 'kvm_emulate_cpuid' },
+  { filter: 'hw-io', yes: 'port == 0xe9 && in == 0 && size == 1', no: 'port == 0x3f8', id: 'EXIT_REASON_IO_INSTRUCTION', line: X('io'), handler: 'handle_io' },
+  { filter: 'hw-msr', yes: 'msr == 0x1b && write == 0', no: 'msr == 0x1b && write', id: 'EXIT_REASON_MSR_READ', line: X('rdmsr'), handler: 'kvm_emulate_rdmsr' },
+  { filter: 'hw-cr', yes: 'cr == 4', no: 'cr == 0', id: 'EXIT_REASON_CR_ACCESS', line: X('cr'), handler: 'handle_cr' },
+  { filter: 'hw-hypercall', yes: 'nr == 12 && a0 == 0x200000', no: 'nr == 11', id: 'EXIT_REASON_VMCALL', line: X('vmcall'), handler: 'kvm_emulate_hypercall' },
+  { filter: 'hw-ept', yes: 'gpa == 0x10000000', no: 'gpa == 0x20000000', id: /^EXIT_REASON_EPT_(VIOLATION|MISCONFIG)$/, line: X('mmio'), handler: 'handle_ept_(violation|misconfig)' },
+  { filter: 'kvm-any', yes: 'reason == 6', no: 'reason == 5', id: 'MMIO', handler: 'KVM_EXIT_MMIO' },
+  { filter: 'kvm-io', yes: 'port == 0xe9 && dir == 1 && data == 0x69', no: 'port == 0x3f8', id: 'IO', handler: 'KVM_EXIT_IO', check: 'io.port == 0xe9' },
+  { filter: 'kvm-mmio', yes: 'addr == 0x10000000 && is_write == 1 && len == 4 && data == 0x1234', no: 'len == 8', id: 'MMIO', handler: 'KVM_EXIT_MMIO', check: 'mmio.phys_addr == 0x10000000' },
+  { filter: 'kvm-hypercall', yes: 'nr == 12', no: 'nr == 13', id: 'HYPERCALL', handler: 'KVM_EXIT_HYPERCALL', check: 'hypercall.nr == 12 && a1 == 16' },
+]);
+
+filterSuite('hardware exits (AMD SVM: VMMCALL after the #UD of the Intel VMCALL)', { program: exits, vendor: 'amd' }, X('exit'), [
+  { filter: 'hw-exception', yes: 'vector == 6', no: 'vector == 14', id: 'SVM_EXIT_EXCP_BASE+6', line: X('vmcall'), handler: 'emulator_fix_hypercall' },
+  { filter: 'hw-hypercall', yes: 'nr == 12', no: 'nr == 11', id: 'SVM_EXIT_VMMCALL', line: X('vmcall'), handler: 'kvm_emulate_hypercall' },
+  { filter: 'hw-cr', yes: 'cr == 4 && qual != 0', no: 'cr == 3', id: /^SVM_EXIT_(READ|WRITE)_CR4$/, handler: 'cr_interception' },
+  { filter: 'hw-io', yes: 'port == 0xe9', no: 'port == 0x80', id: 'SVM_EXIT_IOIO', line: X('io'), handler: 'io_interception' },
+  { filter: 'hw-msr', yes: 'msr == 0x1b', no: 'msr == 0x1c', id: 'SVM_EXIT_MSR', line: X('rdmsr'), handler: 'msr_interception' },
+  { filter: 'hw-ept', yes: 'gpa == 0x10000000', no: 'gpa == 0', id: 'SVM_EXIT_NPF', line: X('mmio'), handler: 'npf_interception' },
+]);
+
+const seed000 = example('seed000-hypercall-patching.asm');
+filterSuite('seed 000: #UD from the wrong-vendor hypercall with the quirk off', { program: seed000, disableQuirks: ['FIX_HYPERCALL_INSN'] },
+  lineWith(seed000, "mov al, 'U'"), [
+    { filter: 'hw-exception', yes: 'vector == 6', no: 'vector == 13', id: 'EXIT_REASON_EXCEPTION_NMI', handler: 'handle_exception_nmi' },
+  ]);
+
+const faults = guest('faults.asm');
+const F = (m: string) => lineOf(faults, m);
+filterSuite('triple fault', { program: faults, defines: { TRIPLE: '1' } }, undefined, [
+  { filter: 'hw-triple-fault', yes: 'vcpu == 0', no: 'vcpu == 1', id: 'EXIT_REASON_TRIPLE_FAULT', line: F('ud2'), handler: 'handle_triple_fault' },
+  { filter: 'kvm-shutdown', yes: 'reason == 8', no: 'reason == 9', id: 'SHUTDOWN', handler: 'KVM_EXIT_SHUTDOWN' },
+]);
+
+filterSuite('HLT', { program: faults, defines: { HLT: '1' } }, undefined, [
+  { filter: 'hw-hlt', yes: 'vcpu == 0 && rip != 0', no: 'vcpu == 1', id: 'EXIT_REASON_HLT', line: F('hlt'), handler: 'kvm_emulate_halt' },
+]);
+
+// A fresh VM for each condition: after a RESET the second fetch from the same MMIO address takes
+// KVM's EPT-misconfig path, which the KVM model currently recurses on (reported; not an adapter bug).
+for (const [cond, stops] of [['suberror == 2', false], ['suberror == 1', true]] as const) {
+  test(`kvm-internal-error (instruction fetch from unbacked memory): '${cond}' ${stops ? 'stops' : 'does not stop'}`, async () => {
+    const s = await DapSession.start();
+    try {
+      await s.launch({ program: faults, defines: { INTERNAL: '1' } }, { filters: { filters: [], filterOptions: [{ filterId: 'kvm-internal-error', condition: cond }] } })
+        .then(async (stop) => {
+          if (!stops) { assert.equal(stop, undefined); assert.equal(s.exitCode, 5); return; }
+          assert.equal(stop?.body.reason, 'exception');
+          const info = (await s.dc.exceptionInfoRequest({ threadId: 1 })).body;
+          assert.equal(info.exceptionId, 'INTERNAL_ERROR');
+          assert.match(info.details!.stackTrace!, /handle_emulation_failure/);
+          assert.equal(await s.value('internal.suberror'), 1n);
+          assert.equal(await s.rip(), 0x20000000);
+          assert.equal(await s.cont(), undefined);
+          assert.equal(s.exitCode, 5);
+        });
+    } finally { await s.close(); }
+  });
+}
+
+filterSuite('KVM_EXIT_X86_RDMSR (KVM_CAP_X86_USER_SPACE_MSR)', { program: faults, defines: { USERMSR: '1' }, caps: ['X86_USER_SPACE_MSR=2'] }, undefined, [
+  { filter: 'kvm-msr', yes: 'msr == 0x12345', no: 'msr == 0x1b', id: 'X86_RDMSR', handler: 'KVM_EXIT_X86_RDMSR', check: 'msr.index == 0x12345' },
+]);
+
+const seed002 = example('seed002-hyperv-overlay.asm');
+filterSuite('KVM_EXIT_HYPERV (seed 002 overlay hypercall page)', { program: seed002, hyperv: true, hypervOverlay: true }, undefined, [
+  { filter: 'kvm-hyperv', yes: 'type == 4', no: 'type == 1', id: 'HYPERV', handler: 'KVM_EXIT_HYPERV' },
+]);
+
+filterSuite('seed 000 flaw #4: the hypercall patch livelock in big real mode', { program: guest('bigreal.asm'), unrestrictedGuest: false }, undefined, [
+  { filter: 'kvm-bug', yes: 'rip != 0', no: 'rip == 0', id: 'hypercall-patch-livelock', line: lineOf(guest('bigreal.asm'), 'vmcall'), handler: 'emulator_fix_hypercall' },
+]);
+
+describe('KVM_EXIT_SYSTEM_EVENT (Hyper-V HV_X64_MSR_RESET), which the VMM leaves to the user', () => {
+  let s: DapSession;
+  before(async () => {
+    s = await DapSession.start();
+    await s.launch({ program: faults, defines: { HVRESET: '1' }, hyperv: true, stopOnEntry: true });
+  });
+  after(() => s.close());
+
+  test("'type == 2' stops at the filter; 'type == 1' stops only because the VMM does not handle it", async () => {
+    await s.dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'kvm-system-event', condition: 'type == 1' }] });
+    const vmm = await s.cont();
+    assert.equal(vmm?.body.reason, 'exception');
+    assert.match(vmm!.body.description!, /^KVM_EXIT_SYSTEM_EVENT is not handled by the VMM/);
+    assert.equal((await s.dc.exceptionInfoRequest({ threadId: 1 })).body.exceptionId, 'SYSTEM_EVENT');
+    await s.restart();
+    await s.dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'kvm-system-event', condition: 'type == 2' }] });
+    const stop = await s.cont();
+    assert.match(stop!.body.description!, /^KVM_EXIT_SYSTEM_EVENT: /);
+    const info = (await s.dc.exceptionInfoRequest({ threadId: 1 })).body;
+    assert.equal(info.exceptionId, 'SYSTEM_EVENT');
+    assert.match(info.details!.message!, /type=2/);
+    assert.equal(await s.value('system_event.type'), 2n);
+  });
+});
+
+describe('register-cache events: a VMCS field read before it was ever written (seed 001 before the fix)', () => {
+  const seed001 = example('seed001-reset-init.asm');
+  test("'field == 0x6800' (GUEST_CR0) stops right at launch, before the first instruction", async () => {
+    const s = await DapSession.start();
+    try {
+      const stop = await s.launch({ program: seed001, vcpus: 2, preFixSeed001: true, stopOnEntry: true },
+        { filters: { filters: [], filterOptions: [{ filterId: 'regcache-never-written', condition: 'field == 0x6800' }] } });
+      assert.equal(stop?.body.reason, 'exception');
+      const info = (await s.dc.exceptionInfoRequest({ threadId: 1 })).body;
+      assert.equal(info.exceptionId, 'never-written');
+      assert.match(info.description!, /GUEST_CR0 \(0x6800\) before it was ever written/);
+      assert.equal(info.details?.typeName, 'register-cache event');
+      assert.equal(await s.rip(), 0x7c00);
+      const log = (await s.dc.customRequest('kvmGuest/exitLog', {})).body as { exits: { reason: string; layer: string }[] };
+      assert.ok(log.exits.some((e) => e.reason === 'NEVER_WRITTEN_FIELD' && e.layer === 'regcache'));
+    } finally { await s.close(); }
+  });
+  test("'field == 0x4000' does not stop (the launch stops on entry instead)", async () => {
+    const s = await DapSession.start();
+    try {
+      const stop = await s.launch({ program: seed001, vcpus: 2, preFixSeed001: true, stopOnEntry: true },
+        { filters: { filters: [], filterOptions: [{ filterId: 'regcache-never-written', condition: 'field == 0x4000' }] } });
+      assert.equal(stop?.body.reason, 'entry');
+    } finally { await s.close(); }
+  });
+});
+
+describe('filters the example guests cannot provoke yet: offered and accepted with conditions', () => {
+  let s: DapSession;
+  before(async () => {
+    s = await DapSession.start();
+    await s.launch({ program: exits, stopOnEntry: true });
+  });
+  after(() => s.close());
+
+  // TODO(notify): hw-notify and kvm-notify need a guest with an endless event-delivery chain and
+  // notifyWindow (seed 004 examples are being added); kvm-hlt never fires with the in-kernel irqchip
+  // the default VMM creates; kvm-fail-entry needs invalid guest state the VMM cannot set up from a
+  // launch configuration; regcache-stale needs a register cache that disagrees with the VMCS, which
+  // the KVM model never produces. Each is offered and accepted with a condition here.
+  test('hw-notify, kvm-notify, kvm-hlt, kvm-fail-entry, regcache-stale (todo: guests that provoke them)', async () => {
+    const r = await s.dc.setExceptionBreakpointsRequest({ filters: ['kvm-hlt'], filterOptions: [
+      { filterId: 'hw-notify', condition: 'qual & 1' }, { filterId: 'kvm-notify', condition: 'flags & 1' },
+      { filterId: 'kvm-fail-entry', condition: 'hardware_entry_failure_reason == 0x80000021' },
+      { filterId: 'regcache-stale', condition: 'reg == 16' }, { filterId: 'no-such-filter' },
+      { filterId: 'kvm-io', condition: 'port ==' }] });
+    assert.deepEqual(r.body!.breakpoints!.map((b) => b.verified), [true, true, true, true, true, false, false]);
+    assert.match(r.body!.breakpoints![5].message!, /unknown exit filter 'no-such-filter'/);
+    assert.match(r.body!.breakpoints![6].message!, /condition: unexpected end of expression \(column 8\)/);
+    assert.equal(await s.cont(), undefined);
+    assert.equal(s.exitCode, 0x21);
+  });
+});
