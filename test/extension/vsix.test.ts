@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,11 +29,17 @@ test('npm run package builds a .vsix without dev files', async (t) => {
     'extension/dist/extension.js', 'extension/dist/iced_x86_bg.wasm',
     'extension/syntaxes/guest-asm.tmLanguage.json', 'extension/syntaxes/language-configuration.json',
     ...(adapterBuilt ? ['extension/dist/adapter.js'] : []),
+    // The README's screenshots, shown by the Extensions view from the installed extension.
+    ...readdirSync(join(ROOT, 'docs', 'screenshots')).filter((f) => f.endsWith('.png')).map((f) => `extension/docs/screenshots/${f}`),
   ];
   const optional = new Set(['extension/changelog.md', 'extension/LICENSE.txt', 'extension/LICENSE.md', 'extension/LICENSE', 'extension/images/icon.png']);
   assert.deepEqual(names.filter((n) => !optional.has(n)), expected.sort());
   for (const n of names) {
     assert.doesNotMatch(n, /\.(ts|map|mjs)$|node_modules|\/(test|vm-core|adapter|scripts|bench|tools|examples|\.ci|\.cache)\//, n);
+  }
+  const readme = zip.zipRead(VSIX, 'extension/readme.md').toString('utf8');
+  for (const m of readme.matchAll(/!\[[^\]]*\]\(([^)]+\.png)\)/g)) {
+    assert.ok(names.includes(`extension/${m[1]}`), `the README's image ${m[1]} is in the .vsix`);
   }
 
   await t.test('iced-x86 WebAssembly module ships beside the bundle that reads it from __dirname', () => {
