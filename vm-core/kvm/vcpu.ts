@@ -107,7 +107,10 @@ export class KvmVcpu {
   /** kvm_find_cpuid_entry through an index by function (rebuilt when KVM_SET_CPUID2 replaces the table). */
   lookupCpuid(fn: number, index: number): U.kvm_cpuid_entry2 | undefined {
     if (this.cpuidIndexOf !== this.arch.cpuid) this.indexCpuid();
-    const list = this.cpuidIndex.get(fn >>> 0);
+    fn >>>= 0;
+    const low = fn & 0xff, range = fn >>> 8;
+    const list = range === 0 ? this.cpuidBasic[low] : range === 0x400000 ? this.cpuidHv[low] : range === 0x800000 ? this.cpuidExt[low]
+      : this.cpuidOther.get(fn);
     if (list === undefined) return undefined;
     for (let k = 0; k < list.length; k++) {
       const e = list[k];
@@ -115,13 +118,21 @@ export class KvmVcpu {
     }
     return undefined;
   }
-  private readonly cpuidIndex = new Map<number, U.kvm_cpuid_entry2[]>();
+  /** Entries by function: 0x0-0xff, 0x40000000-0x400000ff, 0x80000000-0x800000ff, and the rest. */
+  private readonly cpuidBasic: (U.kvm_cpuid_entry2[] | undefined)[] = new Array(256).fill(undefined);
+  private readonly cpuidHv: (U.kvm_cpuid_entry2[] | undefined)[] = new Array(256).fill(undefined);
+  private readonly cpuidExt: (U.kvm_cpuid_entry2[] | undefined)[] = new Array(256).fill(undefined);
+  private readonly cpuidOther = new Map<number, U.kvm_cpuid_entry2[]>();
   private cpuidIndexOf: U.kvm_cpuid_entry2[] | null = null;
   private indexCpuid(): void {
-    this.cpuidIndex.clear();
+    this.cpuidBasic.fill(undefined); this.cpuidHv.fill(undefined); this.cpuidExt.fill(undefined); this.cpuidOther.clear();
     for (const e of this.arch.cpuid) {
-      const list = this.cpuidIndex.get(e.function >>> 0);
-      if (list) list.push(e); else this.cpuidIndex.set(e.function >>> 0, [e]);
+      const fn = e.function >>> 0, low = fn & 0xff, range = fn >>> 8;
+      const tab = range === 0 ? this.cpuidBasic : range === 0x400000 ? this.cpuidHv : range === 0x800000 ? this.cpuidExt : null;
+      const list = tab ? tab[low] : this.cpuidOther.get(fn);
+      if (list) list.push(e);
+      else if (tab) tab[low] = [e];
+      else this.cpuidOther.set(fn, [e]);
     }
     this.cpuidIndexOf = this.arch.cpuid;
   }
@@ -200,8 +211,8 @@ export class KvmVcpu {
    * an AP still waiting for INIT/SIPI. `maxInsns` models the VMM's kick (a signal) after that many
    * guest instructions: KVM_EXIT_INTR.
    */
-  run(opts: { maxInsns?: number } = {}): number {
-    this.runBudget = opts.maxInsns ?? this.vm.defaultRunBudget;
+  run(opts?: { maxInsns?: number }): number {
+    this.runBudget = opts?.maxInsns ?? this.vm.defaultRunBudget;
     this.runStartIcount = this.cpu.icount;
     this.livelocked = false;
     this.stallUnits = 0;

@@ -9,15 +9,17 @@ import { injectEvent } from '../../cpu/events';
 
 /** The entry stub loads every GPR but RSP from arch.regs (SVM: also RAX/RSP through the VMCB). */
 export function syncGprsToCpu(v: KvmVcpu, svm: boolean): void {
-  const src = v.arch.regs, dst = v.cpu.R;
-  for (let k = svm ? 2 : 0; k < 8; k++) dst[k] = src[k];
-  for (let k = 10; k < 32; k++) dst[k] = src[k];
+  const R = v.cpu.R, r8 = R[8], r9 = R[9], r0 = R[0], r1 = R[1];
+  R.set(v.arch.gprs);
+  R[8] = r8; R[9] = r9;
+  if (svm) { R[0] = r0; R[1] = r1; }
 }
 /** The exit stub saves every GPR but RSP into arch.regs. */
 export function syncGprsFromCpu(v: KvmVcpu, svm: boolean): void {
-  const src = v.cpu.R, dst = v.arch.regs;
-  for (let k = svm ? 2 : 0; k < 8; k++) dst[k] = src[k];
-  for (let k = 10; k < 32; k++) dst[k] = src[k];
+  const a = v.arch, regs = a.regs, r8 = regs[8], r9 = regs[9], r0 = regs[0], r1 = regs[1];
+  a.gprs.set(v.cpu.R);
+  regs[8] = r8; regs[9] = r9;
+  if (svm) { regs[0] = r0; regs[1] = r1; }
 }
 
 /**
