@@ -71,7 +71,8 @@ export interface DataBreakpoint {
 let nextBreakpointId = 1;
 
 /** Instructions per slice before checking the clock (the front end's pause answers within a slice). */
-const SLICE_INSNS = 50_000;
+const SLICE_INSNS = 200_000;
+const SLICE_CALL_MS = 2;
 const SLICE_MS = 8;
 
 export class DebugEngine {
@@ -279,7 +280,7 @@ export class DebugEngine {
     if (this.stopsSuppressed) return false;
     if (this.dataHit) {
       const d = this.dataHit;
-      if (d.bp.condition && !this.testCondition(d.bp.condition, d.vcpu)) { this.dataHit = null; return false; }
+      if (d.bp.condition && !this.testCondition(d.bp.condition, d.vcpu, true)) { this.dataHit = null; return false; }
       this.dataHit = null;
       this.pendingStop = { reason: 'data breakpoint', vcpu: d.vcpu, description: `Data breakpoint: ${d.bp.description}`, text: d.detail, hitBreakpointIds: [d.bp.id] };
       return true;
@@ -287,13 +288,13 @@ export class DebugEngine {
     for (const b of this.dataBps) {
       if (b.kind !== 'register') continue;
       const key = b.id * 64 + vi;
-      const now = this.views[vi].registerValue(b.register!) ?? 0n;
+      const now = this.views[vi].registerValue(b.register!, true) ?? 0n;
       const before = this.regWatchValues.get(key);
       if (before !== undefined && now !== before) {
         this.regWatchValues.set(key, now);
         b.hits++;
         if (b.hit && !b.hit(b.hits)) continue;
-        if (b.condition && !this.testCondition(b.condition, vi)) continue;
+        if (b.condition && !this.testCondition(b.condition, vi, true)) continue;
         this.pendingStop = { reason: 'data breakpoint', vcpu: vi, description: `${b.register} changed`,
           text: `${b.register}: 0x${before.toString(16)} -> 0x${now.toString(16)}`, hitBreakpointIds: [b.id] };
         return true;
@@ -441,7 +442,9 @@ export class DebugEngine {
       try {
         while (Date.now() - t0 < SLICE_MS) {
           if (this.pauseRequested) { this.pauseRequested = false; this.stop({ reason: 'pause', vcpu: this.focus, description: 'Paused' }); return; }
-          const r = this.machine.run(SLICE_INSNS);
+          const t1 = Date.now();
+          const r = this.machine.run(this.sliceInsns);
+          this.adaptSlice(Date.now() - t1);
           this.flushOutput();
           if (this.handleRunResult(r)) return;
           this.recording.maybeCheckpoint();
@@ -451,6 +454,17 @@ export class DebugEngine {
       setImmediate(loop);
     };
     setImmediate(loop);
+  }
+
+  /**
+   * Instructions per Machine.run call, adapted so one call takes about SLICE_CALL_MS however fast
+   * the processor runs here (a busy host, data breakpoints on the slow path): a pause or a request
+   * waits at most one call.
+   */
+  private sliceInsns = 20_000;
+  private adaptSlice(ms: number): void {
+    const want = ms <= 0 ? this.sliceInsns * 2 : Math.round(this.sliceInsns * SLICE_CALL_MS / ms);
+    this.sliceInsns = Math.max(1_000, Math.min(SLICE_INSNS, want, this.sliceInsns * 2));
   }
 
   pause(): void {
@@ -507,7 +521,7 @@ export class DebugEngine {
     for (const list of this.codeBps.values()) {
       for (const b of list) {
         if (!b.verified || b.address !== addr) continue;
-        if (b.condition && !this.testCondition(b.condition, vi)) continue;
+        if (b.condition && !this.testCondition(b.condition, vi, true)) continue;
         b.hits++;
         if (b.hit && !b.hit(b.hits)) continue;
         if (b.logMessage !== undefined) { this.host.output(formatLogMessage(b.logMessage, this.evalContext(vi)) + '\n', 'console'); continue; }
@@ -519,8 +533,8 @@ export class DebugEngine {
     return { reason: kind, vcpu: vi, description: `Breakpoint at 0x${addr.toString(16)}`, hitBreakpointIds: hitIds };
   }
 
-  private testCondition(e: Expression, vi: number): boolean {
-    try { return e.test(this.evalContext(vi)); }
+  private testCondition(e: Expression, vi: number, live = false): boolean {
+    try { return e.test(live ? this.views[vi].evalContext(undefined, true) : this.evalContext(vi)); }
     catch (err) {
       this.host.output(`breakpoint condition '${e.source}': ${(err as Error).message}\n`, 'stderr');
       return true; // a broken condition stops, so the user sees it
@@ -540,8 +554,8 @@ export class DebugEngine {
     const m = this.machine;
     if (m.output.length > this.outLen) { this.host.output(m.output.slice(this.outLen), 'stdout'); this.outLen = m.output.length; }
     if (m.serial.length > this.serialLen) { this.host.output(m.serial.slice(this.serialLen), 'stdout'); this.serialLen = m.serial.length; }
-    if (m.output.length < this.outLen) this.outLen = m.output.length;
-    if (m.serial.length < this.serialLen) this.serialLen = m.serial.length;
+    // After a rewind the output is shorter; what the replay writes again was already shown (the
+    // counters are high-water marks; a RESET starts them over).
   }
   private outLen = 0;
   private serialLen = 0;
@@ -676,7 +690,11 @@ export class DebugEngine {
       while (pos < target && guard++ < 1_000_000) {
         const r = this.machine.run(target - pos);
         pos = this.recording.position();
-        if (r.kind !== 'slice' && r.kind !== 'stopped') break;
+        if (r.kind === 'stopped') {
+          // A code breakpoint (processor-level, not suppressed): step over it and go on.
+          const v = this.machine.vcpus[r.vcpu];
+          if (v && !Number.isNaN(v.cpu.bpHit)) { v.cpu.bpHit = NaN; this.prepareResume(); }
+        } else if (r.kind !== 'slice') break;
       }
     } finally {
       this.stopsSuppressed = false;

@@ -12,7 +12,7 @@ import { getRflags, materializeFlags } from '../cpu/flags';
 import { CS, SEG_NAMES, GPR_NAMES, CR0_PG, CR4_PAE, EFER_LMA, CR4_PSE } from '../cpu/state';
 import { readCr0Guest, readCr4Guest } from '../cpu/exec/system';
 import { coreReadMsr, MSR_NAMES } from '../cpu/msr';
-import { KVM_REG_NAMES } from '../kvm/x86/kvm_cache_regs';
+import { KVM_REG_NAMES, VCPU_EXREG_CR0, VCPU_EXREG_CR3, VCPU_EXREG_CR4 } from '../kvm/x86/kvm_cache_regs';
 import * as U from '../kvm/uapi';
 import { exitRecord } from '../vmm/exit-record';
 import { setRflagsFromDebugger } from './edit-regs';
@@ -71,24 +71,39 @@ export class VcpuView {
   rflags(): number { return getRflags(this.c); }
 
   /** Value of a register by name (for conditions, watches and register data breakpoints). */
-  registerValue(name: string): bigint | undefined {
+  registerValue(name: string, live = false): bigint | undefined {
     const n = name.toLowerCase();
     const g = GPR_NAMES.indexOf(n as never);
-    if (g >= 0) return this.gpr(g);
+    if (g >= 0) return live ? this.cpuReg(g) : this.gpr(g);
     const sub = SUBREGS[n];
-    if (sub) { const v = this.gpr(sub[0]); return (v >> BigInt(sub[1])) & ((1n << BigInt(sub[2])) - 1n); }
+    if (sub) { const v = live ? this.cpuReg(sub[0]) : this.gpr(sub[0]); return (v >> BigInt(sub[1])) & ((1n << BigInt(sub[2])) - 1n); }
+    // Live: read while the guest runs (an instruction-boundary hook), from the processor itself;
+    // KVM's copies are only brought up to date at the next exit.
+    if (live) {
+      const c = this.c;
+      switch (n) {
+        case 'rip': return u64(c.rip);
+        case 'eip': return u64(c.rip) & 0xffffffffn;
+        case 'cr0': return BigInt(this.v.ops.name === 'vmx' ? readCr0Guest(c) >>> 0 : c.cr0 >>> 0);
+        case 'cr3': return u64(c.cr3);
+        case 'cr4': return BigInt(this.v.ops.name === 'vmx' ? readCr4Guest(c) >>> 0 : c.cr4 >>> 0);
+        case 'efer': return BigInt(c.efer >>> 0);
+      }
+    }
     switch (n) {
       case 'rip': return u64(this.rip());
       case 'eip': return u64(this.rip()) & 0xffffffffn;
       case 'ip': return u64(this.rip()) & 0xffffn;
       case 'pc': return u64(this.linearRip());
       case 'rflags': case 'eflags': case 'flags': return BigInt(this.rflags() >>> 0);
-      case 'cr0': return BigInt(this.v.ops.name === 'vmx' ? readCr0Guest(this.c) >>> 0 : this.c.cr0 >>> 0);
+      // KVM's value where it holds one (after KVM_SET_SREGS, before the next entry, the processor
+      // still has the old state), else the guest's view of the processor's.
+      case 'cr0': return BigInt(this.avail(VCPU_EXREG_CR0) ? this.v.arch.cr0 >>> 0 : this.v.ops.name === 'vmx' ? readCr0Guest(this.c) >>> 0 : this.c.cr0 >>> 0);
       case 'cr2': return u64(this.c.cr2);
-      case 'cr3': return u64(this.c.cr3);
-      case 'cr4': return BigInt(this.v.ops.name === 'vmx' ? readCr4Guest(this.c) >>> 0 : this.c.cr4 >>> 0);
+      case 'cr3': return u64(this.avail(VCPU_EXREG_CR3) ? this.v.arch.cr3 : this.c.cr3);
+      case 'cr4': return BigInt(this.avail(VCPU_EXREG_CR4) ? this.v.arch.cr4 >>> 0 : this.v.ops.name === 'vmx' ? readCr4Guest(this.c) >>> 0 : this.c.cr4 >>> 0);
       case 'cr8': return BigInt(this.c.cr8);
-      case 'efer': return BigInt(this.c.efer >>> 0);
+      case 'efer': return BigInt(this.v.arch.efer >>> 0);
       case 'xcr0': return BigInt(this.c.xcr0 >>> 0);
       case 'dr6': return BigInt(this.c.dr6 >>> 0);
       case 'dr7': return BigInt(this.c.dr7 >>> 0);
@@ -201,12 +216,12 @@ export class VcpuView {
 
   // ---------------------------------------------------------------- expressions
 
-  evalContext(ev?: ExitEvent): EvalContext {
+  evalContext(ev?: ExitEvent, live = false): EvalContext {
     const img = this.e.image;
     const run = this.v.kvm_run;
     return {
       lookup: (name) => {
-        const r = this.registerValue(name);
+        const r = this.registerValue(name, live);
         if (r !== undefined) return r;
         if (ev && name in ev.fields) return ev.fields[name];
         const rf = this.runField(name);

@@ -9,6 +9,15 @@ org 0x100000
 MMIO equ 0x10000000          ; above RAM, inside the identity map: MMIO
 start:
     mov rsp, 0x8000
+%ifdef REGS
+    mov rax, cr3
+    or eax, 0x8                 ; CR3.PWT
+    mov cr3, rax                ; @cr3
+    mov ecx, 0xc0000080         ; IA32_EFER
+    rdmsr
+    or eax, 1                   ; EFER.SCE
+    wrmsr                       ; @efer
+%endif
     mov eax, 1
     cpuid                       ; @cpuid
     mov al, 'H'
