@@ -820,12 +820,12 @@ export class Cpu extends CpuState {
             }
           }
           if (this.fetchHasBp && this.atBreakpoint(rip)) return RUN_STOPPED;
-          this.insnRip = rip;
-          this.cur = insn;
           let next = rip + insn.len;
-          if (next - 1 > this.csLimit) this.gp(0);
+          if (next - 1 > this.csLimit) { this.insnRip = rip; this.cur = insn; this.gp(0); }
           if (bits !== 64) next = bits === 32 ? next >>> 0 : next & 0xffff;
           this.rip = next;
+          // insnRip/cur (for faults, exits and reports) are set only on paths that can use them: the
+          // inline forms below cannot fault except a branch to a non-canonical target.
           switch (insn.fop) {
             case FOP_ADD32: { const R = this.R, d = insn.fd, a = R[d], b = R[insn.fs], r = (a + b) | 0;
               this.lfOp = OP_ADD; this.lfSz = SZ32; this.lfDst = a; this.lfSrc = b; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
@@ -840,13 +840,16 @@ export class Cpu extends CpuState {
             case FOP_OR32: { const R = this.R, d = insn.fd, r = R[d] | R[insn.fs];
               this.lfOp = OP_LOGIC; this.lfSz = SZ32; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
             case FOP_DEC32: case FOP_INC32: { const R = this.R, d = insn.fd, v = R[d];
-              this.lfCin = getCF(this) ? 1 : 0;
+              // INC/DEC keep CF: the common predecessors' CF inline, the rest through getCF.
+              const lop = this.lfOp;
+              this.lfCin = lop === OP_LOGIC ? 0 : lop === OP_SUB && this.lfSz === SZ32 ? ((this.lfDst >>> 0) < (this.lfSrc >>> 0) ? 1 : 0)
+                : lop === OP_DEC || lop === OP_INC ? this.lfCin : getCF(this) ? 1 : 0;
               const r = insn.fop === FOP_INC32 ? (v + 1) | 0 : (v - 1) | 0;
               this.lfOp = insn.fop === FOP_INC32 ? OP_INC : OP_DEC; this.lfSz = SZ32; this.lfDst = v; this.lfSrc = 1; this.lfRes = r;
               R[d] = r; R[d + 1] = 0; break; }
-            case FOP_JNZ64: if (!getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) this.gp(0); this.rip = t; } break;
-            case FOP_JZ64: if (getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) this.gp(0); this.rip = t; } break;
-            default: insn.exec(this, insn);
+            case FOP_JNZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes !== 0 : !getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.gp(0); } this.rip = t; } break;
+            case FOP_JZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes === 0 : getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.gp(0); } this.rip = t; } break;
+            default: this.insnRip = rip; this.cur = insn; insn.exec(this, insn);
           }
           this.icount++;
           left--;
