@@ -63,12 +63,15 @@ function info(e: DebugEngine, vi: number, args: string[]): ConsoleResult {
 
 /** x/NFU ADDR: N units, format x (hex), d (decimal), i (instructions), u b|h|w|g. `gpa:` for physical. */
 function examine(e: DebugEngine, vi: number, t: string): ConsoleResult {
-  const m = /^x(?:\/(\d*)([xdi]?)([bhwg]?))?\s+(.+)$/.exec(t);
-  if (!m) return { text: 'usage: x/NFU ADDR   e.g. x/16x rsp, x/4gx gpa:0x1000, x/8i rip' };
+  // GDB's x/NFU: the count first, then the format and unit letters in either order (x/4gx, x/4xg).
+  const m = /^x(?:\/(\d*)([xdibhwg]{0,2}))?\s+(.+)$/.exec(t);
+  const letters = m?.[2] ?? '';
+  const fmtLetters = letters.replace(/[bhwg]/g, ''), unitLetters = letters.replace(/[xdi]/g, '');
+  if (!m || fmtLetters.length > 1 || unitLetters.length > 1) return { text: 'usage: x/NFU ADDR   e.g. x/16x rsp, x/4gx gpa:0x1000, x/8i rip' };
   const n = Math.min(Number(m[1] || 8), 4096);
-  const fmt = m[2] || 'x';
-  const unit = { b: 1, h: 2, w: 4, g: 8 }[m[3] || 'w'] as number;
-  let addrText = m[4].trim();
+  const fmt = fmtLetters || 'x';
+  const unit = { b: 1, h: 2, w: 4, g: 8 }[unitLetters || 'w'] as number;
+  let addrText = m[3].trim();
   const physical = /^gpa:/i.test(addrText);
   if (physical) addrText = addrText.slice(4);
   const addr = Number(BigInt.asIntN(64, Expression.parse(addrText).evaluate(e.evalContext(vi))));
@@ -90,6 +93,12 @@ function examine(e: DebugEngine, vi: number, t: string): ConsoleResult {
     lines.push(`0x${(addr + k * unit).toString(16)}:  ${cells.join(' ')}`);
   }
   return { text: lines.join('\n') };
+}
+
+/** Multi-word commands completing what was typed so far ("info e" -> "info exits"). */
+export function commandCompletions(line: string): string[] {
+  const t = line.trimStart();
+  return /\s/.test(t) ? COMMANDS.filter((c) => c.startsWith(t) && c !== t) : [];
 }
 
 export function consoleCompletions(e: DebugEngine, line: string, word: string): string[] {

@@ -12,7 +12,7 @@ import { EXIT_FILTERS } from '../vm-core/debug/exit-filters';
 import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
 import { disassemble } from '../vm-core/debug/disasm';
-import { runConsoleCommand, consoleCompletions, isConsoleCommand } from './console';
+import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand } from './console';
 
 /** Keys of a launch configuration that belong to VS Code, not to the launch options. */
 const DAP_KEYS = ['type', 'request', 'name', 'cwd', 'noDebug', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
@@ -508,7 +508,11 @@ export class KvmGuestSession extends LoggingDebugSession {
       const e = this.need();
       const upto = args.text.slice(0, Math.max(0, (args.column ?? args.text.length + 1) - 1));
       const word = /[\w.$@]*$/.exec(upto)?.[0] ?? '';
-      response.body = { targets: consoleCompletions(e, upto, word).slice(0, 200).map((label) => ({ label, start: upto.length - word.length, length: word.length })) };
+      const lead = upto.length - upto.trimStart().length;
+      response.body = { targets: [
+        ...commandCompletions(upto).map((label) => ({ label, start: lead, length: upto.length - lead })),
+        ...consoleCompletions(e, upto, word).map((label) => ({ label, start: upto.length - word.length, length: word.length })),
+      ].slice(0, 200) };
       this.sendResponse(response);
     });
   }

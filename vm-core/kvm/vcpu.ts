@@ -240,6 +240,7 @@ export class KvmVcpu {
       const x = BigInt.asUintN(64, val);
       this.arch.regs[2 * reg] = Number(x & 0xffffffffn) | 0;
       this.arch.regs[2 * reg + 1] = Number(x >> 32n) | 0;
+      kvm_register_mark_dirty(this, reg); // kvm_register_write: every register __set_regs writes is dirty
     };
     s(0, r.rax); s(1, r.rcx); s(2, r.rdx); s(3, r.rbx); s(5, r.rbp); s(6, r.rsi); s(7, r.rdi);
     s(8, r.r8); s(9, r.r9); s(10, r.r10); s(11, r.r11); s(12, r.r12); s(13, r.r13); s(14, r.r14); s(15, r.r15);
