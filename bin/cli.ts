@@ -14,6 +14,8 @@ const stdio: CliIo = {
 
 export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
   const args = parseArgs(argv);
+  // bench has options of its own (--section, --seconds, --no-peers ...): everything after the word goes to it.
+  if (args.command === 'bench') return cmdBench(argv.slice(argv.indexOf('bench') + 1), io);
   if (args.flags.version) { io.out(`kvm-guest ${version()}\n`); return 0; }
   if (args.flags.help || !args.command || args.command === 'help') {
     io.out(usage() + '\n');
@@ -27,7 +29,6 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
     case 'asm': return cmdAsm(args, io);
     case 'run': return (await import('./run')).cmdRun(args, io);
     case 'dap': return (await import('./dap')).cmdDap(args, io);
-    case 'bench': return cmdBench(args, io);
     default:
       io.err(`kvm-guest: unknown command '${args.command}' (run, asm, dap, bench)\n`);
       return EXIT_USAGE;
@@ -71,11 +72,11 @@ function cmdAsm(args: ParsedArgs, io: CliIo): number {
   return 0;
 }
 
-async function cmdBench(args: ParsedArgs, io: CliIo): Promise<number> {
+async function cmdBench(benchArgs: string[], io: CliIo): Promise<number> {
   const { spawnSync } = await import('node:child_process');
   const script = resolve(__dirname, '..', 'scripts', 'run-bundled.mjs');
   const bench = resolve(__dirname, '..', 'bench', 'run.ts');
-  const r = spawnSync(process.execPath, [script, bench, ...args.positional], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [script, bench, ...benchArgs], { stdio: 'inherit' });
   void io;
   return r.status ?? EXIT_INTERNAL;
 }
