@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSection } from './cpu';
 import { kvmSection } from './kvm-bench';
+import { dapSection } from './dap';
 
 export interface BenchArgs {
   section?: string;
@@ -38,7 +39,7 @@ export interface BenchSection {
 }
 
 /** Every section, in the order they run. */
-export const SECTIONS: BenchSection[] = [cpuSection, kvmSection];
+export const SECTIONS: BenchSection[] = [cpuSection, kvmSection, dapSection];
 
 function parseArgs(argv: string[]): BenchArgs {
   const a: BenchArgs = { seconds: 1, peers: true, verbose: false };
