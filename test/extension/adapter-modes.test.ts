@@ -11,6 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
@@ -99,6 +100,13 @@ async function scenario(dap: Dap): Promise<void> {
   await dap.request('disconnect', {});
 }
 
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+    socket.on('error', () => resolve(false));
+  });
+}
+
 function clientDap(dc: DebugClient): Dap {
   return {
     request: (command, args) => dc.send(command, args),
@@ -175,15 +183,17 @@ test('server: `node dist/adapter.js --server=PORT` (DebugAdapterServer to a runn
   const port: number = await freePort();
   const child: ChildProcess = spawn(process.execPath, [adapterJs, `--server=${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    // DebugSession.run prints "waiting for debug protocol on <port>" once it listens.
-    await new Promise<void>((resolve, reject) => {
-      let text = '';
-      const timer = setTimeout(() => reject(new Error(`adapter did not listen in 15 s: ${text}`)), 15000);
-      const onData = (d: Buffer) => { text += d; if (text.includes(String(port))) { clearTimeout(timer); resolve(); } };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.on('exit', (c) => reject(new Error(`adapter exited with ${c}: ${text}`)));
-    });
+    // DebugSession.run says "waiting for debug protocol on port N" before it listens: poll the port.
+    let text = '';
+    child.stderr!.on('data', (d: Buffer) => { text += d; });
+    let exited: number | null | undefined;
+    child.on('exit', (c) => { exited = c; });
+    const deadline = Date.now() + 15000;
+    while (!(await canConnect(port))) {
+      if (exited !== undefined) assert.fail(`adapter exited with ${exited}: ${text}`);
+      if (Date.now() > deadline) assert.fail(`adapter did not listen on ${port} in 15 s: ${text}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const dc = new DebugClient('node', '', 'kvm-guest');
     await dc.start(port);
     try {
