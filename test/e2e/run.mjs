@@ -265,6 +265,7 @@ if (skip) {
       await setPaneExpanded(page, 'Watch', false);
       if (await page.locator('.part.panel').isVisible()) await runCommand(page, 'View: Hide Panel');
 
+      log(`launch configuration selected, layout set (${elapsed()})`);
       // 1. A source breakpoint on line 8 (mov rbx, 0x200000), then F5.
       const FILE = 'seed003-map-gpa-range.asm';
       await openFile(page, FILE);
@@ -315,8 +316,8 @@ if (skip) {
       // 5. Edit the reply: hypercall.ret = 0x2a (Set Value in the Variables view).
       await showScope('Current exit (kvm_run)');
       const vars = variables();
-      await vars.locator('.monaco-list-row[aria-label="hypercall.nr, value 12"]').waitFor({ state: 'attached' }).catch(() => {});
       const retRow = () => vars.locator('.monaco-list-row[aria-label^="hypercall.ret, value"]');
+      await revealRow(page, vars, retRow(), { what: 'hypercall.ret in the Variables view' });
       await screenshot(page, SHOTS, '13-hypercall-exit.png');
       await retry(page, async () => {
         const row = await revealRow(page, vars, retRow(), { what: 'hypercall.ret in the Variables view' });
@@ -328,6 +329,7 @@ if (skip) {
         await vars.locator('.monaco-list-row[aria-label="hypercall.ret, value 0x2a"]').waitFor({ state: 'visible', timeout: 5000 });
       }, { what: 'set hypercall.ret', log });
       await screenshot(page, SHOTS, '14-hypercall-reply-edited.png');
+      log(`hypercall.ret = 0x2a (${elapsed()})`);
 
       // 6. Step: KVM completes the hypercall with the reply; RAX = 0x2a at the next line.
       await page.keyboard.press('F10');
@@ -347,7 +349,11 @@ if (skip) {
       await page.locator('.monaco-list-row[aria-label^="VCPU_REGS_RAX"]').waitFor({ state: 'visible' });
       await screenshot(page, SHOTS, '16-vm-exits-and-register-cache.png');
 
-      // 8. The exit statistics panel.
+      // 8. The VMM injects an NMI (the command answers with the adapter's result).
+      await runCommand(page, 'KVM Guest: Inject NMI');
+      await page.locator('.statusbar-item', { hasText: 'KVM Guest: NMI pending' }).first().waitFor({ state: 'visible', timeout: 10000 });
+
+      // 9. The exit statistics panel.
       await runCommand(page, 'KVM Guest: Show Exit Statistics');
       const stats = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
       await stats.locator('svg[aria-label="VM exits by reason"] text', { hasText: 'KVM_EXIT_HYPERCALL' }).waitFor({ state: 'visible' });
