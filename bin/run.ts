@@ -111,10 +111,13 @@ export function cmdRun(args: ParsedArgs, io: CliIo): number {
   flushOutput();
   const end: StopReason = exitLimitHit ? { kind: 'limit' } : stop;
   const status = exitStatus(end);
+  // Stopped at an exit the VMM does not answer (KVM_EXIT_NOTIFY, SYSTEM_EVENT ...): the end is that exit.
+  const lastExit = exits.length ? exits[exits.length - 1] : pending as ExitRecord | null;
+  const endReason = end.kind === 'stopped' && lastExit ? lastExit.reason : endName(end);
   const v0 = m.vcpus[0];
   if (json) {
     const doc: Record<string, unknown> = {
-      exits, end: endName(end), exit_code: end.kind === 'exit-port' ? end.code : status,
+      exits, end: endReason, exit_code: end.kind === 'exit-port' ? end.code : status,
       output: m.output + m.serial, regs: regsJson(v0.getRegs()), sregs: sregsJson(v0.getSregs()),
       instructions: m.vcpus.reduce((n, v) => n + v.cpu.icount, 0),
     };
@@ -127,6 +130,7 @@ export function cmdRun(args: ParsedArgs, io: CliIo): number {
     else if (end.kind === 'shutdown') io.err('kvm-guest: KVM_EXIT_SHUTDOWN (triple fault)\n');
     else if (end.kind === 'limit') io.err(`kvm-guest: stopped at the ${exitLimitHit ? `--max-exits ${options.maxExits}` : `--max-instructions ${options.maxInstructions}`} limit\n`);
     else if (end.kind === 'fail-entry') io.err(`kvm-guest: KVM_EXIT_FAIL_ENTRY (0x${end.reason.toString(16)})\n`);
+    else if (end.kind === 'stopped') io.err(`kvm-guest: KVM_EXIT_${endReason}: not handled by this VMM, the run stops\n`);
   }
   return status;
 }

@@ -221,9 +221,10 @@ export class VcpuView {
     const run = this.v.kvm_run;
     return {
       lookup: (name) => {
+        // The exit's own fields first: a filter condition's `flags` is kvm_run.notify.flags, not RFLAGS.
+        if (ev && Object.prototype.hasOwnProperty.call(ev.fields, name)) return ev.fields[name];
         const r = this.registerValue(name, live);
         if (r !== undefined) return r;
-        if (ev && name in ev.fields) return ev.fields[name];
         const rf = this.runField(name);
         if (rf !== undefined) return rf;
         const sym = img.symbols.find((s) => s.name === name) ?? img.functions?.find((f) => f.name === name);
