@@ -29,6 +29,8 @@ export interface LaunchOptions {
   notifyWindow?: number;
   notifyUser: boolean;
   tripleFaultEvent: boolean;
+  notifyPolicy: 'stop' | 'shutdown' | 'resume';
+  interceptAcDb: boolean;
   unrestrictedGuest: boolean;
   preFixSeed001: boolean;
   cpuidBeforeReset: boolean;
@@ -74,6 +76,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'notifyWindow', kind: 'integer', arg: 'N', description: 'Enable Notify VM exits (KVM_CAP_X86_NOTIFY_VMEXIT) with this window, in the processor\'s deterministic units (Intel only).' },
   { name: 'notifyUser', kind: 'boolean', default: false, description: 'With notifyWindow: set KVM_X86_NOTIFY_VMEXIT_USER so every notify exit reaches userspace.' },
   { name: 'tripleFaultEvent', kind: 'boolean', default: false, description: 'Enable KVM_CAP_X86_TRIPLE_FAULT_EVENT so userspace can inject a triple fault (shutdown).' },
+  { name: 'notifyPolicy', kind: 'enum', values: ['stop', 'shutdown', 'resume'], default: 'stop', description: "What the default VMM does with KVM_EXIT_NOTIFY: stop the VM, synthesize a SHUTDOWN through KVM_SET_VCPU_EVENTS (triple_fault.pending; needs tripleFaultEvent), or resume the guest." },
+  { name: 'interceptAcDb', kind: 'boolean', default: true, description: 'KVM intercepts #AC and #DB (as since the 2015 CVE fixes), turning endless #AC/#DB delivery chains into exit storms; off, the processor delivers them itself and only a Notify VM exit can break the loop (seed 004).' },
   { name: 'unrestrictedGuest', kind: 'boolean', default: true, description: 'Model VMX unrestricted guest; off, KVM emulates real mode and invalid guest state (seed 000 flaw #4).' },
   { name: 'preFixSeed001', kind: 'boolean', default: false, description: 'Reproduce KVM before the seed 001 fixes: CR3 not cleared on RESET/INIT, GUEST_CR0 read before it is ever written.' },
   { name: 'cpuidBeforeReset', kind: 'boolean', default: false, description: 'Set the vCPU\'s CPUID before RESET, so RDX holds CPUID.1.EAX instead of 0x600.' },

@@ -57,7 +57,7 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     vcpus: o.vcpus,
     disableQuirks: q.mask || undefined,
     caps,
-    vm: { hypercallPolicy: o.hypercallPolicy, unrestrictedGuest: o.unrestrictedGuest, preFixSeed001: o.preFixSeed001 },
+    vm: { hypercallPolicy: o.hypercallPolicy, unrestrictedGuest: o.unrestrictedGuest, preFixSeed001: o.preFixSeed001, interceptAcDb: o.interceptAcDb },
     maxInsns: o.maxInstructions > 0 ? o.maxInstructions : Infinity,
     logHardwareExits: o.exitLog === 'all',
     cpuidBeforeReset: o.cpuidBeforeReset,
@@ -66,6 +66,7 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     notifyWindow: o.notifyWindow,
     notifyUser: o.notifyUser,
     tripleFaultEvent: o.tripleFaultEvent,
+    notifyPolicy: o.notifyPolicy,
   };
   if (o.memory > 0xc0000000) errors.push('memory: at most 3G below the 4 GiB firmware/MMIO hole');
   return { opts, errors };
