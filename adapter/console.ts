@@ -7,7 +7,7 @@ import { GPR_NAMES } from '../vm-core/cpu/state';
 
 export interface ConsoleResult { text: string; resumes?: boolean; invalidate?: boolean }
 
-const COMMANDS = ['info exits', 'info vmcs', 'info regcache', 'info registers', 'x/', 'inject init', 'inject nmi', 'inject triple-fault', 'reset', 'stats', 'help'];
+const COMMANDS = ['info exits', 'info vmcs', 'info regcache', 'info registers', 'info overlays', 'x/', 'inject init', 'inject nmi', 'inject triple-fault', 'reset', 'stats', 'help'];
 
 export function isConsoleCommand(text: string): boolean {
   const t = text.trim();
@@ -55,10 +55,14 @@ function info(e: DebugEngine, vi: number, args: string[]): ConsoleResult {
       return { text: v.controlBlockScope().map((n) => `${n.name.padEnd(44)} ${n.value}`).join('\n') };
     case 'regcache':
       return { text: v.registerCacheScope().map((n) => `${n.name.padEnd(24)} ${n.value}`).join('\n') };
+    case 'overlays': {
+      const pages = v.overlayPages();
+      return { text: pages.length ? pages.map((p) => `overlay page at GPA 0x${p.toString(16)}: x/16x gpa:0x${p.toString(16)} shows what the guest sees, x/16x under:0x${p.toString(16)} its own page beneath`).join('\n') : 'no overlay pages' };
+    }
     case 'registers': case 'regs':
       return { text: v.registersScope().map((n) => `${n.name.padEnd(8)} ${n.value}`).join('\n') };
   }
-  return { text: 'usage: info exits [N] | info vmcs | info regcache | info registers' };
+  return { text: 'usage: info exits [N] | info vmcs | info regcache | info registers | info overlays' };
 }
 
 /** x/NFU ADDR: N units, format x (hex), d (decimal), i (instructions), u b|h|w|g. `gpa:` for physical. */
@@ -72,14 +76,16 @@ function examine(e: DebugEngine, vi: number, t: string): ConsoleResult {
   const fmt = fmtLetters || 'x';
   const unit = { b: 1, h: 2, w: 4, g: 8 }[unitLetters || 'w'] as number;
   let addrText = m[3].trim();
-  const physical = /^gpa:/i.test(addrText);
-  if (physical) addrText = addrText.slice(4);
+  const underlying = /^under:/i.test(addrText);
+  if (underlying) addrText = addrText.slice(6);
+  const physical = underlying || /^gpa:/i.test(addrText);
+  if (physical && !underlying) addrText = addrText.slice(4);
   const addr = Number(BigInt.asIntN(64, Expression.parse(addrText).evaluate(e.evalContext(vi))));
   const v = e.views[vi];
   if (fmt === 'i') {
     return { text: disassemble(v, e.image, addr, 0, n, v.v.cpu.codeBits).map((l) => `0x${l.address.toString(16)}${l.symbol ? ` <${l.symbol}>` : ''}:  ${l.bytes.padEnd(24)} ${l.text}`).join('\n') };
   }
-  const { bytes, unreadable } = v.readMemory(addr, n * unit, physical);
+  const { bytes, unreadable } = underlying ? v.readUnderlying(addr, n * unit) : v.readMemory(addr, n * unit, physical);
   if (unreadable === n * unit) return { text: `0x${addr.toString(16)}: not mapped${physical ? ' (no RAM at that GPA)' : ''}` };
   const lines: string[] = [];
   const perLine = Math.max(1, 16 / unit);
@@ -118,8 +124,10 @@ Commands:
   info exits [N]        the last N exits (userspace, and hardware with exitLog=all)
   info vmcs | info vmcb the VMCS/VMCB fields
   info regcache         KVM's register cache: regs_avail, regs_dirty, each kvm_reg
+  info overlays         overlay pages (seed 002) in force
   info registers        general registers
-  x/NFU ADDR            examine memory: F x|d|i, U b|h|w|g; ADDR may be gpa:EXPR
+  x/NFU ADDR            examine memory: F x|d|i, U b|h|w|g; ADDR may be gpa:EXPR, or under:EXPR
+                        for the guest-physical RAM beneath an overlay page
   inject init|nmi|triple-fault [vcpu]
   reset                 RESET the whole VM
   stats                 exits by reason`;

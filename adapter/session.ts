@@ -430,7 +430,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       if (!Number.isSafeInteger(count) || count < 0) throw new BadRequest(`readMemory: bad count ${count}`);
       if (count > MAX_READ) throw new BadRequest(`readMemory: count ${count} exceeds the ${MAX_READ}-byte limit of one request`);
       const addr = ref.address + (args.offset ?? 0);
-      const r = e.views[e.focus].readable(addr, count, ref.physical);
+      const r = e.views[e.focus].readable(addr, count, ref.physical, ref.underlying);
       response.body = { address: '0x' + (addr + r.offset).toString(16), data: Buffer.from(r.bytes).toString('base64'), unreadableBytes: r.offset + r.unreadableTail };
       if (r.bytes.length === 0) response.body.data = undefined;
       this.sendResponse(response);
@@ -621,11 +621,15 @@ function samePath(a: string, b: string): boolean {
   return a.replace(/\\/g, '/').toLowerCase() === b.replace(/\\/g, '/').toLowerCase();
 }
 
-/** "0x1234", "1234", "gpa:0x1000" (guest-physical). */
-export function parseMemoryReference(ref: string | undefined): { address: number; physical: boolean } | undefined {
+/** "0x1234", "1234", "gpa:0x1000" (guest-physical), "under:0x1000" (guest-physical RAM beneath an overlay page). */
+export function parseMemoryReference(ref: string | undefined): { address: number; physical: boolean; underlying?: boolean } | undefined {
   if (typeof ref !== 'string') return undefined;
-  const m = /^(gpa:|phys:)?(0x[0-9a-f]+|-?\d+)$/i.exec(ref.trim());
+  const m = /^(gpa:|phys:|under:)?(0x[0-9a-f]+|-?\d+)$/i.exec(ref.trim());
   if (!m) return undefined;
+  if (m[1] && m[1].toLowerCase() === 'under:') {
+    const a = Number(BigInt.asIntN(64, BigInt(m[2])));
+    return Number.isSafeInteger(a) ? { address: a, physical: true, underlying: true } : undefined;
+  }
   let v = BigInt(m[2].startsWith('-') ? m[2] : m[2]);
   v = BigInt.asIntN(64, v);
   const n = Number(v);

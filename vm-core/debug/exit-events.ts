@@ -141,7 +141,7 @@ export function userExitEvent(r: ExitRecord, vi: number): ExitEvent {
   if (r.dir !== undefined) fields.dir = r.dir === 'out' ? 1n : 0n;
   if (r.index !== undefined) put('msr', r.index);
   const detail = Object.entries(r).filter(([k]) => !['reason', 'vcpu', 'rip'].includes(k))
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? '[' + v.join(',') + ']' : String(v)}`).join(' ');
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? '[' + v.join(',') + ']' : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
   const ev: ExitEvent = { layer: 'userspace', vcpu: vi, name: r.reason, fields, description: `KVM_EXIT_${r.reason} ${detail} at rip ${r.rip}` };
   const code = Object.entries(KVM_EXIT_NAMES).find(([, n]) => n === 'KVM_EXIT_' + r.reason)?.[0];
   if (code !== undefined) fields.reason = BigInt(code);

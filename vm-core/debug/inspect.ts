@@ -182,8 +182,27 @@ export class VcpuView {
     return { bytes: out, unreadable };
   }
 
+  /**
+   * Guest-physical memory beneath overlay pages (seed 002: the Hyper-V hypercall page as an overlay):
+   * what the guest's own page holds while an overlay hides it.
+   */
+  readUnderlying(gpa: number, len: number): { bytes: Uint8Array; unreadable: number } {
+    const holes: number[] = [];
+    const bytes = this.c.bus.readLayer(gpa, len, 'underlying', holes);
+    return { bytes, unreadable: holes.length };
+  }
+
+  /** Overlay pages in force (guest-physical addresses). */
+  overlayPages(): number[] { return this.c.bus.overlayPages(); }
+
   /** The first readable offset and count (DAP readMemory: unreadable ranges are skipped, not errors). */
-  readable(addr: number, len: number, physical: boolean): { offset: number; bytes: Uint8Array; unreadableTail: number } {
+  readable(addr: number, len: number, physical: boolean, underlying = false): { offset: number; bytes: Uint8Array; unreadableTail: number } {
+    if (underlying) {
+      const holes: number[] = [];
+      const bytes = this.c.bus.readLayer(addr, len, 'underlying', holes);
+      if (holes.length === len) return { offset: len, bytes: new Uint8Array(0), unreadableTail: 0 };
+      return { offset: 0, bytes, unreadableTail: 0 };
+    }
     let start = 0;
     while (start < len) {
       const a = addr + start;
