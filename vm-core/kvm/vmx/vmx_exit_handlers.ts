@@ -154,6 +154,9 @@ function handle_ept_violation(v: KvmVcpu, vmx: Vmx): number {
 }
 function handle_ept_misconfig(v: KvmVcpu, vmx: Vmx): number {
   vmx.vmcs.read(F.GUEST_PHYSICAL_ADDRESS);
+  // An instruction fetch from a known-MMIO gfn: the emulator cannot fetch there either (re-entering
+  // the emulator would take the same exit forever), so it is an emulation failure, as for the violation.
+  if (v.cpu.exit.qual & 4) return emulation_failure(v);
   return kvm_emulate_instruction(v, 0);
 }
 
