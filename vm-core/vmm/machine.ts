@@ -164,6 +164,16 @@ export class Machine {
   /** The vCPU whose exit to userspace is waiting for the VMM (a hook stopped there). */
   get stoppedAtExit(): KvmVcpu | null { return this.pendingExit; }
 
+  /** Resuming after a hook stopped at an exit: the VMM answers it now (unless its reply was edited). True if that ended the run. */
+  private answerPendingExit(): boolean {
+    const v = this.pendingExit;
+    if (!v) return false;
+    this.pendingExit = null;
+    if (!this.replyOverridden) this.handleExitDefault(v);
+    this.replyOverridden = false;
+    return this.stop !== null;
+  }
+
   /**
    * Run until a stop reason, or until `sliceLimit` more guest instructions have run ('slice').
    * Round-robin over the vCPUs in `opts.slice`-instruction turns; the turn position persists across
@@ -172,13 +182,7 @@ export class Machine {
   run(sliceLimit = Infinity): StopReason {
     this.stop = null;
     if (Number.isNaN(this.totalLeft)) this.totalLeft = this.opts.maxInsns ?? 100_000_000;
-    if (this.pendingExit) {
-      const v = this.pendingExit;
-      this.pendingExit = null;
-      if (!this.replyOverridden) this.handleExitDefault(v);
-      this.replyOverridden = false;
-      if (this.stop) return this.stop;
-    }
+    if (this.answerPendingExit()) return this.stop!;
     const turn = this.opts.slice ?? 100_000;
     let sliceLeft = sliceLimit;
     let idle = 0; // consecutive vCPUs that could not run
@@ -212,13 +216,7 @@ export class Machine {
    */
   runVcpu(v: KvmVcpu, n: number): StopReason {
     this.stop = null;
-    if (this.pendingExit) {
-      const p = this.pendingExit;
-      this.pendingExit = null;
-      if (!this.replyOverridden) this.handleExitDefault(p);
-      this.replyOverridden = false;
-      if (this.stop) return this.stop;
-    }
+    if (this.answerPendingExit()) return this.stop!;
     let left = n;
     let first = true; // n = 0 still enters KVM_RUN once: KVM completes a pending exit, runs nothing
     while (!this.stop && (left > 0 || first)) {
