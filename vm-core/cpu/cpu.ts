@@ -801,6 +801,9 @@ export class Cpu extends CpuState {
         // follows insn.next (the decoded successor in the same page) without a cache lookup.
         let prev: Insn | undefined;
         let expect = NaN; // RIP after the previous instruction if it fell through
+        // icount is kept in locals and stored before anything that can read it (handlers, faults,
+        // fetches, stops): icount = icBase + (leftAtStart - left).
+        const icBase = this.icount, leftAtStart = left;
         while (left > 0 && !this.slow) {
           const bits = this.codeBits;
           const rip = this.rip;
@@ -813,16 +816,18 @@ export class Cpu extends CpuState {
             const lin = bits === 64 ? rip : (this.csBase + rip) >>> 0;
             const off = lin - this.fetchLin;
             insn = off >= 0 && off < PAGE_SIZE ? this.fetchPage[off] : undefined;
-            if (insn === undefined || insn.bits !== bits) insn = this.fetchMiss(lin);
+            if (insn === undefined || insn.bits !== bits) { this.icount = icBase + leftAtStart - left; insn = this.fetchMiss(lin); }
             if (off > 0 && rip === expect && prev!.live && insn.live && this.fetchPage[off] === insn) {
               prev!.next = insn;
               prev!.nextGen = this.fetchGen;
             }
           }
-          if (this.fetchHasBp && this.atBreakpoint(rip)) return RUN_STOPPED;
+          if (this.fetchHasBp && this.atBreakpoint(rip)) { this.icount = icBase + leftAtStart - left; return RUN_STOPPED; }
           let next = rip + insn.len;
-          if (next - 1 > this.csLimit) { this.insnRip = rip; this.cur = insn; this.gp(0); }
-          if (bits !== 64) next = bits === 32 ? next >>> 0 : next & 0xffff;
+          if (bits !== 64) {
+            if (next - 1 > this.csLimit) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); }
+            next = bits === 32 ? next >>> 0 : next & 0xffff;
+          }
           this.rip = next;
           // insnRip/cur (for faults, exits and reports) are set only on paths that can use them: the
           // inline forms below cannot fault except a branch to a non-canonical target.
@@ -847,15 +852,15 @@ export class Cpu extends CpuState {
               const r = insn.fop === FOP_INC32 ? (v + 1) | 0 : (v - 1) | 0;
               this.lfOp = insn.fop === FOP_INC32 ? OP_INC : OP_DEC; this.lfSz = SZ32; this.lfDst = v; this.lfSrc = 1; this.lfRes = r;
               R[d] = r; R[d + 1] = 0; break; }
-            case FOP_JNZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes !== 0 : !getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.gp(0); } this.rip = t; } break;
-            case FOP_JZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes === 0 : getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.gp(0); } this.rip = t; } break;
-            default: this.insnRip = rip; this.cur = insn; insn.exec(this, insn);
+            case FOP_JNZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes !== 0 : !getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; } break;
+            case FOP_JZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes === 0 : getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; } break;
+            default: this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; insn.exec(this, insn);
           }
-          this.icount++;
           left--;
           prev = insn;
           expect = next;
         }
+        this.icount = icBase + leftAtStart - left;
         // A handler took an exit (vmExit) and set slow: the instruction did not retire.
         if (this.exitPending) { this.exitPending = false; this.slow = this.exitSlow; this.icount--; return RUN_EXIT; }
         if (left <= 0) return RUN_BUDGET;
