@@ -817,12 +817,13 @@ export class Cpu extends CpuState {
             const off = lin - this.fetchLin;
             insn = off >= 0 && off < PAGE_SIZE ? this.fetchPage[off] : undefined;
             if (insn === undefined || insn.bits !== bits) { this.icount = icBase + leftAtStart - left; insn = this.fetchMiss(lin); }
-            if (off > 0 && rip === expect && prev!.live && insn.live && this.fetchPage[off] === insn) {
+            // Pages with debugger breakpoints are never chained, so only this path checks them.
+            if (this.fetchHasBp && this.atBreakpoint(rip)) { this.icount = icBase + leftAtStart - left; return RUN_STOPPED; }
+            if (off > 0 && rip === expect && !this.fetchHasBp && prev!.live && insn.live && this.fetchPage[off] === insn) {
               prev!.next = insn;
               prev!.nextGen = this.fetchGen;
             }
           }
-          if (this.fetchHasBp && this.atBreakpoint(rip)) { this.icount = icBase + leftAtStart - left; return RUN_STOPPED; }
           let next = rip + insn.len;
           if (bits !== 64) {
             if (next - 1 > this.csLimit) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); }
@@ -844,13 +845,18 @@ export class Cpu extends CpuState {
               this.lfOp = OP_LOGIC; this.lfSz = SZ32; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
             case FOP_OR32: { const R = this.R, d = insn.fd, r = R[d] | R[insn.fs];
               this.lfOp = OP_LOGIC; this.lfSz = SZ32; this.lfRes = r; R[d] = r; R[d + 1] = 0; break; }
-            case FOP_DEC32: case FOP_INC32: { const R = this.R, d = insn.fd, v = R[d];
+            case FOP_DEC32: { const R = this.R, d = insn.fd, v = R[d], r = (v - 1) | 0;
               // INC/DEC keep CF: the common predecessors' CF inline, the rest through getCF.
               const lop = this.lfOp;
               this.lfCin = lop === OP_LOGIC ? 0 : lop === OP_SUB && this.lfSz === SZ32 ? ((this.lfDst >>> 0) < (this.lfSrc >>> 0) ? 1 : 0)
                 : lop === OP_DEC || lop === OP_INC ? this.lfCin : getCF(this) ? 1 : 0;
-              const r = insn.fop === FOP_INC32 ? (v + 1) | 0 : (v - 1) | 0;
-              this.lfOp = insn.fop === FOP_INC32 ? OP_INC : OP_DEC; this.lfSz = SZ32; this.lfDst = v; this.lfSrc = 1; this.lfRes = r;
+              this.lfOp = OP_DEC; this.lfSz = SZ32; this.lfDst = v; this.lfSrc = 1; this.lfRes = r;
+              R[d] = r; R[d + 1] = 0; break; }
+            case FOP_INC32: { const R = this.R, d = insn.fd, v = R[d], r = (v + 1) | 0;
+              const lop = this.lfOp;
+              this.lfCin = lop === OP_LOGIC ? 0 : lop === OP_SUB && this.lfSz === SZ32 ? ((this.lfDst >>> 0) < (this.lfSrc >>> 0) ? 1 : 0)
+                : lop === OP_DEC || lop === OP_INC ? this.lfCin : getCF(this) ? 1 : 0;
+              this.lfOp = OP_INC; this.lfSz = SZ32; this.lfDst = v; this.lfSrc = 1; this.lfRes = r;
               R[d] = r; R[d + 1] = 0; break; }
             case FOP_JNZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes !== 0 : !getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; } break;
             case FOP_JZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes === 0 : getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; } break;
