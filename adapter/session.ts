@@ -33,8 +33,6 @@ export class KvmGuestSession extends LoggingDebugSession {
   private nextHandle = 1;
   private progressId = 0;
   private progressActive = false;
-  private linesStartAt1 = true;
-  private columnsStartAt1 = true;
 
   constructor() {
     super();
@@ -45,8 +43,6 @@ export class KvmGuestSession extends LoggingDebugSession {
   // ---------------------------------------------------------------- lifecycle
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
-    this.linesStartAt1 = args.linesStartAt1 !== false;
-    this.columnsStartAt1 = args.columnsStartAt1 !== false;
     response.body = {
       supportsConfigurationDoneRequest: true,
       supportsFunctionBreakpoints: true,

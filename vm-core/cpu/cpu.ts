@@ -1,7 +1,7 @@
 // One x86-64 logical processor: the execute loop, memory access through segmentation and paging,
 // faults and hardware exits. Instruction semantics live in exec/, address translation in mmu.ts,
 // event delivery in events.ts, descriptor loads in segmentation.ts.
-import { CpuState, CR0_AM, CR0_PE, CR0_PG, CS, EFER_LMA, SS, VM, AC, Segment, updateSegmentChecks, CR4_SMAP, RF, TF } from './state';
+import { CpuState, CR0_AM, CR0_PE, CR0_PG, CS, EFER_LMA, SS, VM, AC, updateSegmentChecks, CR4_SMAP, RF, TF } from './state';
 import { PhysBus, PAGE_SIZE } from './phys';
 import { Intercepts } from './intercepts';
 import { HwExitInfo, HW_UNEMULATED, EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_READ, EPT_VIOLATION_WRITE, EPT_VIOLATION_FETCH } from './exits';
@@ -344,13 +344,11 @@ export class Cpu extends CpuState {
   ea(i: Insn): number {
     const R = this.R;
     if (i.asz === 64) {
-      let lo = i.disp, hiAdd = 0;
       if (i.mBase === BASE_RIP) return this.rip + i.disp;
       let v = i.disp;
       if (i.mBase >= 0) v += R[2 * i.mBase + 1] * 4294967296 + (R[2 * i.mBase] >>> 0);
       if (i.mIndex >= 0) v += (R[2 * i.mIndex + 1] * 4294967296 + (R[2 * i.mIndex] >>> 0)) * i.mScale;
       if (v >= -0x800000000000 && v < 0x800000000000) return v;
-      void lo; void hiAdd;
       return this.ea64Exact(i);
     }
     let v = i.disp;
@@ -387,14 +385,13 @@ export class Cpu extends CpuState {
     }
     const end = off + len - 1;
     if (write ? (off < s.writeLo || end > s.writeHi) : (off < s.readLo || end > s.readHi)) {
-      this.segmentFault(seg, s, write);
+      this.segmentFault(seg);
     }
     return (s.base + off) >>> 0;
   }
 
-  private segmentFault(seg: number, s: Segment, write: boolean): never {
+  private segmentFault(seg: number): never {
     // Null/unusable selector in protected mode: #GP(0); limit or type violation: #GP(0), #SS(0) for SS.
-    void write; void s;
     return this.fault(seg === SS ? 12 : 13, 0);
   }
 

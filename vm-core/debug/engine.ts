@@ -94,7 +94,6 @@ export class DebugEngine {
   private pendingStop: StopEvent | null = null;
   private pauseRequested = false;
   private stopsSuppressed = false;
-  private resumeFromBp: number[] = [];
   /** Events seen before the front end configured filters (vCPU creation, RESET). */
   private earlyEvents: ExitEvent[] = [];
   private configured = false;
@@ -108,7 +107,7 @@ export class DebugEngine {
   private runToken = 0;
 
   private constructor(machine: Machine, image: GuestImage, options: LaunchOptions, private host: EngineHost,
-    private readonly observerSink: { engine: DebugEngine | null }) {
+    observerSink: { engine: DebugEngine | null }) {
     this.machine = machine;
     this.image = image;
     this.options = options;
@@ -141,7 +140,7 @@ export class DebugEngine {
         if (sink.engine) sink.engine.onModelEvent(ev); else early.push(ev);
       },
     };
-    const l = launchWithObserver(options, baseDir, observer);
+    const l = launch(options, baseDir, { observers: [observer] });
     if (!l.ok) return { errors: l.errors, warnings: l.warnings };
     const engine = new DebugEngine(l.machine, l.image, options, host, sink);
     // Events of vCPU creation and RESET: logged now, matched against the filters at configurationDone.
@@ -239,7 +238,7 @@ export class DebugEngine {
 
   private installInsnHook(): void {
     const regs = this.dataBps.filter((b) => b.kind === 'register');
-    for (const [i, v] of this.machine.vcpus.entries()) {
+    for (let i = 0; i < this.machine.vcpus.length; i++) {
       for (const b of regs) this.regWatchValues.set(b.id * 64 + i, this.views[i].registerValue(b.register!) ?? 0n);
     }
     const hook = regs.length || this.dataBps.length ? (vi: number) => this.onInstructionBoundary(vi) : null;
@@ -484,7 +483,6 @@ export class DebugEngine {
         const s = this.codeBreakpointStop(r.vcpu, v.cpu.bpHit);
         if (s) { this.stop(s); return true; }
         // Not stopping (condition false, logpoint): step over it and go on.
-        this.resumeFromBp = [r.vcpu];
         this.prepareResume();
         return false;
       }
@@ -543,11 +541,10 @@ export class DebugEngine {
 
   /** Before running again: step over breakpoints at the current RIP of stopped vCPUs. */
   private prepareResume(skipAtRip = true): void {
-    for (const v of this.machine.vcpus) {
-      const lin = this.views[this.machine.vcpus.indexOf(v)].linearRip();
-      v.cpu.bpSkip = skipAtRip && v.cpu.codeBreakpoints().has(lin) ? lin : NaN;
+    for (const view of this.views) {
+      const lin = view.linearRip(), c = view.v.cpu;
+      c.bpSkip = skipAtRip && c.codeBreakpoints().has(lin) ? lin : NaN;
     }
-    this.resumeFromBp = [];
   }
 
   private flushOutput(): void {
@@ -586,17 +583,14 @@ export class DebugEngine {
       const r = this.runSteps(vi, n);
       n = 1;
       if (r.kind !== 'slice' && r.kind !== 'stopped') { if (!this.handleRunResult(r)) this.end(r); return; }
-      if (r.kind === 'stopped' && (this.pendingStop || !Number.isNaN(this.machine.vcpus[vi].cpu.bpHit))) {
-        if (this.handleRunResult(r)) return;
-      }
-      if (r.kind === 'stopped' && this.machine.vcpus[vi].cpu.icount === before && !this.machine.stoppedAtExit) {
-        // A model stop: report it.
+      // A breakpoint, a filter, or a model stop (nothing retired, not at an exit): report it.
+      const c = this.machine.vcpus[vi].cpu;
+      if (r.kind === 'stopped' && (this.pendingStop || !Number.isNaN(c.bpHit) || (c.icount === before && !this.machine.stoppedAtExit))) {
         if (this.handleRunResult(r)) return;
       }
       if (!startLine) break;
       const now = this.views[vi].sourceLine();
-      if (now && (now.file !== startLine.file || now.line !== startLine.line)) break;
-      if (!now) break;
+      if (!now || now.file !== startLine.file || now.line !== startLine.line) break;
     }
     this.stop({ reason: 'step', vcpu: vi, description: 'Step' });
   }
@@ -771,7 +765,6 @@ export class DebugEngine {
       totalInstructions: this.recording.position(),
     };
   }
-  handlerChainFor(e: ExitEvent): string[] { return e.handlers ?? handlerChain(e); }
 
   addressForLine(path: string, line: number): { address: number; line: number } | undefined {
     const want = normPath(path);
@@ -809,8 +802,4 @@ function endInfo(s: StopReason): { code: number; end: string; message?: string }
     case 'kvm-bug': return { code: 5, end: 'KVM_BUG', message: `${s.bug}: ${s.message}` };
     default: return { code: 0, end: s.kind.toUpperCase() };
   }
-}
-
-function launchWithObserver(options: LaunchOptions, baseDir: string, observer: KvmObserver) {
-  return launch(options, baseDir, { observers: [observer] });
 }

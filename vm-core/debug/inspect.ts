@@ -175,7 +175,7 @@ export class VcpuView {
       const pageLeft = 4096 - (((a % 4096) + 4096) % 4096);
       const n = Math.min(pageLeft, len - k);
       const gpa = physical ? a : this.gvaToGpa(a);
-      if (gpa < 0 || !this.c.bus.isRam(gpa)) { unreadable += n; if (k === unreadable - n) { /* leading */ } }
+      if (gpa < 0 || !this.c.bus.isRam(gpa)) unreadable += n;
       else out.set(this.c.bus.read(gpa, n), k);
       k += n;
     }
@@ -237,7 +237,6 @@ export class VcpuView {
 
   evalContext(ev?: ExitEvent, live = false): EvalContext {
     const img = this.e.image;
-    const run = this.v.kvm_run;
     return {
       lookup: (name) => {
         // The exit's own fields first: a filter condition's `flags` is kvm_run.notify.flags, not RFLAGS.
@@ -248,7 +247,6 @@ export class VcpuView {
         if (rf !== undefined) return rf;
         const sym = img.symbols.find((s) => s.name === name) ?? img.functions?.find((f) => f.name === name);
         if (sym) return u64('addr' in sym ? sym.addr : sym.low);
-        void run;
         return undefined;
       },
       readMemory: (addr, size, physical) => {

@@ -85,7 +85,6 @@ export class Machine {
   serial = '';
   onExit: ExitHook | null = null;
   private stop: StopReason | null = null;
-  private firmware: Uint8Array | null = null;
   /** Overlay pages placed for KVM_EXIT_HYPERV_OVERLAY (seed 002). */
   readonly hypervOverlays = new HypervOverlays();
 
@@ -130,7 +129,6 @@ export class Machine {
       const size = Math.ceil((0x100000000 - s.addr) / 4096) * 4096;
       const fw = new Uint8Array(size);
       fw.set(s.bytes, size - (0x100000000 - s.addr));
-      this.firmware = fw;
       this.vm.setUserMemoryRegion({ slot: 1, flags: U.KVM_MEM_READONLY, guest_phys_addr: 0x100000000 - size, memory_size: size, userspace_addr: fw });
       const alias = Math.min(size, 128 << 10);
       this.mem.set(fw.subarray(size - alias), 0x100000 - alias);
