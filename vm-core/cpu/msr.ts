@@ -26,7 +26,7 @@ export function readTsc(c: Cpu): number {
 
 const TWO32 = 4294967296;
 function split(c: Cpu, v: number): boolean {
-  c.msrLo = v % TWO32 | 0;
+  c.msrLo = v | 0;
   c.msrHi = Math.floor(v / TWO32) | 0;
   return true;
 }
@@ -48,7 +48,7 @@ export function coreReadMsr(c: Cpu, msr: number): boolean {
     case MSR_IA32_MISC_ENABLE: return split(c, c.miscEnable);
     case MSR_IA32_CR_PAT: c.msrLo = c.pat[0]; c.msrHi = c.pat[1]; return true;
     case MSR_EFER: return split(c, c.efer);
-    case MSR_STAR: c.msrLo = c.star % TWO32 | 0; c.msrHi = c.starHi; return true;
+    case MSR_STAR: c.msrLo = c.star | 0; c.msrHi = c.starHi; return true;
     case MSR_LSTAR: c.msrLo = c.lstarLo; c.msrHi = c.lstarHi; return true;
     case MSR_CSTAR: c.msrLo = c.cstarLo; c.msrHi = c.cstarHi; return true;
     case MSR_SYSCALL_MASK: return split(c, c.sfmask);

@@ -21,7 +21,7 @@ import {
 } from './x86/kvm_cache_regs';
 import { kvm_vcpu_reset } from './x86/reset';
 import { kvm_arch_vcpu_ioctl_run } from './x86/run';
-import { kvm_find_cpuid_entry, kvm_vcpu_after_set_cpuid } from './x86/cpuid';
+import { CpuidMemo, kvm_find_cpuid_entry, kvm_vcpu_after_set_cpuid } from './x86/cpuid';
 import { kvm_get_msr, kvm_set_msr } from './x86/msr';
 import { kvm_hv_set_enforce_cpuid, kvm_hv_activate_synic, kvm_get_hv_cpuid } from './hyperv';
 import { kvm_set_dr, kvm_get_cr8, kvm_set_cr8, kvm_set_xcr, load_pdptrs } from './x86/x86';
@@ -124,6 +124,8 @@ export class KvmVcpu {
   private readonly cpuidExt: (U.kvm_cpuid_entry2[] | undefined)[] = new Array(256).fill(undefined);
   private readonly cpuidOther = new Map<number, U.kvm_cpuid_entry2[]>();
   private cpuidIndexOf: U.kvm_cpuid_entry2[] | null = null;
+  /** kvm_cpuid's entry per (function, index), valid for the table it was filled from. */
+  readonly cpuidMemo = new CpuidMemo();
   private indexCpuid(): void {
     this.cpuidBasic.fill(undefined); this.cpuidHv.fill(undefined); this.cpuidExt.fill(undefined); this.cpuidOther.clear();
     for (const e of this.arch.cpuid) {

@@ -16,8 +16,6 @@ export type CompleteUserspaceIo = (v: KvmVcpu) => number;
 export class VcpuArch {
   /** vcpu->arch.regs[] as 32-bit halves (regs[2r] low, regs[2r+1] high). */
   readonly regs = new Int32Array(2 * NR_VCPU_REGS);
-  /** The 16 GPRs of regs[] (a view made once: the entry/exit stubs copy it in one go). */
-  readonly gprs = this.regs.subarray(0, 32);
   /** High half of the last kvm_register_read_raw. */
   hi = 0;
   regs_avail = 0;

@@ -49,7 +49,7 @@ function pushFrame(c: Cpu, st: NewStack, w: number, vals: number[]): number {
   for (let k = 0; k < vals.length; k++) {
     const lin = st.bits === 64 ? offs[k] : (st.base + offs[k]) >>> 0;
     const v = vals[k];
-    if (w === 8) c.writeSys(lin, 8, v % TWO32 | 0, Math.floor(v / TWO32) | 0);
+    if (w === 8) c.writeSys(lin, 8, v | 0, Math.floor(v / TWO32) | 0);
     else c.writeSys(lin, w, w === 2 ? v & 0xffff : v | 0);
   }
   return sp;
@@ -65,7 +65,7 @@ function pushAll(c: Cpu, w: number, vals: number[]): void {
   }
   for (let k = 0; k < vals.length; k++) {
     const v = vals[k];
-    writeAt(c, lins[k], w, w === 8 ? v % TWO32 | 0 : w === 2 ? v & 0xffff : v | 0, w === 8 ? Math.floor(v / TWO32) | 0 : 0);
+    writeAt(c, lins[k], w, w === 8 ? v | 0 : w === 2 ? v & 0xffff : v | 0, w === 8 ? Math.floor(v / TWO32) | 0 : 0);
   }
   setSp(c, sp);
 }
@@ -416,7 +416,7 @@ defineMatching(/^Syscall$/, (c: Cpu) => {
   const flags = getRflags(c);
   const ret = c.rip;
   if (long) {
-    c.set64(RCX, ret % TWO32 | 0, Math.floor(ret / TWO32) | 0);
+    c.set64(RCX, ret | 0, Math.floor(ret / TWO32) | 0);
     c.set64(R11, flags & ~RF, 0);
     c.rflags = (flags & ~c.sfmask & ~RF) | 2;
     setFlat(c, CS, csSel, AR_CODE64);
@@ -476,7 +476,7 @@ defineMatching(/^Sysenter$/, (c: Cpu) => {
   setFlat(c, CS, cs, long ? AR_CODE64 : AR_CODE32);
   setFlat(c, SS, cs + 8, AR_DATA);
   const esp = c.sysenterEsp, eip = c.sysenterEip;
-  if (long) { c.set64(4, esp % TWO32 | 0, Math.floor(esp / TWO32) | 0); c.rip = eip; }
+  if (long) { c.set64(4, esp | 0, Math.floor(esp / TWO32) | 0); c.rip = eip; }
   else { c.set32(4, esp | 0); c.rip = eip >>> 0; }
   c.updateMode();
   c.updateAcCheck();

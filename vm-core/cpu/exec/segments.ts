@@ -155,7 +155,7 @@ function storeTableRegister(isIdt: boolean) {
     c.writeLin16(lin0, t.limit);
     const at = i.asz === 64 ? ea + 2 : i.asz === 32 ? (ea + 2) >>> 0 : (ea + 2) & 0xffff;
     // The full 32-bit base is stored even with a 16-bit operand size (SDM Vol. 2 SGDT).
-    if (c.codeBits === 64) c.writeLin64(c.linear(i.seg, at, 8, true), t.base % 4294967296 | 0, Math.floor(t.base / 4294967296) | 0);
+    if (c.codeBits === 64) c.writeLin64(c.linear(i.seg, at, 8, true), t.base | 0, Math.floor(t.base / 4294967296) | 0);
     else c.writeLin32(c.linear(i.seg, at, 4, true), t.base | 0);
   };
 }

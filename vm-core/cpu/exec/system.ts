@@ -205,13 +205,13 @@ defineMatching(/^Rdtsc$/, (c: Cpu) => {
   if ((c.cr4 & CR4_TSD) && c.cpl !== 0) c.gp(0);
   if (c.intercepts.rdtsc) return c.vmExit(EXIT_REASON_RDTSC);
   const t = readTsc(c);
-  c.set32(RAX, t % 4294967296 | 0); c.set32(RDX, Math.floor(t / 4294967296) | 0);
+  c.set32(RAX, t | 0); c.set32(RDX, Math.floor(t / 4294967296) | 0);
 });
 defineMatching(/^Rdtscp$/, (c: Cpu) => {
   if ((c.cr4 & CR4_TSD) && c.cpl !== 0) c.gp(0);
   if (c.intercepts.rdtscp) return c.vmExit(EXIT_REASON_RDTSCP);
   const t = readTsc(c);
-  c.set32(RAX, t % 4294967296 | 0); c.set32(RDX, Math.floor(t / 4294967296) | 0); c.set32(RCX, c.tscAux);
+  c.set32(RAX, t | 0); c.set32(RDX, Math.floor(t / 4294967296) | 0); c.set32(RCX, c.tscAux);
 });
 defineMatching(/^Rdpmc$/, (c: Cpu) => {
   if (c.intercepts.rdpmc) return c.vmExit(EXIT_REASON_RDPMC);
@@ -347,7 +347,7 @@ defineMatching(/^Mov_r(32|64)_cr$/, (c: Cpu, i: Insn) => {
       v = c.cr8; break;
     default: c.ud();
   }
-  if (i.osz === 8) setRegVal(c, g, 8, v % 4294967296 | 0, Math.floor(v / 4294967296) | 0);
+  if (i.osz === 8) setRegVal(c, g, 8, v | 0, Math.floor(v / 4294967296) | 0);
   else c.set32(g, v | 0);
 });
 
@@ -407,7 +407,7 @@ defineMatching(/^Mov_r(32|64)_dr$/, (c: Cpu, i: Insn) => {
   const r = dr === 4 ? 6 : dr === 5 ? 7 : dr;
   let v = 0;
   if (r < 4) v = c.dr[r]; else if (r === 6) v = c.dr6 >>> 0; else if (r === 7) v = c.dr7 >>> 0; else c.ud();
-  if (i.osz === 8) setRegVal(c, g, 8, v % 4294967296 | 0, Math.floor(v / 4294967296) | 0);
+  if (i.osz === 8) setRegVal(c, g, 8, v | 0, Math.floor(v / 4294967296) | 0);
   else c.set32(g, v | 0);
 });
 

@@ -69,7 +69,7 @@ export class Vmcb {
     this.store[f] = (hi >>> 0) * TWO32 + (lo >>> 0); this.lo32[f] = lo; this.hi32[f] = hi; this.exact[f] = 1;
   }
   /** Bits 31:0 and 63:32 of a control-area field (uncounted: use after read()). */
-  low32(f: VmcbField): number { return this.exact[f] ? this.lo32[f] : this.store[f] % TWO32 | 0; }
+  low32(f: VmcbField): number { return this.exact[f] ? this.lo32[f] : this.store[f] | 0; }
   high32(f: VmcbField): number { return this.exact[f] ? this.hi32[f] : Math.floor(this.store[f] / TWO32) | 0; }
   private readonly exact = new Uint8Array(VmcbField.COUNT);
   private setStore(f: VmcbField, v: number): void { this.store[f] = v; this.exact[f] = 0; }
@@ -92,7 +92,7 @@ export class Vmcb {
     switch (f) {
       case VmcbField.rax: out[at] = c.R[0]; out[at + 1] = c.R[1]; break;
       case VmcbField.rsp: out[at] = c.R[8]; out[at + 1] = c.R[9]; break;
-      default: out[at] = c.rip % TWO32 | 0; out[at + 1] = Math.floor(c.rip / TWO32) | 0;
+      default: out[at] = c.rip | 0; out[at + 1] = Math.floor(c.rip / TWO32) | 0;
     }
     if (this.tracer) this.tracer.access(false, f, out[at + 1] * TWO32 + (out[at] >>> 0));
   }
@@ -157,10 +157,10 @@ export class Vmcb {
       case VmcbField.dr6: c.dr6 = v; return;
       case VmcbField.rflags: c.lfOp = OP_NONE; c.rflags = (v | 2) & 0x3f7fd7; this.modeDirty = true; return;
       case VmcbField.rip: c.rip = v; return;
-      case VmcbField.rsp: c.R[8] = v % TWO32 | 0; c.R[9] = Math.floor(v / TWO32) | 0; return;
-      case VmcbField.rax: c.R[0] = v % TWO32 | 0; c.R[1] = Math.floor(v / TWO32) | 0; return;
+      case VmcbField.rsp: c.R[8] = v | 0; c.R[9] = Math.floor(v / TWO32) | 0; return;
+      case VmcbField.rax: c.R[0] = v | 0; c.R[1] = Math.floor(v / TWO32) | 0; return;
       case VmcbField.cr2: c.cr2 = v; return;
-      case VmcbField.g_pat: c.pat[0] = v % TWO32 | 0; c.pat[1] = Math.floor(v / TWO32) | 0; return;
+      case VmcbField.g_pat: c.pat[0] = v | 0; c.pat[1] = Math.floor(v / TWO32) | 0; return;
     }
     this.setStore(f, v);
     if (f <= VmcbField.int_ctl || f === VmcbField.nested_ctl) this.controlsDirty = true; // intercepts, TSC offset, V_IRQ

@@ -4,6 +4,7 @@
 // cpu.exit at VM exit. VMREAD/VMWRITE are counted, and a read of a field that was never written
 // (zero-allocated VMCS, seed 001) is reported.
 import type { Cpu } from '../../cpu/cpu';
+import type { HwExitInfo } from '../../cpu/exits';
 import { getRflags } from '../../cpu/flags';
 import { OP_NONE } from '../../cpu/flags';
 import * as F from './vmcs_fields';
@@ -16,6 +17,11 @@ export interface VmcsTracer {
 }
 
 const TWO32 = 4294967296;
+
+/** The exit-information fields saveExitInfo writes. */
+const EXIT_INFO_FIELDS: number[] = [F.VM_EXIT_REASON, F.EXIT_QUALIFICATION, F.VM_EXIT_INSTRUCTION_LEN, F.VM_EXIT_INTR_INFO,
+  F.VM_EXIT_INTR_ERROR_CODE, F.IDT_VECTORING_INFO_FIELD, F.IDT_VECTORING_ERROR_CODE, F.GUEST_PHYSICAL_ADDRESS,
+  F.GUEST_LINEAR_ADDRESS];
 const SIZE = 0x8000;
 
 /** Guest-state encodings this model backs with the processor. */
@@ -34,13 +40,9 @@ export class Vmcs {
   /** 1 for every field written by VMWRITE or by the processor (VM exit). */
   readonly written = new Uint8Array(SIZE);
   private readonly store = new Float64Array(SIZE);
-  /** Low half (as int32) and high half of the last value read or peeked (exact 64-bit values). */
-  get lo(): number { return this.halvesSet ? this.lo32 : this.lastValue % TWO32 | 0; }
-  get hi(): number { return this.halvesSet ? this.hi32 : Math.floor(this.lastValue / TWO32) | 0; }
-  private lastValue = 0;
-  private halvesSet = false;
-  private lo32 = 0;
-  private hi32 = 0;
+  /** Low half (as int32) and high half of the value the last readRspHalves() returned (exact 64-bit values). */
+  lo = 0;
+  hi = 0;
   /** Guest CR0/CR4/EFER/segments changed: the processor recomputes its mode at entry. */
   modeDirty = true;
   /** CR3 or paging bits changed: flush the TLBs at entry. */
@@ -53,18 +55,31 @@ export class Vmcs {
 
   constructor(readonly cpu: Cpu) {}
 
-  /** VMREAD (counted; never-written fields read as 0 and are reported). */
+  /** VMREAD (counted; never-written fields read as 0 and are reported). Small, so callers inline it. */
   read(field: number): number {
     this.vmreads++;
+    if (this.tracer !== null || this.written[field] === 0) return this.readTraced(field);
+    const k = KIND[field];
+    return k === K_STORE ? this.store[field] : this.peekGuest(k, field);
+  }
+  /** VMREAD with a tracer attached, or of a field never written. */
+  private readTraced(field: number): number {
     let v: number;
-    if (!this.written[field]) {
+    if (this.written[field] === 0) {
       if (this.tracer) this.tracer.neverWritten(field);
-      v = 0; this.lastValue = 0; this.halvesSet = false;
+      v = 0;
     } else {
       v = this.peek(field);
     }
     if (this.tracer) this.tracer.access(false, field, v);
     return v;
+  }
+
+  /** VMREAD of GUEST_RSP with exact halves (a double cannot hold every 64-bit value): left in lo and hi. */
+  readRspHalves(): void {
+    const v = this.read(F.GUEST_RSP);
+    if (this.written[F.GUEST_RSP] === 1) { this.lo = this.cpu.R[8]; this.hi = this.cpu.R[9]; return; }
+    this.lo = v | 0; this.hi = Math.floor(v / TWO32) | 0;
   }
 
   /** VMWRITE (counted). */
@@ -81,6 +96,28 @@ export class Vmcs {
     this.store[field] = v;
   }
 
+  /**
+   * The processor writes the exit-information fields at VM exit (SDM Vol. 3C 28.2.1-28.2.4).
+   * Every exit writes all nine, so their written marks are set once, at the first exit.
+   */
+  saveExitInfo(reason: number, e: HwExitInfo): void {
+    const s = this.store;
+    s[F.VM_EXIT_REASON] = reason;
+    s[F.EXIT_QUALIFICATION] = e.qual;
+    s[F.VM_EXIT_INSTRUCTION_LEN] = e.instrLen;
+    s[F.VM_EXIT_INTR_INFO] = e.intrInfo >>> 0;
+    s[F.VM_EXIT_INTR_ERROR_CODE] = e.intrError;
+    s[F.IDT_VECTORING_INFO_FIELD] = e.idtVectoringInfo >>> 0;
+    s[F.IDT_VECTORING_ERROR_CODE] = e.idtVectoringError;
+    s[F.GUEST_PHYSICAL_ADDRESS] = e.gpa;
+    s[F.GUEST_LINEAR_ADDRESS] = e.gla;
+    if (!this.exitInfoSaved) {
+      this.exitInfoSaved = true;
+      for (const f of EXIT_INFO_FIELDS) this.written[f] = 1;
+    }
+  }
+  private exitInfoSaved = false;
+
   /** The processor saved the guest-state area (first VM exit). */
   markGuestStateSaved(): void {
     for (const f of GUEST_FIELDS) this.written[f] = 1;
@@ -92,110 +129,92 @@ export class Vmcs {
 
   /** Current value without counting (debugger view, stale-cache checks). */
   peek(field: number): number {
-    if (GUEST_BACKED[field] === 1) return this.peekGuest(field);
-    const v = this.store[field];
-    this.lastValue = v; this.halvesSet = false;
-    return v;
+    const k = KIND[field];
+    return k === K_STORE ? this.store[field] : this.peekGuest(k, field);
   }
 
-  private nat(lo: number, hi: number): number {
-    this.lo32 = lo | 0; this.hi32 = hi | 0; this.halvesSet = true;
-    return hi * TWO32 + (lo >>> 0);
-  }
-  private num(v: number): number {
-    this.lastValue = v; this.halvesSet = false;
-    return v;
-  }
-
-  private peekGuest(f: number): number {
+  /** A guest-state field the processor backs, by kind (see KIND): the fields KVM reads on every exit first. */
+  private peekGuest(k: number, f: number): number {
     const c = this.cpu;
-    const segIdx = SEG_INDEX[f];
-    if (segIdx >= 0) {
-      const s = c.seg[segIdx & 7];
-      switch (segIdx >> 3) {
-        case 0: return this.num(s.selector);
-        case 1: return this.num(s.limit >>> 0);
-        case 2: return this.num(s.ar);
-        default: return this.num(s.base);
-      }
+    switch (k) {
+      case K_RIP: return c.rip;
+      case K_RFLAGS: return getRflags(c);
+      case K_INTERRUPTIBILITY:
+        return (c.stiShadow ? F.GUEST_INTR_STATE_STI : 0) | (c.movSsShadow ? F.GUEST_INTR_STATE_MOV_SS : 0) |
+          (c.nmiBlocked ? F.GUEST_INTR_STATE_NMI : 0);
+      case K_RSP: return c.R[9] * TWO32 + (c.R[8] >>> 0);
+      case K_CR0: return c.cr0 >>> 0;
+      case K_CR3: return c.cr3;
+      case K_CR4: return c.cr4 >>> 0;
     }
-    switch (f) {
-      case F.GUEST_RIP: return this.num(c.rip);
-      case F.GUEST_RSP: return this.nat(c.R[8], c.R[9]);
-      case F.GUEST_RFLAGS: return this.num(getRflags(c));
-      case F.GUEST_INTERRUPTIBILITY_INFO:
-        return this.num((c.stiShadow ? F.GUEST_INTR_STATE_STI : 0) | (c.movSsShadow ? F.GUEST_INTR_STATE_MOV_SS : 0) |
-          (c.nmiBlocked ? F.GUEST_INTR_STATE_NMI : 0));
-      case F.GUEST_CR0: return this.num(c.cr0 >>> 0);
-      case F.GUEST_CR3: return this.num(c.cr3);
-      case F.GUEST_CR4: return this.num(c.cr4 >>> 0);
-      case F.GUEST_DR7: return this.num(c.dr7);
-      case F.GUEST_IA32_EFER: return this.num(c.efer);
-      case F.GUEST_IA32_PAT: return this.nat(c.pat[0], c.pat[1]);
-      case F.GUEST_GDTR_BASE: return this.num(c.gdtr.base);
-      case F.GUEST_GDTR_LIMIT: return this.num(c.gdtr.limit);
-      case F.GUEST_IDTR_BASE: return this.num(c.idtr.base);
-      case F.GUEST_IDTR_LIMIT: return this.num(c.idtr.limit);
-      case F.GUEST_PDPTR0: case F.GUEST_PDPTR1: case F.GUEST_PDPTR2: case F.GUEST_PDPTR3:
-        return this.num(c.pdpte[(f - F.GUEST_PDPTR0) >> 1]);
-      case F.GUEST_ACTIVITY_STATE:
-        return this.num(this.waitSipi ? F.GUEST_ACTIVITY_WAIT_SIPI : c.shutdown ? F.GUEST_ACTIVITY_SHUTDOWN
-          : c.halted ? F.GUEST_ACTIVITY_HLT : F.GUEST_ACTIVITY_ACTIVE);
-      case F.GUEST_SYSENTER_CS: return this.num(c.sysenterCs);
-      case F.GUEST_SYSENTER_ESP: return this.num(c.sysenterEsp);
-      case F.GUEST_SYSENTER_EIP: return this.num(c.sysenterEip);
+    return this.peekGuestOther(k, f);
+  }
+  private peekGuestOther(k: number, f: number): number {
+    const c = this.cpu;
+    switch (k) {
+      case K_SEG_SEL: return c.seg[SEG_OF[f]].selector;
+      case K_SEG_LIMIT: return c.seg[SEG_OF[f]].limit >>> 0;
+      case K_SEG_AR: return c.seg[SEG_OF[f]].ar;
+      case K_SEG_BASE: return c.seg[SEG_OF[f]].base;
+      case K_DR7: return c.dr7;
+      case K_EFER: return c.efer;
+      case K_PAT: return c.pat[1] * TWO32 + (c.pat[0] >>> 0);
+      case K_GDTR_BASE: return c.gdtr.base;
+      case K_GDTR_LIMIT: return c.gdtr.limit;
+      case K_IDTR_BASE: return c.idtr.base;
+      case K_IDTR_LIMIT: return c.idtr.limit;
+      case K_PDPTR: return c.pdpte[(f - F.GUEST_PDPTR0) >> 1];
+      case K_ACTIVITY:
+        return this.waitSipi ? F.GUEST_ACTIVITY_WAIT_SIPI : c.shutdown ? F.GUEST_ACTIVITY_SHUTDOWN
+          : c.halted ? F.GUEST_ACTIVITY_HLT : F.GUEST_ACTIVITY_ACTIVE;
+      case K_SYSENTER_CS: return c.sysenterCs;
+      case K_SYSENTER_ESP: return c.sysenterEsp;
+      case K_SYSENTER_EIP: return c.sysenterEip;
     }
-    return this.num(this.store[f]);
+    return this.store[f];
   }
 
   private poke(f: number, v: number): void {
     const c = this.cpu;
-    const segIdx = SEG_INDEX[f];
-    if (segIdx >= 0) {
-      const s = c.seg[segIdx & 7];
-      switch (segIdx >> 3) {
-        case 0: s.selector = v & 0xffff; break;
-        case 1: s.limit = v >>> 0; break;
-        case 2: s.ar = v & 0x1f0ff; break;
-        default: s.base = v;
-      }
-      this.modeDirty = true;
-      return;
-    }
-    switch (f) {
-      case F.GUEST_RIP: c.rip = v; return;
-      case F.GUEST_RSP: c.R[8] = v % TWO32 | 0; c.R[9] = Math.floor(v / TWO32) | 0; return;
-      case F.GUEST_RFLAGS: c.lfOp = OP_NONE; c.rflags = (v | 2) & 0x3f7fd7; this.modeDirty = true; return;
-      case F.GUEST_CR0: c.cr0 = v | 0; this.modeDirty = true; this.tlbDirty = true; return;
-      case F.GUEST_CR3: c.cr3 = v; this.tlbDirty = true; return;
-      case F.GUEST_CR4: c.cr4 = v | 0; this.modeDirty = true; this.tlbDirty = true; return;
-      case F.GUEST_DR7: c.dr7 = v; c.slow = true; return;
-      case F.GUEST_IA32_EFER: c.efer = v; this.modeDirty = true; this.tlbDirty = true; return;
-      case F.GUEST_IA32_PAT: c.pat[0] = v % TWO32 | 0; c.pat[1] = Math.floor(v / TWO32) | 0; return;
-      case F.GUEST_GDTR_BASE: c.gdtr.base = v; return;
-      case F.GUEST_GDTR_LIMIT: c.gdtr.limit = v & 0xffff; return;
-      case F.GUEST_IDTR_BASE: c.idtr.base = v; return;
-      case F.GUEST_IDTR_LIMIT: c.idtr.limit = v & 0xffff; return;
-      case F.GUEST_PDPTR0: case F.GUEST_PDPTR1: case F.GUEST_PDPTR2: case F.GUEST_PDPTR3:
-        c.pdpte[(f - F.GUEST_PDPTR0) >> 1] = v; this.tlbDirty = true; return;
-      case F.GUEST_INTERRUPTIBILITY_INFO:
+    switch (KIND[f]) {
+      case K_STORE:
+        this.store[f] = v;
+        if (CONTROL_FIELD[f] === 1) this.controlsDirty = true;
+        return;
+      case K_SEG_SEL: c.seg[SEG_OF[f]].selector = v & 0xffff; this.modeDirty = true; return;
+      case K_SEG_LIMIT: c.seg[SEG_OF[f]].limit = v >>> 0; this.modeDirty = true; return;
+      case K_SEG_AR: c.seg[SEG_OF[f]].ar = v & 0x1f0ff; this.modeDirty = true; return;
+      case K_SEG_BASE: c.seg[SEG_OF[f]].base = v; this.modeDirty = true; return;
+      case K_RIP: c.rip = v; return;
+      case K_RSP: c.R[8] = v | 0; c.R[9] = Math.floor(v / TWO32) | 0; return;
+      case K_RFLAGS: c.lfOp = OP_NONE; c.rflags = (v | 2) & 0x3f7fd7; this.modeDirty = true; return;
+      case K_CR0: c.cr0 = v | 0; this.modeDirty = true; this.tlbDirty = true; return;
+      case K_CR3: c.cr3 = v; this.tlbDirty = true; return;
+      case K_CR4: c.cr4 = v | 0; this.modeDirty = true; this.tlbDirty = true; return;
+      case K_DR7: c.dr7 = v; c.slow = true; return;
+      case K_EFER: c.efer = v; this.modeDirty = true; this.tlbDirty = true; return;
+      case K_PAT: c.pat[0] = v | 0; c.pat[1] = Math.floor(v / TWO32) | 0; return;
+      case K_GDTR_BASE: c.gdtr.base = v; return;
+      case K_GDTR_LIMIT: c.gdtr.limit = v & 0xffff; return;
+      case K_IDTR_BASE: c.idtr.base = v; return;
+      case K_IDTR_LIMIT: c.idtr.limit = v & 0xffff; return;
+      case K_PDPTR: c.pdpte[(f - F.GUEST_PDPTR0) >> 1] = v; this.tlbDirty = true; return;
+      case K_INTERRUPTIBILITY:
         c.stiShadow = (v & F.GUEST_INTR_STATE_STI) !== 0;
         c.movSsShadow = (v & F.GUEST_INTR_STATE_MOV_SS) !== 0;
         c.nmiBlocked = (v & F.GUEST_INTR_STATE_NMI) !== 0;
         c.slow = true;
         return;
-      case F.GUEST_ACTIVITY_STATE:
+      case K_ACTIVITY:
         c.halted = v === F.GUEST_ACTIVITY_HLT;
         this.waitSipi = v === F.GUEST_ACTIVITY_WAIT_SIPI;
         c.shutdown = v === F.GUEST_ACTIVITY_SHUTDOWN;
         c.slow = true;
         return;
-      case F.GUEST_SYSENTER_CS: c.sysenterCs = v & 0xffff; return;
-      case F.GUEST_SYSENTER_ESP: c.sysenterEsp = v; return;
-      case F.GUEST_SYSENTER_EIP: c.sysenterEip = v; return;
+      case K_SYSENTER_CS: c.sysenterCs = v & 0xffff; return;
+      case K_SYSENTER_ESP: c.sysenterEsp = v; return;
+      case K_SYSENTER_EIP: c.sysenterEip = v; return;
     }
-    this.store[f] = v;
-    if (CONTROL_FIELD[f] === 1) this.controlsDirty = true;
   }
 
   /** Every field ever written, with its current value (debugger view). */
@@ -206,19 +225,29 @@ export class Vmcs {
   }
 }
 
-/** Segment field -> (kind << 3) | segment, or -1; fields the processor backs; control fields (tables). */
-const SEG_INDEX = new Int8Array(SIZE);
-const GUEST_BACKED = new Uint8Array(SIZE);
+/**
+ * How each encoding is backed: K_STORE in the VMCS's own store, otherwise the processor state of
+ * that kind (segment kinds take the segment from SEG_OF). Small dense numbers, so peek and poke
+ * dispatch through a jump table.
+ */
+const K_STORE = 0, K_SEG_SEL = 1, K_SEG_LIMIT = 2, K_SEG_AR = 3, K_SEG_BASE = 4, K_RIP = 5, K_RSP = 6, K_RFLAGS = 7,
+  K_INTERRUPTIBILITY = 8, K_CR0 = 9, K_CR3 = 10, K_CR4 = 11, K_DR7 = 12, K_EFER = 13, K_PAT = 14, K_GDTR_BASE = 15,
+  K_GDTR_LIMIT = 16, K_IDTR_BASE = 17, K_IDTR_LIMIT = 18, K_PDPTR = 19, K_ACTIVITY = 20, K_SYSENTER_CS = 21,
+  K_SYSENTER_ESP = 22, K_SYSENTER_EIP = 23;
+const KIND = new Uint8Array(SIZE);
+const SEG_OF = new Uint8Array(SIZE);
 const CONTROL_FIELD = new Uint8Array(SIZE);
 for (let f = 0; f < SIZE; f++) {
-  SEG_INDEX[f] = segIndex(f);
   CONTROL_FIELD[f] = !F.isGuestStateField(f) && !F.isExitInfoField(f) ? 1 : 0;
+  const seg = segIndex(f);
+  if (seg >= 0) { KIND[f] = K_SEG_SEL + (seg >> 3); SEG_OF[f] = seg & 7; }
 }
-for (const f of [F.GUEST_RIP, F.GUEST_RSP, F.GUEST_RFLAGS, F.GUEST_CR0, F.GUEST_CR3, F.GUEST_CR4, F.GUEST_DR7,
-  F.GUEST_IA32_EFER, F.GUEST_IA32_PAT, F.GUEST_GDTR_BASE, F.GUEST_GDTR_LIMIT, F.GUEST_IDTR_BASE, F.GUEST_IDTR_LIMIT,
-  F.GUEST_PDPTR0, F.GUEST_PDPTR1, F.GUEST_PDPTR2, F.GUEST_PDPTR3, F.GUEST_INTERRUPTIBILITY_INFO, F.GUEST_ACTIVITY_STATE,
-  F.GUEST_SYSENTER_CS, F.GUEST_SYSENTER_ESP, F.GUEST_SYSENTER_EIP]) GUEST_BACKED[f] = 1;
-for (let f = 0; f < SIZE; f++) if (SEG_INDEX[f] >= 0) GUEST_BACKED[f] = 1;
+for (const [f, k] of [[F.GUEST_RIP, K_RIP], [F.GUEST_RSP, K_RSP], [F.GUEST_RFLAGS, K_RFLAGS], [F.GUEST_CR0, K_CR0],
+  [F.GUEST_CR3, K_CR3], [F.GUEST_CR4, K_CR4], [F.GUEST_DR7, K_DR7], [F.GUEST_IA32_EFER, K_EFER], [F.GUEST_IA32_PAT, K_PAT],
+  [F.GUEST_GDTR_BASE, K_GDTR_BASE], [F.GUEST_GDTR_LIMIT, K_GDTR_LIMIT], [F.GUEST_IDTR_BASE, K_IDTR_BASE],
+  [F.GUEST_IDTR_LIMIT, K_IDTR_LIMIT], [F.GUEST_PDPTR0, K_PDPTR], [F.GUEST_PDPTR1, K_PDPTR], [F.GUEST_PDPTR2, K_PDPTR],
+  [F.GUEST_PDPTR3, K_PDPTR], [F.GUEST_INTERRUPTIBILITY_INFO, K_INTERRUPTIBILITY], [F.GUEST_ACTIVITY_STATE, K_ACTIVITY],
+  [F.GUEST_SYSENTER_CS, K_SYSENTER_CS], [F.GUEST_SYSENTER_ESP, K_SYSENTER_ESP], [F.GUEST_SYSENTER_EIP, K_SYSENTER_EIP]]) KIND[f] = k;
 
 /** Segment field -> (kind << 3) | segment (kind 0 selector, 1 limit, 2 AR, 3 base), or -1. */
 function segIndex(f: number): number {

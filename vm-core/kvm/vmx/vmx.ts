@@ -190,9 +190,12 @@ export class Vmx implements KvmX86Ops {
     kvm_register_mark_available(v, reg);
     switch (reg) {
       case VCPU_REGS_RSP:
-        this.vmcs.read(F.GUEST_RSP); a.regs[8] = this.vmcs.lo; a.regs[9] = this.vmcs.hi; break;
-      case VCPU_REGS_RIP:
-        this.vmcs.read(F.GUEST_RIP); a.regs[32] = this.vmcs.lo; a.regs[33] = this.vmcs.hi; break;
+        this.vmcs.readRspHalves(); a.regs[8] = this.vmcs.lo; a.regs[9] = this.vmcs.hi; break;
+      case VCPU_REGS_RIP: {
+        const rip = this.vmcs.read(F.GUEST_RIP);
+        a.regs[32] = rip | 0; a.regs[33] = Math.floor(rip / 4294967296) | 0;
+        break;
+      }
       case VCPU_EXREG_PDPTR:
         if (kvm_read_cr0_bits(v, CR0_PG) && (kvm_read_cr4(v) & CR4_PAE) && !(a.efer & EFER_LMA)) {
           for (let k = 0; k < 4; k++) a.pdptrs[k] = this.vmcs.read(F.GUEST_PDPTR0 + 2 * k);
@@ -545,15 +548,7 @@ export class Vmx implements KvmX86Ops {
     let reason = e.reason;
     if (reason >= HW_UNEMULATED) { this.exitReason = reason; this.exitCode = reason; this.idtVectoringInfo = 0; return; }
     if (reason === EXIT_REASON_EPT_VIOLATION && this.mmioSptes.has(Math.floor(e.gpa / 4096))) reason = EXIT_REASON_EPT_MISCONFIG;
-    m.hwSet(F.VM_EXIT_REASON, reason);
-    m.hwSet(F.EXIT_QUALIFICATION, e.qual);
-    m.hwSet(F.VM_EXIT_INSTRUCTION_LEN, e.instrLen);
-    m.hwSet(F.VM_EXIT_INTR_INFO, e.intrInfo >>> 0);
-    m.hwSet(F.VM_EXIT_INTR_ERROR_CODE, e.intrError);
-    m.hwSet(F.IDT_VECTORING_INFO_FIELD, e.idtVectoringInfo >>> 0);
-    m.hwSet(F.IDT_VECTORING_ERROR_CODE, e.idtVectoringError);
-    m.hwSet(F.GUEST_PHYSICAL_ADDRESS, e.gpa);
-    m.hwSet(F.GUEST_LINEAR_ADDRESS, e.gla);
+    m.saveExitInfo(reason, e);
     this.exitReason = m.read(F.VM_EXIT_REASON) >>> 0;
     this.exitCode = this.exitReason;
     this.idtVectoringInfo = m.read(F.IDT_VECTORING_INFO_FIELD) | 0;

@@ -61,8 +61,8 @@ export function kvm_find_cpuid_entry(v: KvmVcpu, fn: number, index = 0): kvm_cpu
   return undefined;
 }
 
-/** kvm_cpuid: the entry, the Intel out-of-range rule (the highest basic leaf), and the runtime bits. */
-export function kvm_cpuid(v: KvmVcpu, fn: number, index: number, out: Int32Array): void {
+/** The entry kvm_cpuid uses for (fn, index): the exact match, else Intel's out-of-range rule (the highest basic leaf). */
+function kvm_cpuid_entry(v: KvmVcpu, fn: number, index: number): kvm_cpuid_entry2 | undefined {
   let e = v.lookupCpuid(fn, index);
   if (!e && v.vm.vendor === 'intel') {
     const basic = v.lookupCpuid(0, 0);
@@ -71,12 +71,46 @@ export function kvm_cpuid(v: KvmVcpu, fn: number, index: number, out: Int32Array
     const hv = (fn >>> 0) >= 0x40000000 && (fn >>> 0) < 0x50000000;
     if (basic && !hv && (!isExt || !maxExt || (fn >>> 0) > maxExt.eax)) e = v.lookupCpuid(basic.eax, index);
   }
+  return e;
+}
+
+/**
+ * kvm_cpuid: the entry, the Intel out-of-range rule, and the runtime bits. The entry chosen for a
+ * (function, index) pair depends only on the vCPU's table, which only KVM_SET_CPUID2 replaces, so it
+ * is remembered per vCPU in a small direct-mapped table (a guest polls a handful of leaves).
+ */
+export function kvm_cpuid(v: KvmVcpu, fn: number, index: number, out: Int32Array): void {
+  fn >>>= 0; index >>>= 0;
+  const memo = v.cpuidMemo;
+  if (memo.table !== v.arch.cpuid) memo.clear(v.arch.cpuid);
+  const slot = (fn ^ (fn >>> 23) ^ (index << 3)) & CPUID_MEMO_MASK;
+  let e: kvm_cpuid_entry2 | undefined;
+  if (memo.fn[slot] === fn && memo.index[slot] === index) e = memo.entry[slot];
+  else {
+    e = kvm_cpuid_entry(v, fn, index);
+    memo.fn[slot] = fn; memo.index[slot] = index; memo.entry[slot] = e;
+  }
   if (!e) { out[0] = out[1] = out[2] = out[3] = 0; return; }
   out[0] = e.eax; out[1] = e.ebx; out[2] = e.ecx; out[3] = e.edx;
-  if ((fn >>> 0) === 1) {
+  if (fn === 1) {
     // kvm_update_cpuid_runtime: OSXSAVE mirrors CR4.OSXSAVE, APIC mirrors IA32_APIC_BASE.EN.
     out[2] = (out[2] & ~(1 << 27)) | (kvm_read_cr4_bits(v, CR4_OSXSAVE) ? 1 << 27 : 0);
     if (v.lapic) out[3] = (out[3] & ~(1 << 9)) | ((v.arch.apic_base & 0x800) ? 1 << 9 : 0);
+  }
+}
+
+const CPUID_MEMO_SIZE = 64, CPUID_MEMO_MASK = CPUID_MEMO_SIZE - 1;
+/** kvm_cpuid's remembered entries for one vCPU table (see kvm_cpuid). */
+export class CpuidMemo {
+  table: kvm_cpuid_entry2[] | null = null;
+  /** Function per slot; -1 (never a uint32) marks an empty slot. */
+  readonly fn = new Float64Array(CPUID_MEMO_SIZE).fill(-1);
+  readonly index = new Float64Array(CPUID_MEMO_SIZE);
+  readonly entry: (kvm_cpuid_entry2 | undefined)[] = new Array(CPUID_MEMO_SIZE).fill(undefined);
+  clear(table: kvm_cpuid_entry2[]): void {
+    this.table = table;
+    this.fn.fill(-1);
+    this.entry.fill(undefined);
   }
 }
 

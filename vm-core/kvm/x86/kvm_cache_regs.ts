@@ -74,7 +74,7 @@ export function kvm_register_read(v: KvmVcpu, reg: number): number {
   return v.arch.hi * TWO32 + (lo >>> 0);
 }
 export function kvm_register_write(v: KvmVcpu, reg: number, val: number): void {
-  kvm_register_write_raw(v, reg, val % TWO32 | 0, Math.floor(val / TWO32) | 0);
+  kvm_register_write_raw(v, reg, val | 0, Math.floor(val / TWO32) | 0);
 }
 
 export function kvm_rip_read(v: KvmVcpu): number { return kvm_register_read(v, VCPU_REGS_RIP); }

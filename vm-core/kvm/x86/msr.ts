@@ -141,7 +141,7 @@ export function kvm_emulate_rdmsr(v: KvmVcpu): number {
   const r = kvm_get_msr(v, ecx, false);
   if (!r) {
     const d = v.msrValue;
-    kvm_gpr_write(v, 0, d % 4294967296 | 0, 0);
+    kvm_gpr_write(v, 0, d | 0, 0);
     kvm_gpr_write(v, 2, Math.floor(d / 4294967296) | 0, 0);
   } else if (kvm_msr_user_space(v, ecx, KVM_EXIT_X86_RDMSR, 0, r, complete_fast_rdmsr)) {
     return 0;
