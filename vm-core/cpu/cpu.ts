@@ -8,7 +8,7 @@ import { HwExitInfo, HW_UNEMULATED, EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_REA
 import { Insn, BASE_RIP } from './insn';
 import { decodeInsn, fallback } from './decode';
 import { OP_NONE, OP_ADD, OP_SUB, OP_LOGIC, OP_INC, OP_DEC, SZ32, getCF, getZF } from './flags';
-import { FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32, FOP_JNZ64, FOP_JZ64 } from './insn';
+import { FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32, FOP_JNZ64, FOP_JZ64, FOP_JMP64 } from './insn';
 import { pageWalk, ACC_WRITE, ACC_USER, ACC_FETCH, ACC_IMPLICIT } from './mmu';
 import { defaultEnv, CpuEnv } from './env';
 import { EVT_NONE, EVT_EXCEPTION, raiseFaultDuringDelivery, instructionBoundary, afterInstruction, checkCodeBreakpoints, noteDataAccess, boundaryWork } from './events';
@@ -857,6 +857,7 @@ export class Cpu extends CpuState {
               R[d] = r; R[d + 1] = 0; break; }
             case FOP_JNZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes !== 0 : !getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; } break;
             case FOP_JZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes === 0 : getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; } break;
+            case FOP_JMP64: { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; break; }
             default: this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; insn.exec(this, insn);
           }
           left--;

@@ -19,7 +19,7 @@ export const BASE_RIP = 16;
  * a switch instead of through `exec`, saving a megamorphic call per instruction. 0: use exec.
  */
 export const FOP_NONE = 0, FOP_ADD32 = 1, FOP_SUB32 = 2, FOP_CMP32 = 3, FOP_XOR32 = 4, FOP_AND32 = 5, FOP_OR32 = 6,
-  FOP_DEC32 = 7, FOP_INC32 = 8, FOP_JNZ64 = 9, FOP_JZ64 = 10;
+  FOP_DEC32 = 7, FOP_INC32 = 8, FOP_JNZ64 = 9, FOP_JZ64 = 10, FOP_JMP64 = 11;
 
 export class Insn {
   /** Inline fast-path operation (FOP_*) and its register operands as R[] indices. */

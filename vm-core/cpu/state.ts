@@ -96,6 +96,8 @@ export const XMM_COUNT = 16;
 export class CpuState {
   /** GPRs as 32-bit halves: R[2n] low, R[2n+1] high. */
   readonly R = new Int32Array(32);
+  /** The same 16 registers as whole 64-bit bit patterns (copies only: never arithmetic, NaN payloads pass unchanged). */
+  readonly R64 = new Float64Array(this.R.buffer);
   /** RIP as a JS number: a canonical address sign-extended from bit 47 (exact in a double). */
   rip = 0xfff0;
   /** RFLAGS except the arithmetic flags while they are held lazily (see flags.ts). */

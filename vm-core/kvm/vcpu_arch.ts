@@ -16,6 +16,8 @@ export type CompleteUserspaceIo = (v: KvmVcpu) => number;
 export class VcpuArch {
   /** vcpu->arch.regs[] as 32-bit halves (regs[2r] low, regs[2r+1] high). */
   readonly regs = new Int32Array(2 * NR_VCPU_REGS);
+  /** regs[] as whole 64-bit bit patterns, for the entry/exit GPR copies (see syncGprsToCpu). */
+  readonly regs64 = new Float64Array(this.regs.buffer);
   /** High half of the last kvm_register_read_raw. */
   hi = 0;
   regs_avail = 0;

@@ -1,7 +1,7 @@
 // Near control transfers (SDM Vol. 1 6.3, 7.3.8): JMP, Jcc, CALL, RET, LOOP/LOOPcc, JCXZ family.
 // Far transfers, INT and IRET live in system.ts.
 import type { Cpu } from '../cpu';
-import { Insn, K_REG, FOP_JNZ64, FOP_JZ64 } from '../insn';
+import { Insn, K_REG, FOP_JNZ64, FOP_JZ64, FOP_JMP64 } from '../insn';
 import { condition, getZF } from '../flags';
 import { defineMatching, memLin, pop, push, readAt, regVal, getSp, setSp } from './operands';
 import { CS, RCX } from '../state';
@@ -30,6 +30,7 @@ export function toAddr(lo: number, hi: number): number {
 defineMatching(/^Jmp_rel(8|16|32)_?(16|32|64)?$/, {
   factory: (i: Insn) => {
     const bits = i.r0, rel = i.rel;
+    if (bits === 64) i.fop = FOP_JMP64;
     return (c: Cpu) => branchTo(c, c.rip + rel, bits);
   },
 });

@@ -175,12 +175,16 @@ export class Vmcs {
   }
 
   private poke(f: number, v: number): void {
+    const k = KIND[f];
+    if (k === K_STORE) {
+      this.store[f] = v;
+      if (CONTROL_FIELD[f] === 1) this.controlsDirty = true;
+    } else if (k === K_RIP) this.cpu.rip = v;
+    else this.pokeGuest(k, f, v);
+  }
+  private pokeGuest(k: number, f: number, v: number): void {
     const c = this.cpu;
-    switch (KIND[f]) {
-      case K_STORE:
-        this.store[f] = v;
-        if (CONTROL_FIELD[f] === 1) this.controlsDirty = true;
-        return;
+    switch (k) {
       case K_SEG_SEL: c.seg[SEG_OF[f]].selector = v & 0xffff; this.modeDirty = true; return;
       case K_SEG_LIMIT: c.seg[SEG_OF[f]].limit = v >>> 0; this.modeDirty = true; return;
       case K_SEG_AR: c.seg[SEG_OF[f]].ar = v & 0x1f0ff; this.modeDirty = true; return;

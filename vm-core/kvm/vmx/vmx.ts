@@ -188,14 +188,17 @@ export class Vmx implements KvmX86Ops {
   cache_reg(reg: number): void {
     const v = this.v, a = v.arch;
     kvm_register_mark_available(v, reg);
+    if (reg === VCPU_REGS_RIP) {
+      const rip = this.vmcs.read(F.GUEST_RIP);
+      a.regs[32] = rip | 0; a.regs[33] = Math.floor(rip / 4294967296) | 0;
+    } else if (reg === VCPU_REGS_RSP) {
+      this.vmcs.readRspHalves(); a.regs[8] = this.vmcs.lo; a.regs[9] = this.vmcs.hi;
+    } else this.cache_exreg(reg);
+  }
+  /** vmx_cache_reg for the extended registers (PDPTRs, CR0, CR3, CR4). */
+  private cache_exreg(reg: number): void {
+    const v = this.v, a = v.arch;
     switch (reg) {
-      case VCPU_REGS_RSP:
-        this.vmcs.readRspHalves(); a.regs[8] = this.vmcs.lo; a.regs[9] = this.vmcs.hi; break;
-      case VCPU_REGS_RIP: {
-        const rip = this.vmcs.read(F.GUEST_RIP);
-        a.regs[32] = rip | 0; a.regs[33] = Math.floor(rip / 4294967296) | 0;
-        break;
-      }
       case VCPU_EXREG_PDPTR:
         if (kvm_read_cr0_bits(v, CR0_PG) && (kvm_read_cr4(v) & CR4_PAE) && !(a.efer & EFER_LMA)) {
           for (let k = 0; k < 4; k++) a.pdptrs[k] = this.vmcs.read(F.GUEST_PDPTR0 + 2 * k);
@@ -507,23 +510,14 @@ export class Vmx implements KvmX86Ops {
   }
 
   vcpu_run(budget: number): number {
-    const v = this.v, m = this.vmcs, c = v.cpu, a = v.arch;
+    const v = this.v, m = this.vmcs, a = v.arch;
     if (a.requests & KVM_REQ_LOAD_MMU_PGD) { a.requests &= ~KVM_REQ_LOAD_MMU_PGD; this.load_mmu_pgd(); }
-    if (kvm_register_is_dirty(v, VCPU_REGS_RSP)) m.write(F.GUEST_RSP, a.regs[9] * 4294967296 + (a.regs[8] >>> 0));
-    if (kvm_register_is_dirty(v, VCPU_REGS_RIP)) m.write(F.GUEST_RIP, a.regs[33] * 4294967296 + (a.regs[32] >>> 0));
+    if (a.regs_dirty & ((1 << VCPU_REGS_RSP) | (1 << VCPU_REGS_RIP))) this.write_dirty_rsp_rip();
     a.regs_dirty = 0;
-    if (m.controlsDirty) this.applyControls();
-    if (m.modeDirty) {
-      c.efer = (c.efer & ~EFER_LMA) | ((this.entryControlsShadow & F.VM_ENTRY_IA32E_MODE) ? EFER_LMA : 0);
-      if (!this.entryCheck()) return this.failEntry();
-      c.updateMode(); c.updateAcCheck(); m.modeDirty = false;
-    }
-    if (m.tlbDirty) { c.flushTlb(false); m.tlbDirty = false; }
+    if ((m.controlsDirty || m.modeDirty || m.tlbDirty) && !this.load_guest_state()) return this.failEntry();
     syncGprsToCpu(v, false);
     const entryInfo = m.peek(F.VM_ENTRY_INTR_INFO_FIELD) | 0;
-    if (entryInfo & F.INTR_INFO_VALID_MASK) {
-      entryInjectEvent(v, entryInfo, m.peek(F.VM_ENTRY_EXCEPTION_ERROR_CODE) | 0, m.peek(F.VM_ENTRY_INSTRUCTION_LEN) | 0);
-    }
+    if (entryInfo & F.INTR_INFO_VALID_MASK) this.inject_at_entry(entryInfo);
     const r = v.runCpu(budget);
     syncGprsFromCpu(v, false);
     a.regs_avail &= ~VMX_REGS_LAZY_LOAD_SET;
@@ -533,6 +527,32 @@ export class Vmx implements KvmX86Ops {
     if (r !== RUN_EXIT) return r;
     this.recordExit();
     return r;
+  }
+
+  /** vmx_vcpu_run: RSP and RIP are written back to the VMCS only when dirty. */
+  private write_dirty_rsp_rip(): void {
+    const v = this.v, m = this.vmcs, a = v.arch;
+    if (kvm_register_is_dirty(v, VCPU_REGS_RSP)) m.write(F.GUEST_RSP, a.regs[9] * 4294967296 + (a.regs[8] >>> 0));
+    if (kvm_register_is_dirty(v, VCPU_REGS_RIP)) m.write(F.GUEST_RIP, a.regs[33] * 4294967296 + (a.regs[32] >>> 0));
+  }
+
+  /** VM entry loads changed controls, mode and paging state into the processor; false if the entry checks fail. */
+  private load_guest_state(): boolean {
+    const m = this.vmcs, c = this.v.cpu;
+    if (m.controlsDirty) this.applyControls();
+    if (m.modeDirty) {
+      c.efer = (c.efer & ~EFER_LMA) | ((this.entryControlsShadow & F.VM_ENTRY_IA32E_MODE) ? EFER_LMA : 0);
+      if (!this.entryCheck()) return false;
+      c.updateMode(); c.updateAcCheck(); m.modeDirty = false;
+    }
+    if (m.tlbDirty) { c.flushTlb(false); m.tlbDirty = false; }
+    return true;
+  }
+
+  /** Event injection through the VM-entry interruption-information field. */
+  private inject_at_entry(entryInfo: number): void {
+    const m = this.vmcs;
+    entryInjectEvent(this.v, entryInfo, m.peek(F.VM_ENTRY_EXCEPTION_ERROR_CODE) | 0, m.peek(F.VM_ENTRY_INSTRUCTION_LEN) | 0);
   }
 
   private failEntry(): number {
