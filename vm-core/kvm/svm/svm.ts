@@ -348,7 +348,7 @@ export class Svm implements KvmX86Ops {
     if (!this.cr0Intercepted) a.cr0 = ((a.cr0 & ~(CR0_TS | CR0_MP)) | (this.vmcb.read(V.cr0) & (CR0_TS | CR0_MP))) >>> 0;
     a.cr3 = this.vmcb.read(V.cr3);
     const h = code >= 0 && code < 0x40 ? (code < 0x20 ? cr_interception : dr_interception)
-      : code >= 0x40 && code < 0x60 ? exception_interception : svmExitHandlers.get(code);
+      : code >= 0x40 && code < 0x60 ? exception_interception : code > 0 && code < svmExitHandlers.length ? svmExitHandlers[code] : undefined;
     if (!h) return this.unexpected(code);
     return h(v, this);
   }
@@ -474,7 +474,7 @@ function npf_interception(v: KvmVcpu, svm: Svm): number {
   return kvm_emulate_instruction(v, 0);
 }
 
-const svmExitHandlers = new Map<number, SvmExitHandler>([
+const svmExitHandlerList: [number, SvmExitHandler][] = [
   [S.SVM_EXIT_INTR, () => 1], [S.SVM_EXIT_NMI, () => 1], [S.SVM_EXIT_VINTR, (v, s) => { s.clear_vintr(); v.requestEvent(); return 1; }],
   [S.SVM_EXIT_CR0_SEL_WRITE, cr_interception],
   [S.SVM_EXIT_CPUID, (v) => kvm_emulate_cpuid(v)], [S.SVM_EXIT_HLT, (v) => kvm_emulate_halt(v)],
@@ -491,6 +491,9 @@ const svmExitHandlers = new Map<number, SvmExitHandler>([
   [S.SVM_EXIT_XSETBV, (v) => kvm_emulate_xsetbv(v)], [S.SVM_EXIT_RDPRU, (v) => kvm_handle_invalid_op(v)],
   [S.SVM_EXIT_INVPCID, (v) => { kvm_queue_exception(v, UD_VECTOR); return 1; }],
   [S.SVM_EXIT_NPF, npf_interception],
-]);
+];
+/** svm_exit_handlers[]: indexed by exit code (0 ... SVM_EXIT_NPF), as the kernel's array is. */
+const svmExitHandlers: (SvmExitHandler | undefined)[] = new Array(S.SVM_EXIT_NPF + 1).fill(undefined);
+for (const [code, h] of svmExitHandlerList) svmExitHandlers[code] = h;
 
 export { arToAttrib, VCPU_REGS_RIP, VCPU_REGS_RSP, kvm_register_is_dirty, VCPU_EXREG_CR3 };

@@ -53,7 +53,7 @@ export class Vmcb {
 
   read(f: VmcbField): number {
     this.reads++;
-    const v = this.peek(f);
+    const v = f < VmcbField.g_pat ? this.store[f] : this.peekSave(f);
     if (this.tracer) this.tracer.access(false, f, v);
     return v;
   }
@@ -98,6 +98,10 @@ export class Vmcb {
   }
 
   peek(f: VmcbField): number {
+    return f < VmcbField.g_pat ? this.store[f] : this.peekSave(f);
+  }
+  /** The save area: the processor's state while the guest runs. */
+  private peekSave(f: VmcbField): number {
     const c = this.cpu;
     if (f >= VmcbField.es_sel && f < VmcbField.gdtr_base) {
       const k = f - VmcbField.es_sel, seg = c.seg[k & 7];
@@ -131,6 +135,12 @@ export class Vmcb {
   }
 
   private poke(f: VmcbField, v: number): void {
+    if (f < VmcbField.g_pat) {
+      this.setStore(f, v);
+      if (f <= VmcbField.int_ctl || f === VmcbField.nested_ctl) this.controlsDirty = true; // intercepts, TSC offset, V_IRQ
+    } else this.pokeSave(f, v);
+  }
+  private pokeSave(f: VmcbField, v: number): void {
     const c = this.cpu;
     if (f >= VmcbField.es_sel && f < VmcbField.gdtr_base) {
       const k = f - VmcbField.es_sel, seg = c.seg[k & 7];
@@ -163,7 +173,6 @@ export class Vmcb {
       case VmcbField.g_pat: c.pat[0] = v | 0; c.pat[1] = Math.floor(v / TWO32) | 0; return;
     }
     this.setStore(f, v);
-    if (f <= VmcbField.int_ctl || f === VmcbField.nested_ctl) this.controlsDirty = true; // intercepts, TSC offset, V_IRQ
   }
 
   fields(): { field: number; value: number }[] {
