@@ -238,9 +238,7 @@ export class Svm implements KvmX86Ops {
   vcpu_run(budget: number): number {
     const v = this.v, m = this.vmcb, c = v.cpu, a = v.arch;
     if (a.requests & KVM_REQ_LOAD_MMU_PGD) { a.requests &= ~KVM_REQ_LOAD_MMU_PGD; this.load_mmu_pgd(); }
-    m.writeReg(V.rax, a.regs[0], a.regs[1]);
-    m.writeReg(V.rsp, a.regs[8], a.regs[9]);
-    m.writeReg(V.rip, a.regs[32], a.regs[33]);
+    m.writeRegs(a.regs);
     if (m.controlsDirty) this.applyControls();
     if (m.modeDirty) { c.updateMode(); c.updateAcCheck(); m.modeDirty = false; }
     if (m.tlbDirty) { c.flushTlb(false); m.tlbDirty = false; }
@@ -260,9 +258,7 @@ export class Svm implements KvmX86Ops {
   /** After #VMEXIT: RAX/RSP/RIP (and CR2) copied from the VMCB; CR0/CR3 synced in svm_handle_exit. */
   private readBackRegs(): void {
     const m = this.vmcb, a = this.v.arch;
-    m.readReg(V.rax, a.regs, 0);
-    m.readReg(V.rsp, a.regs, 8);
-    m.readReg(V.rip, a.regs, 32);
+    m.readRegs(a.regs);
     a.cr2 = m.read(V.cr2);
   }
 

@@ -74,27 +74,34 @@ export class Vmcb {
   private readonly exact = new Uint8Array(VmcbField.COUNT);
   private setStore(f: VmcbField, v: number): void { this.store[f] = v; this.exact[f] = 0; }
 
-  /** KVM's copy of RAX/RSP/RIP into the save area before VMRUN, as exact halves (counted as a write). */
-  writeReg(f: VmcbField, lo: number, hi: number): void {
-    this.writes++;
-    const c = this.cpu;
-    switch (f) {
-      case VmcbField.rax: c.R[0] = lo; c.R[1] = hi; break;
-      case VmcbField.rsp: c.R[8] = lo; c.R[9] = hi; break;
-      default: c.rip = hi * TWO32 + (lo >>> 0);
+  /**
+   * svm_vcpu_run's copies of RAX, RSP and RIP from vcpu->arch.regs into the save area before VMRUN,
+   * as exact halves (three counted writes, traced in that order).
+   */
+  writeRegs(regs: Int32Array): void {
+    const c = this.cpu, R = c.R;
+    this.writes += 3;
+    R[0] = regs[0]; R[1] = regs[1];
+    R[8] = regs[8]; R[9] = regs[9];
+    c.rip = regs[33] * TWO32 + (regs[32] >>> 0);
+    if (this.tracer) {
+      this.tracer.access(true, VmcbField.rax, regs[1] * TWO32 + (regs[0] >>> 0));
+      this.tracer.access(true, VmcbField.rsp, regs[9] * TWO32 + (regs[8] >>> 0));
+      this.tracer.access(true, VmcbField.rip, c.rip);
     }
-    if (this.tracer) this.tracer.access(true, f, hi * TWO32 + (lo >>> 0));
   }
-  /** KVM's copy of RAX/RSP/RIP out of the save area after #VMEXIT into out[at], out[at + 1] (counted as a read). */
-  readReg(f: VmcbField, out: Int32Array, at: number): void {
-    this.reads++;
-    const c = this.cpu;
-    switch (f) {
-      case VmcbField.rax: out[at] = c.R[0]; out[at + 1] = c.R[1]; break;
-      case VmcbField.rsp: out[at] = c.R[8]; out[at + 1] = c.R[9]; break;
-      default: out[at] = c.rip | 0; out[at + 1] = Math.floor(c.rip / TWO32) | 0;
+  /** The copies back after #VMEXIT: RAX, RSP and RIP into vcpu->arch.regs (three counted reads). */
+  readRegs(regs: Int32Array): void {
+    const c = this.cpu, R = c.R;
+    this.reads += 3;
+    regs[0] = R[0]; regs[1] = R[1];
+    regs[8] = R[8]; regs[9] = R[9];
+    regs[32] = c.rip | 0; regs[33] = Math.floor(c.rip / TWO32) | 0;
+    if (this.tracer) {
+      this.tracer.access(false, VmcbField.rax, regs[1] * TWO32 + (regs[0] >>> 0));
+      this.tracer.access(false, VmcbField.rsp, regs[9] * TWO32 + (regs[8] >>> 0));
+      this.tracer.access(false, VmcbField.rip, regs[33] * TWO32 + (regs[32] >>> 0));
     }
-    if (this.tracer) this.tracer.access(false, f, out[at + 1] * TWO32 + (out[at] >>> 0));
   }
 
   peek(f: VmcbField): number {
