@@ -638,16 +638,19 @@ export class Vmx implements KvmX86Ops {
 
   /** skip_emulated_instruction (vmx.c). */
   skip_emulated_instruction(): boolean {
+    if ((this.exitReason & 0xffff) === EXIT_REASON_EPT_MISCONFIG) return this.skip_by_emulation();
     const v = this.v;
-    if ((this.exitReason & 0xffff) === EXIT_REASON_EPT_MISCONFIG) {
-      if (!kvm_emulate_instruction(v, 1 /* EMULTYPE_SKIP */)) return false;
-    } else {
-      const len = this.vmcs.read(F.VM_EXIT_INSTRUCTION_LEN);
-      const orig = kvm_rip_read(v);
-      let rip = orig + len;
-      if (Math.floor(rip / 2147483648) !== Math.floor(orig / 2147483648) && !(v.arch.efer & EFER_LMA)) rip = rip >>> 0;
-      kvm_rip_write(v, rip);
-    }
+    const len = this.vmcs.read(F.VM_EXIT_INSTRUCTION_LEN);
+    let rip = kvm_rip_read(v) + len;
+    // Outside 64-bit mode a RIP carried past 4 GiB wraps (vmx.c: ((rip ^ orig_rip) >> 31) == 3).
+    if (rip >= 4294967296 && !(v.arch.efer & EFER_LMA)) rip = rip >>> 0;
+    kvm_rip_write(v, rip);
+    this.set_interrupt_shadow(0);
+    return true;
+  }
+  /** EPT misconfig exits have no instruction length: the emulator decodes the instruction to skip it. */
+  private skip_by_emulation(): boolean {
+    if (!kvm_emulate_instruction(this.v, 1 /* EMULTYPE_SKIP */)) return false;
     this.set_interrupt_shadow(0);
     return true;
   }
