@@ -155,3 +155,19 @@ test('policy shutdown: an invalid context becomes a SHUTDOWN through KVM_SET_VCP
   assert.deepEqual(n.run(), { kind: 'stopped', vcpu: 0 });
   assert.deepEqual(kvmExits(n), ['KVM_EXIT_IO', 'KVM_EXIT_NOTIFY']);
 });
+
+test('#DB loop: the pending data-breakpoint trap is VMCS state (GUEST_PENDING_DBG_EXCEPTIONS B0) and a VM RESET clears it', () => {
+  const m = new Machine(image(DB), { vm: noIntercept, notifyWindow: 1, logHardwareExits: true });
+  assert.deepEqual(m.run(), { kind: 'stopped', vcpu: 0 });
+  const v = m.vcpus[0];
+  const pending = () => v.controlBlock().find((x) => x.encoding === U.VMCS.GUEST_PENDING_DBG_EXCEPTIONS)?.value;
+  assert.equal(pending(), 1, 'the #DB frame push hit DR0: B0 pending when the notify exit came');
+  // Before the fix the pending trap survived RESET: the first instruction after it raised #DB
+  // through an empty IDT and the VM triple-faulted.
+  m.resetVm();
+  assert.equal(pending(), 0);
+  m.exitLog.length = 0;
+  assert.deepEqual(m.run(), { kind: 'stopped', vcpu: 0 });
+  assert.equal(m.output, 'S');
+  assert.deepEqual(kvmExits(m), ['KVM_EXIT_IO', 'KVM_EXIT_NOTIFY']);
+});

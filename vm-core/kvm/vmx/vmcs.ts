@@ -170,6 +170,9 @@ export class Vmcs {
       case K_SYSENTER_CS: return c.sysenterCs;
       case K_SYSENTER_ESP: return c.sysenterEsp;
       case K_SYSENTER_EIP: return c.sysenterEip;
+      // Pending debug exceptions (SDM Vol. 3C 25.4.2): B3-B0 of data breakpoints whose #DB trap is
+      // still to be delivered.
+      case K_PENDING_DBG: return c.dbHits & 0xf;
     }
     return this.store[f];
   }
@@ -218,6 +221,7 @@ export class Vmcs {
       case K_SYSENTER_CS: c.sysenterCs = v & 0xffff; return;
       case K_SYSENTER_ESP: c.sysenterEsp = v; return;
       case K_SYSENTER_EIP: c.sysenterEip = v; return;
+      case K_PENDING_DBG: c.dbHits = v & 0xf; if (c.dbHits) c.slow = true; return;
     }
   }
 
@@ -237,7 +241,7 @@ export class Vmcs {
 const K_STORE = 0, K_SEG_SEL = 1, K_SEG_LIMIT = 2, K_SEG_AR = 3, K_SEG_BASE = 4, K_RIP = 5, K_RSP = 6, K_RFLAGS = 7,
   K_INTERRUPTIBILITY = 8, K_CR0 = 9, K_CR3 = 10, K_CR4 = 11, K_DR7 = 12, K_EFER = 13, K_PAT = 14, K_GDTR_BASE = 15,
   K_GDTR_LIMIT = 16, K_IDTR_BASE = 17, K_IDTR_LIMIT = 18, K_PDPTR = 19, K_ACTIVITY = 20, K_SYSENTER_CS = 21,
-  K_SYSENTER_ESP = 22, K_SYSENTER_EIP = 23;
+  K_SYSENTER_ESP = 22, K_SYSENTER_EIP = 23, K_PENDING_DBG = 24;
 const KIND = new Uint8Array(SIZE);
 const SEG_OF = new Uint8Array(SIZE);
 const CONTROL_FIELD = new Uint8Array(SIZE);
@@ -251,7 +255,8 @@ for (const [f, k] of [[F.GUEST_RIP, K_RIP], [F.GUEST_RSP, K_RSP], [F.GUEST_RFLAG
   [F.GUEST_GDTR_BASE, K_GDTR_BASE], [F.GUEST_GDTR_LIMIT, K_GDTR_LIMIT], [F.GUEST_IDTR_BASE, K_IDTR_BASE],
   [F.GUEST_IDTR_LIMIT, K_IDTR_LIMIT], [F.GUEST_PDPTR0, K_PDPTR], [F.GUEST_PDPTR1, K_PDPTR], [F.GUEST_PDPTR2, K_PDPTR],
   [F.GUEST_PDPTR3, K_PDPTR], [F.GUEST_INTERRUPTIBILITY_INFO, K_INTERRUPTIBILITY], [F.GUEST_ACTIVITY_STATE, K_ACTIVITY],
-  [F.GUEST_SYSENTER_CS, K_SYSENTER_CS], [F.GUEST_SYSENTER_ESP, K_SYSENTER_ESP], [F.GUEST_SYSENTER_EIP, K_SYSENTER_EIP]]) KIND[f] = k;
+  [F.GUEST_SYSENTER_CS, K_SYSENTER_CS], [F.GUEST_SYSENTER_ESP, K_SYSENTER_ESP], [F.GUEST_SYSENTER_EIP, K_SYSENTER_EIP],
+  [F.GUEST_PENDING_DBG_EXCEPTIONS, K_PENDING_DBG]]) KIND[f] = k;
 
 /** Segment field -> (kind << 3) | segment (kind 0 selector, 1 limit, 2 AR, 3 base), or -1. */
 function segIndex(f: number): number {

@@ -69,12 +69,20 @@ export function kvm_vcpu_reset(v: KvmVcpu, initEvent: boolean): void {
   v.ops.update_exception_bitmap();
   a.requests |= KVM_REQ_LOAD_MMU_PGD;
   if ((oldCr0 & CR0_PG) || initEvent) a.requests |= KVM_REQ_TLB_FLUSH_GUEST;
-  v.cpu.halted = false;
-  v.cpu.shutdown = false;
-  v.cpu.evType = 0;
-  v.cpu.pendingTripleFault = false;
-  v.cpu.delivering = -1;
-  v.cpu.vectoringInfo = 0;
+  // The processor's own event state goes with RESET/INIT: a pending or half-delivered event, a
+  // pending data-breakpoint #DB trap (VMX: GUEST_PENDING_DBG_EXCEPTIONS, written 0 above), the
+  // notify window's count.
+  const c = v.cpu;
+  c.halted = false;
+  c.shutdown = false;
+  c.evType = 0;
+  c.evInjected = false;
+  c.pendingTripleFault = false;
+  c.delivering = -1;
+  c.deliveringType = 0;
+  c.vectoringInfo = 0;
+  c.dbHits = 0;
+  c.noBoundaryCount = 0;
 }
 
 /** Load the guest debug registers into the processor (what KVM does before entry when switch_db_regs). */
