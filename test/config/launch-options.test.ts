@@ -66,3 +66,14 @@ test('README.md option table is generated from the specs (run tools/gen-readme-o
   const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
   assert.equal(readme, withTable(readme));
 });
+
+test('irqchip: on by default, false from JSON or a flag string; false with more than one vCPU names the option', () => {
+  assert.equal(resolveLaunchOptions({ program: 'a.asm' }).options.irqchip, true);
+  const off = resolveLaunchOptions({ program: 'a.asm', irqchip: 'false' });
+  assert.deepEqual(off.errors, []);
+  assert.equal(off.options.irqchip, false);
+  const bad = resolveLaunchOptions({ program: 'a.asm', irqchip: false, vcpus: 2 });
+  assert.deepEqual(bad.errors.map((e) => e.option), ['irqchip']);
+  assert.match(bad.errors[0].message, /false supports one vCPU \(vcpus is 2\).*userspace LAPIC/);
+  assert.match(resolveLaunchOptions({ program: 'a.asm', irqchip: 'no' }).errors[0].message, /expected true or false, got "no"/);
+});

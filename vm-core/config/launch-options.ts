@@ -20,6 +20,7 @@ export interface LaunchOptions {
   disableQuirks: string[];
   hypercallPolicy?: HypercallPolicy;
   vcpus: number;
+  irqchip: boolean;
   maxInstructions: number;
   maxExits: number;
   stopOnEntry: boolean;
@@ -67,6 +68,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'disableQuirks', kind: 'list', arg: 'NAME|BITS', repeatable: true, default: [], description: 'Quirks to disable (KVM_CAP_DISABLE_QUIRKS2): names like FIX_HYPERCALL_INSN (KVM_X86_QUIRK_ prefix optional) or a bit mask.' },
   { name: 'hypercallPolicy', kind: 'enum', values: ['patch', 'patch-fixed', 'ud', 'emulate'], description: "What KVM does with the other vendor's hypercall instruction (seed 000): 'patch' (quirk FIX_HYPERCALL_INSN, KVM today), 'patch-fixed' (Sean's proposal: #UD instead of #PF), 'ud' (quirk off), 'emulate' (the v2 patch: emulate without patching). Default follows the quirk." },
   { name: 'vcpus', kind: 'integer', arg: 'N', default: 1, description: 'Number of vCPUs; APs wait for INIT-SIPI-SIPI.' },
+  { name: 'irqchip', kind: 'boolean', default: true, description: "Create the in-kernel irqchip (KVM_CREATE_IRQCHIP: LAPICs, INIT/SIPI, HLT handled in the kernel). false: no in-kernel LAPIC, so HLT exits to userspace (KVM_EXIT_HLT) and the VMM keeps the vCPU halted until it has an NMI to deliver, as QEMU does with kernel-irqchip=off; one vCPU only (this VMM has no userspace LAPIC to start APs with INIT/SIPI)." },
   { name: 'maxInstructions', kind: 'integer', arg: 'N', default: 0, description: 'Stop after this many guest instructions (0: no limit).' },
   { name: 'maxExits', kind: 'integer', arg: 'N', default: 0, description: 'Stop after this many exits to userspace (0: no limit).' },
   { name: 'stopOnEntry', kind: 'boolean', default: false, dapOnly: true, description: 'Stop at the first instruction.' },
@@ -175,6 +177,9 @@ export function resolveLaunchOptions(raw: Record<string, unknown>, ignore: reado
   }
   if (typeof o.program !== 'string' || o.program === '') errors.push({ option: 'program', message: 'missing: the guest image to run' });
   if (typeof o.vcpus === 'number' && (o.vcpus < 1 || o.vcpus > 64)) errors.push({ option: 'vcpus', message: 'must be between 1 and 64' });
+  if (o.irqchip === false && typeof o.vcpus === 'number' && o.vcpus > 1) {
+    errors.push({ option: 'irqchip', message: `false supports one vCPU (vcpus is ${o.vcpus}): without the in-kernel LAPIC the APs would need a userspace LAPIC for INIT/SIPI, which this VMM does not have` });
+  }
   if (typeof o.memory === 'number' && o.memory > 16 * 1024 ** 3) errors.push({ option: 'memory', message: 'at most 16G of guest RAM' });
   if (typeof o.memory === 'number' && o.memory < 64 * 1024) errors.push({ option: 'memory', message: 'at least 64K of guest RAM' });
   return { options: o as unknown as LaunchOptions, errors };

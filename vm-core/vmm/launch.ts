@@ -55,6 +55,7 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     memSize: o.memory,
     entry: o.entry === 'auto' ? undefined : o.entry,
     vcpus: o.vcpus,
+    irqchip: o.irqchip,
     disableQuirks: q.mask || undefined,
     caps,
     vm: { hypercallPolicy: o.hypercallPolicy, unrestrictedGuest: o.unrestrictedGuest, preFixSeed001: o.preFixSeed001, interceptAcDb: o.interceptAcDb },

@@ -20,6 +20,11 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   memSize?: number;
   entry?: EntryMode;
   vcpus?: number;
+  /**
+   * KVM_CREATE_IRQCHIP (default true). false: no in-kernel LAPIC, so KVM returns KVM_EXIT_HLT for
+   * HLT and the VMM answers it (see handleExitDefault); one vCPU only, as there is no userspace LAPIC.
+   */
+  irqchip?: boolean;
   /** KVM_CAP_DISABLE_QUIRKS2 mask. */
   disableQuirks?: number;
   /** KVM_CAP_EXIT_HYPERCALL mask. */
@@ -94,7 +99,9 @@ export class Machine {
     for (const o of opts.observers ?? []) this.vm.observe(o);
     this.mem = new Uint8Array(opts.memSize ?? 64 << 20);
     this.vm.setUserMemoryRegion({ slot: 0, flags: 0, guest_phys_addr: 0, memory_size: this.mem.length, userspace_addr: this.mem });
-    this.vm.createIrqchip();
+    if (opts.irqchip === false) {
+      if ((opts.vcpus ?? 1) > 1) throw new MachineConfigError(`irqchip: false supports one vCPU (vcpus is ${opts.vcpus}): without the in-kernel LAPIC the APs would need a userspace LAPIC for INIT/SIPI, which this VMM does not have`);
+    } else this.vm.createIrqchip();
     if (opts.disableQuirks) this.vm.enableCap({ cap: U.KVM_CAP_DISABLE_QUIRKS2, args: [opts.disableQuirks] });
     if (opts.exitHypercall) this.vm.enableCap({ cap: U.KVM_CAP_EXIT_HYPERCALL, args: [opts.exitHypercall] });
     for (const c of opts.caps ?? []) {
@@ -296,7 +303,7 @@ export class Machine {
     switch (run.exit_reason) {
       case U.KVM_EXIT_IO: this.handleIo(v); break;
       case U.KVM_EXIT_MMIO: if (!run.mmio.is_write) run.mmio.data.fill(0xff); break;
-      case U.KVM_EXIT_HLT: this.stop = { kind: 'halted' }; break;
+      case U.KVM_EXIT_HLT: if (!this.haltWakes(v)) this.stop = { kind: 'halted' }; break;
       case U.KVM_EXIT_SHUTDOWN: this.stop = { kind: 'shutdown' }; break;
       case U.KVM_EXIT_HYPERCALL: break; // reply ret = 0 (set by KVM) unless a hook changed it
       case U.KVM_EXIT_X86_RDMSR: case U.KVM_EXIT_X86_WRMSR: run.msr.error = 1; break;
@@ -307,6 +314,18 @@ export class Machine {
       case U.KVM_EXIT_NOTIFY: if (!handleNotifyExit(v, this.opts.notifyPolicy ?? 'stop')) this.stop = { kind: 'stopped', vcpu: v.vcpu_id }; break;
       default: this.stop = { kind: 'stopped', vcpu: v.vcpu_id };
     }
+  }
+
+  /**
+   * KVM_EXIT_HLT (no in-kernel irqchip; KVM already skipped the HLT): like QEMU's kvm_handle_halt, the
+   * VMM re-enters KVM_RUN at once when it has an event for the vCPU, else the vCPU stays halted. The
+   * only event this VMM (or a debugger acting as it) can raise without an irqchip is an NMI
+   * (KVM_SET_VCPU_EVENTS nmi.pending), so it asks KVM (KVM_GET_VCPU_EVENTS); with one vCPU and no
+   * device interrupts, halted is for good.
+   */
+  private haltWakes(v: KvmVcpu): boolean {
+    const e = v.getVcpuEvents();
+    return e.nmi.pending !== 0 || e.nmi.injected !== 0;
   }
 
   private handleIo(v: KvmVcpu): void {
