@@ -49,7 +49,7 @@ function info(e: DebugEngine, vi: number, args: string[]): ConsoleResult {
     case 'exits': {
       const n = args[1] ? Math.min(Number(args[1]) || 20, 1000) : 20;
       const log = e.exitLog();
-      return { text: log.slice(-n).map((r) => `#${r.index} vcpu${r.vcpu} ${r.layer.padEnd(9)} ${r.reason.padEnd(22)} rip=${r.rip} ${Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'layer'].includes(k)).map(([k, x]) => `${k}=${Array.isArray(x) ? `[${x.join(',')}]` : String(x)}`).join(' ')}`).join('\n') || '(no exits yet)' };
+      return { text: log.slice(-n).map((r) => `#${r.index} vcpu${r.vcpu} ${r.layer.padEnd(9)} ${r.reason.padEnd(22)} rip=${r.rip}${r.pc && r.pc !== r.rip ? ` pc=${r.pc}` : ''} ${Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'pc', 'layer'].includes(k)).map(([k, x]) => `${k}=${Array.isArray(x) ? `[${x.join(',')}]` : String(x)}`).join(' ')}`).join('\n') || '(no exits yet)' };
     }
     case 'vmcs': case 'vmcb':
       return { text: v.controlBlockScope().map((n) => `${n.name.padEnd(44)} ${n.value}`).join('\n') };

@@ -543,9 +543,10 @@ export class KvmGuestSession extends LoggingDebugSession {
       switch (command) {
         case 'kvmGuest/exitLog': {
           const since = typeof a.sinceIndex === 'number' ? a.sinceIndex : 0;
-          response.body = { exits: e.exitLog(since).map((r) => ({ index: r.index, vcpu: r.vcpu, reason: r.reason, rip: r.rip, layer: r.layer,
-            details: Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'layer'].includes(k)).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`).join(' '),
-            source: (() => { const l = e.views[r.vcpu]?.sourceLineAt(Number(r.rip)); return l ? { path: l.file, line: l.line } : undefined; })() })) };
+          // The source line is looked up at pc (CS.base + RIP: a real-mode exit's IP alone is not an address).
+          response.body = { exits: e.exitLog(since).map((r) => ({ index: r.index, vcpu: r.vcpu, reason: r.reason, rip: r.rip, pc: r.pc, layer: r.layer,
+            details: Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'pc', 'layer'].includes(k)).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`).join(' '),
+            source: (() => { const l = e.views[r.vcpu]?.sourceLineAt(Number(r.pc ?? r.rip)); return l ? { path: l.file, line: l.line } : undefined; })() })) };
           break;
         }
         case 'kvmGuest/registerCache': {

@@ -249,3 +249,27 @@ describe('inspection', () => {
     assert.match(s.outputText('console'), /guest ended: SHUTDOWN/);
   });
 });
+
+describe('exit log in real mode with a non-zero CS base (07C0:xxxx)', () => {
+  const real = guest('realmode.asm');
+  const R = (m: string) => lineOf(real, m);
+
+  test('an exit is located at CS.base + IP, not at IP: source line, pc and the console', async () => {
+    const s = await DapSession.start();
+    try {
+      const stop = await s.launch({ program: real, exitLog: 'all' }, { breakpoints: [{ path: real, lines: [R('exit')] }] });
+      assert.equal(stop?.body.reason, 'breakpoint');
+      assert.equal(await s.value('cs'), 0x7c0n);
+      const log = (await s.dc.customRequest('kvmGuest/exitLog', {})).body as { exits: { reason: string; layer: string; rip: string; pc?: string; details: string; source?: { line: number } }[] };
+      const io = log.exits.find((e) => e.layer === 'userspace' && e.reason === 'IO')!;
+      const outIp = (await s.value('ip')) - 4n; // mov al, 0 (2 bytes) and out 0xe9, al (2 bytes) before the stop
+      assert.equal(BigInt(io.rip), outIp, 'rip is the IP within the segment');
+      assert.equal(BigInt(io.pc!), 0x7c00n + outIp, 'pc is CS.base + IP');
+      assert.equal(io.source?.line, R('out_e9'));
+      assert.doesNotMatch(io.details, /pc=/);
+      const hw = log.exits.find((e) => e.layer === 'hardware' && e.reason === 'EXIT_REASON_IO_INSTRUCTION')!;
+      assert.equal(hw.source?.line, R('out_e9'), 'hardware exits too');
+      assert.match(await s.repl('info exits'), new RegExp(`IO +rip=0x${outIp.toString(16)} pc=0x${(0x7c00n + outIp).toString(16)} port=233`));
+    } finally { await s.close(); }
+  });
+});

@@ -98,7 +98,7 @@ export class DebugEngine {
   private earlyEvents: ExitEvent[] = [];
   private configured = false;
   private regWatchValues = new Map<number, bigint>();
-  private exitRecords: (ExitRecord & { index: number; layer: string })[] = [];
+  private exitRecords: (ExitRecord & { index: number; layer: string; pc?: string })[] = [];
   /** Exits logged so far: the next record's index (records stay unique after old ones are dropped). */
   private exitsLogged = 0;
   private pendingRecord: { rec: ExitRecord; vcpu: number } | null = null;
@@ -308,7 +308,7 @@ export class DebugEngine {
     const vi = this.machine.vcpus.indexOf(v);
     const ev = hwExitEvent(v, vi);
     this.count(ev.name);
-    if (this.options.exitLog === 'all') this.logExit({ reason: ev.name, vcpu: vi, rip: '0x' + v.cpu.rip.toString(16), details: ev.description }, 'hardware');
+    if (this.options.exitLog === 'all') this.logExit({ reason: ev.name, vcpu: vi, rip: '0x' + v.cpu.rip.toString(16), details: ev.description }, 'hardware', v.cpu.rip);
     return this.matchFilters(ev);
   }
 
@@ -316,7 +316,7 @@ export class DebugEngine {
     const vi = this.machine.vcpus.indexOf(v);
     if (this.pendingRecord) { completeExitRecord(this.pendingRecord.rec, this.machine.vcpus[this.pendingRecord.vcpu].kvm_run); this.pendingRecord = null; }
     const rec = exitRecord(run, vi, v.cpu.rip);
-    this.pendingRecord = { rec: this.logExit(rec, 'userspace'), vcpu: vi };
+    this.pendingRecord = { rec: this.logExit(rec, 'userspace', v.cpu.rip), vcpu: vi };
     this.count(rec.reason);
     if (this.stopsSuppressed) return false;
     return this.matchFilters(userExitEvent(rec, vi));
@@ -325,7 +325,9 @@ export class DebugEngine {
   /** Register-cache and KVM-model events: stop before the next instruction when a filter wants it. */
   onModelEvent(e: ExitEvent): void {
     e.handlers ??= handlerChain(e);
-    this.logExit({ reason: e.layer === 'kvm' ? `KVM_BUG(${e.name})` : e.name === 'stale' ? 'STALE_CACHE' : 'NEVER_WRITTEN_FIELD', vcpu: e.vcpu, rip: '0x' + (e.fields.rip ?? 0n).toString(16), details: e.description }, e.layer);
+    this.logExit({ reason: e.layer === 'kvm' ? `KVM_BUG(${e.name})` : e.name === 'stale' ? 'STALE_CACHE' : 'NEVER_WRITTEN_FIELD', vcpu: e.vcpu, rip: '0x' + (e.fields.rip ?? 0n).toString(16), details: e.description }, e.layer,
+      // Events at vCPU creation are logged after the boot set-up changed CS: no linear address for them.
+      this.configured && e.fields.rip !== undefined ? Number(e.fields.rip) : undefined);
     if (!this.configured) { this.earlyEvents.push(e); return; }
     if (this.stopsSuppressed || this.pendingStop) return;
     if (this.matchFilters(e)) {
@@ -360,10 +362,16 @@ export class DebugEngine {
     if (this.timeline.length > 10_000) this.timeline.splice(0, this.timeline.length - 10_000);
   }
 
-  private logExit(r: Record<string, unknown> & { reason: string; vcpu: number; rip: string }, layer: string): ExitRecord {
-    const rec = { ...r } as ExitRecord & { index: number; layer: string };
+  /**
+   * Add a record to the exit log. `rip` also gives the record's `pc`: the linear address CS.base + RIP
+   * (RIP itself in 64-bit mode) with the vCPU's CS now, which is where its source line is.
+   */
+  private logExit(r: Record<string, unknown> & { reason: string; vcpu: number; rip: string }, layer: string, rip?: number): ExitRecord {
+    const rec = { ...r } as ExitRecord & { index: number; layer: string; pc?: string };
     rec.index = this.exitsLogged++;
     rec.layer = layer;
+    const view = this.views?.[r.vcpu];
+    if (rip !== undefined && view) rec.pc = '0x' + view.linearAt(rip).toString(16);
     this.exitRecords.push(rec);
     if (this.exitRecords.length > 100_000) this.exitRecords.splice(0, 10_000);
     return rec;

@@ -64,9 +64,11 @@ export class VcpuView {
     return this.c.rip;
   }
   sp(): number { return Number(BigInt.asIntN(64, this.gpr(4))); }
-  linearRip(): number {
+  linearRip(): number { return this.linearAt(this.rip()); }
+  /** The linear address of `rip` in the current code segment: CS.base + RIP, RIP itself in 64-bit mode. */
+  linearAt(rip: number): number {
     const c = this.c;
-    return c.codeBits === 64 ? this.rip() : (c.seg[CS].base + this.rip()) >>> 0;
+    return c.codeBits === 64 ? rip : (c.seg[CS].base + rip) >>> 0;
   }
   rflags(): number { return getRflags(this.c); }
 
