@@ -131,7 +131,7 @@ export class DebugEngine {
         if (sink.engine) sink.engine.onModelEvent(ev); else early.push(ev);
       },
       staleCache: (e) => {
-        const ev: ExitEvent = { layer: 'regcache', vcpu: e.vcpu, name: 'stale', fields: { reg: BigInt(e.reg), cached: BigInt(Math.trunc(e.cached)), actual: BigInt(Math.trunc(e.actual)) },
+        const ev: ExitEvent = { layer: 'regcache', vcpu: e.vcpu, name: 'stale', fields: { reg: BigInt(e.reg), cached: BigInt(Math.trunc(e.cached)), actual: BigInt(Math.trunc(e.actual)), rip: BigInt(Math.trunc(e.rip)) },
           description: `vcpu->arch.regs[${e.name}] is marked available but holds 0x${e.cached.toString(16)} while the VMCS/VMCB has 0x${e.actual.toString(16)}` };
         if (sink.engine) sink.engine.onModelEvent(ev); else early.push(ev);
       },
@@ -315,8 +315,11 @@ export class DebugEngine {
   private onUserspaceExit(v: KvmVcpu, run: import('../kvm/uapi').kvm_run): boolean {
     const vi = this.machine.vcpus.indexOf(v);
     if (this.pendingRecord) { completeExitRecord(this.pendingRecord.rec, this.machine.vcpus[this.pendingRecord.vcpu].kvm_run); this.pendingRecord = null; }
-    const rec = exitRecord(run, vi, v.cpu.rip);
-    this.pendingRecord = { rec: this.logExit(rec, 'userspace', v.cpu.rip), vcpu: vi };
+    // KVM's RIP, what KVM_GET_REGS returns now: past the HLT for KVM_EXIT_HLT, which KVM skipped
+    // before exiting (the processor's RIP is written back only at the next entry).
+    const rip = this.views[vi].rip();
+    const rec = exitRecord(run, vi, rip);
+    this.pendingRecord = { rec: this.logExit(rec, 'userspace', rip), vcpu: vi };
     this.count(rec.reason);
     if (this.stopsSuppressed) return false;
     return this.matchFilters(userExitEvent(rec, vi));

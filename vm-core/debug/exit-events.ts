@@ -37,6 +37,8 @@ export function handlerChain(e: ExitEvent): string[] {
   if (e.handlers) return e.handlers;
   if (e.layer === 'hardware') {
     if (e.name.startsWith('EXIT_REASON_')) {
+      // VMX_EXIT_REASONS_FAILED_VMENTRY: the VM entry itself failed (SDM Vol. 3C 27.8).
+      if (e.name.includes('VM-entry failure')) return ['vmx_vcpu_run: VMRESUME fails the guest-state checks', '__vmx_handle_exit (exit_reason.failed_vmentry: dump_vmcs)'];
       const n = e.name.slice('EXIT_REASON_'.length);
       const chain = ['vmx_handle_exit', '__vmx_handle_exit', ...(VMX_CHAINS[n] ?? ['(unexpected exit reason)'])];
       if (n === 'EXCEPTION_NMI' && e.fields.vector === 6n) chain.push('handle_ud', 'kvm_emulate_instruction', 'emulator_fix_hypercall');
@@ -63,7 +65,21 @@ export function handlerChain(e: ExitEvent): string[] {
       case 'INTERNAL_ERROR': return ['kvm_emulate_instruction', 'handle_emulation_failure', 'KVM_EXIT_INTERNAL_ERROR'];
       case 'NOTIFY': return ['handle_notify', 'KVM_EXIT_NOTIFY'];
       case 'HYPERV': return ['kvm_hv_set_msr / kvm_hv_hypercall', 'KVM_EXIT_HYPERV'];
+      case 'HLT': return ['kvm_emulate_halt (skips the HLT)', '__kvm_emulate_halt (no in-kernel LAPIC)', 'KVM_EXIT_HLT'];
+      case 'FAIL_ENTRY': return e.fields.hardware_entry_failure_reason === 0xffffffffffffffffn
+        ? ['svm_vcpu_run: VMRUN fails its consistency checks (SVM_EXIT_ERR)', 'svm_handle_exit (dump_vmcb)', 'KVM_EXIT_FAIL_ENTRY']
+        : ['vmx_vcpu_run: VMRESUME fails the guest-state checks', '__vmx_handle_exit (exit_reason.failed_vmentry: dump_vmcs)', 'KVM_EXIT_FAIL_ENTRY'];
       default: return ['KVM_EXIT_' + e.name];
+    }
+  }
+  if (e.layer === 'regcache' && e.name === 'stale') {
+    // Where KVM trusted the cached value (the register is marked available in regs_avail).
+    switch (Number(e.fields.reg)) {
+      case 21: return ['vmx_get_rflags (VCPU_EXREG_RFLAGS available: returns vmx->rflags)'];
+      case 18: return ['kvm_read_cr0_bits (VCPU_EXREG_CR0 available: returns vcpu->arch.cr0)'];
+      case 19: return ['kvm_read_cr3 (VCPU_EXREG_CR3 available: returns vcpu->arch.cr3)'];
+      case 20: return ['kvm_read_cr4_bits (VCPU_EXREG_CR4 available: returns vcpu->arch.cr4)'];
+      default: return ['kvm_register_read_raw (available: returns vcpu->arch.regs[])'];
     }
   }
   if (e.layer === 'kvm') {

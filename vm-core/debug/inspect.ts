@@ -15,7 +15,7 @@ import { coreReadMsr, MSR_NAMES } from '../cpu/msr';
 import { KVM_REG_NAMES, VCPU_EXREG_CR0, VCPU_EXREG_CR3, VCPU_EXREG_CR4 } from '../kvm/x86/kvm_cache_regs';
 import * as U from '../kvm/uapi';
 import { exitRecord } from '../vmm/exit-record';
-import { setRflagsFromDebugger } from './edit-regs';
+import { setRflagsFromDebugger, checkSegmentBitEdit, setSegmentBitFromDebugger, type SegmentBit } from './edit-regs';
 
 /** A node of the variables tree the adapter turns into DAP variables. */
 export interface VarNode {
@@ -342,6 +342,16 @@ export class VcpuView {
     this.v.setRegs(regs);
   }
 
+  /** KVM_SET_SREGS with a segment's L or D/B bit changed (edit-regs.ts says why only these). */
+  private setSegmentBit(seg: number, bit: SegmentBit, text: string): string {
+    const value = parseValue(text);
+    checkSegmentBitEdit(this.v, seg, bit, text, value);
+    let refused = '';
+    this.e.edit(`${SEG_NAMES[seg]}.${bit} = ${value}`, () => { refused = setSegmentBitFromDebugger(this.v, seg, bit, Number(value)); });
+    if (refused) throw new Error(refused);
+    return String(this.c.seg[seg][bit]);
+  }
+
   segmentsScope(): VarNode[] {
     const c = this.c;
     const out: VarNode[] = [];
@@ -353,8 +363,10 @@ export class VcpuView {
           { name: 'selector', value: hex(s.selector) }, { name: 'base', value: hex(s.base), memoryReference: hex(s.base) },
           { name: 'limit', value: hex(s.limit) }, { name: 'access rights', value: hex(s.ar) },
           { name: 'type', value: String(s.type) }, { name: 's', value: String(s.s) }, { name: 'dpl', value: String(s.dpl) },
-          { name: 'present', value: String(s.present) }, { name: 'avl', value: String(s.avl) }, { name: 'l', value: String(s.l) },
-          { name: 'db', value: String(s.db) }, { name: 'g', value: String(s.g) }, { name: 'unusable', value: String(s.unusable) },
+          { name: 'present', value: String(s.present) }, { name: 'avl', value: String(s.avl) },
+          { name: 'l', value: String(s.l), set: (t) => this.setSegmentBit(i, 'l', t) },
+          { name: 'db', value: String(s.db), set: (t) => this.setSegmentBit(i, 'db', t) },
+          { name: 'g', value: String(s.g) }, { name: 'unusable', value: String(s.unusable) },
         ],
       });
     }

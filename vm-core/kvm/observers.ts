@@ -19,7 +19,7 @@ export interface CacheAccessEvent {
 }
 export interface ControlBlockAccessEvent { vcpu: number; write: boolean; field: number; name: string; value: number; }
 export interface NeverWrittenEvent { vcpu: number; field: number; name: string; rip: number; }
-export interface StaleCacheEvent { vcpu: number; reg: number; name: string; cached: number; actual: number; }
+export interface StaleCacheEvent { vcpu: number; reg: number; name: string; cached: number; actual: number; rip: number; }
 export interface KvmBugEvent { vcpu: number; kind: string; message: string; rip: number; }
 
 export interface KvmObserver {
@@ -58,7 +58,7 @@ export class VcpuTrace {
     if (!this.v.vm.options.detectStaleCache) return;
     const r = this.v.staleCheck(reg);
     if (r === null) return;
-    const e: StaleCacheEvent = { vcpu: this.v.vcpu_id, reg, name: KVM_REG_NAMES[reg], cached: r[0], actual: r[1] };
+    const e: StaleCacheEvent = { vcpu: this.v.vcpu_id, reg, name: KVM_REG_NAMES[reg], cached: r[0], actual: r[1], rip: this.v.cpu.rip };
     for (const o of this.obs.list) o.staleCache?.(e);
   }
 
