@@ -8,7 +8,8 @@ import { HwExitInfo, HW_UNEMULATED, EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_REA
 import { Insn, BASE_RIP } from './insn';
 import { decodeInsn, fallback } from './decode';
 import { OP_NONE, OP_ADD, OP_SUB, OP_LOGIC, OP_INC, OP_DEC, SZ32, getCF, getZF } from './flags';
-import { FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32, FOP_JNZ64, FOP_JZ64, FOP_JMP64 } from './insn';
+import { FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32, FOP_JNZ64, FOP_JZ64, FOP_JMP64,
+  FOP_LD32, FOP_ST32, FOP_LD64, FOP_ST64, FOP_ADDM32 } from './insn';
 import { pageWalk, ACC_WRITE, ACC_USER, ACC_FETCH, ACC_IMPLICIT } from './mmu';
 import { defaultEnv, CpuEnv } from './env';
 import { EVT_NONE, EVT_EXCEPTION, raiseFaultDuringDelivery, instructionBoundary, afterInstruction, checkCodeBreakpoints, noteDataAccess, boundaryWork } from './events';
@@ -858,6 +859,44 @@ export class Cpu extends CpuState {
             case FOP_JNZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes !== 0 : !getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; } break;
             case FOP_JZ64: if (this.lfSz === SZ32 && this.lfOp !== OP_NONE ? this.lfRes === 0 : getZF(this)) { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; } break;
             case FOP_JMP64: { const t = next + insn.rel; if (t < -0x800000000000 || t >= 0x800000000000) { this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; this.gp(0); } this.rip = t; break; }
+            // Loads and stores at [base + disp]: a TLB hit within one page is done here; anything
+            // else (miss, page crossing, non-canonical, MMIO, watched memory) runs the handler.
+            case FOP_LD32: case FOP_LD64: {
+              const R = this.R, b = insn.fs, lin = R[b + 1] * 4294967296 + (R[b] >>> 0) + insn.disp;
+              const t = this.tlbR, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK, d = insn.fd;
+              if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xff8 && lin >= -0x800000000000 && lin < 0x7ffffffffff8) {
+                const dv = t.dv[idx], a = lin + t.delta[idx];
+                R[d] = dv.getInt32(a, true);
+                R[d + 1] = insn.fop === FOP_LD64 ? dv.getInt32(a + 4, true) : 0;
+                break;
+              }
+              this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; insn.exec(this, insn);
+              break;
+            }
+            case FOP_ST32: case FOP_ST64: {
+              const R = this.R, b = insn.fs, lin = R[b + 1] * 4294967296 + (R[b] >>> 0) + insn.disp;
+              const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK, s = insn.fd;
+              if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xff8 && lin >= -0x800000000000 && lin < 0x7ffffffffff8) {
+                if (insn.fop === FOP_ST64) this.storeAt(idx, lin, 8, R[s], R[s + 1]);
+                else this.storeAt(idx, lin, 4, R[s], 0);
+                break;
+              }
+              this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; insn.exec(this, insn);
+              break;
+            }
+            case FOP_ADDM32: {
+              // A hit in the write TLB: the page is mapped writable, so it may be read through it too.
+              const R = this.R, b = insn.fs, lin = R[b + 1] * 4294967296 + (R[b] >>> 0) + insn.disp;
+              const t = this.tlbW, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & TLB_MASK;
+              if (t.tag[idx] === vpn * 4 + this.accMode && (lin & 0xfff) <= 0xffc && lin >= -0x800000000000 && lin < 0x7ffffffffffc) {
+                const a = t.dv[idx].getInt32(lin + t.delta[idx], true), v = R[insn.fd], r = (a + v) | 0;
+                this.storeAt(idx, lin, 4, r, 0);
+                this.lfOp = OP_ADD; this.lfSz = SZ32; this.lfDst = a; this.lfSrc = v; this.lfRes = r;
+                break;
+              }
+              this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; insn.exec(this, insn);
+              break;
+            }
             default: this.insnRip = rip; this.cur = insn; this.icount = icBase + leftAtStart - left; insn.exec(this, insn);
           }
           left--;

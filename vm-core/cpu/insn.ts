@@ -19,7 +19,11 @@ export const BASE_RIP = 16;
  * a switch instead of through `exec`, saving a megamorphic call per instruction. 0: use exec.
  */
 export const FOP_NONE = 0, FOP_ADD32 = 1, FOP_SUB32 = 2, FOP_CMP32 = 3, FOP_XOR32 = 4, FOP_AND32 = 5, FOP_OR32 = 6,
-  FOP_DEC32 = 7, FOP_INC32 = 8, FOP_JNZ64 = 9, FOP_JZ64 = 10, FOP_JMP64 = 11;
+  FOP_DEC32 = 7, FOP_INC32 = 8, FOP_JNZ64 = 9, FOP_JZ64 = 10, FOP_JMP64 = 11,
+  /** MOV between a register and [base64 + disp] (64-bit code, no FS/GS): fd = 2 * reg, fs = 2 * base. */
+  FOP_LD32 = 12, FOP_ST32 = 13, FOP_LD64 = 14, FOP_ST64 = 15,
+  /** ADD [base64 + disp], r32 (same addressing): fd = 2 * source reg, fs = 2 * base. */
+  FOP_ADDM32 = 16;
 
 export class Insn {
   /** Inline fast-path operation (FOP_*) and its register operands as R[] indices. */

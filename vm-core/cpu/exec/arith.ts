@@ -1,7 +1,7 @@
 // Binary arithmetic and logic (SDM Vol. 1 7.3.2, 7.3.4): ADD ADC SUB SBB CMP AND OR XOR TEST,
 // INC DEC NEG NOT. Each form is specialised at decode time (register/memory/immediate, size).
 import type { Cpu } from '../cpu';
-import { Insn, K_IMM, K_MEM, K_REG, FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32 } from '../insn';
+import { BASE_RIP, Insn, K_IMM, K_MEM, K_REG, FOP_ADDM32, FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DEC32, FOP_INC32 } from '../insn';
 import { getCF, OP_ADC, OP_ADD, OP_DEC, OP_INC, OP_LOGIC, OP_NEG, OP_SBB, OP_SUB, SZ16, SZ32, SZ64, SZ8 } from '../flags';
 import { defineMatching, memLin, readAt, regVal, setRegVal, writeAt, immVal } from './operands';
 
@@ -170,6 +170,71 @@ const RR32: Partial<Record<number, RR>> = {
   },
 };
 
+// 32-bit forms with one memory operand, also written out per operation: `reg op= [mem]` (RM32) and
+// `[mem] op= reg` (MR32). The memory write comes before the flags, so a #PF on it leaves RFLAGS intact.
+type MemForm = (r: number) => (c: Cpu, i: Insn) => void;
+const RM32: Partial<Record<number, MemForm>> = {
+  [ALU_ADD]: (d) => (c, i) => {
+    const b = c.readLin32(memLin(c, i, 4, false)), R = c.R, a = R[d], r = (a + b) | 0;
+    c.lfOp = OP_ADD; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_SUB]: (d) => (c, i) => {
+    const b = c.readLin32(memLin(c, i, 4, false)), R = c.R, a = R[d], r = (a - b) | 0;
+    c.lfOp = OP_SUB; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_CMP]: (d) => (c, i) => {
+    const b = c.readLin32(memLin(c, i, 4, false)), a = c.R[d];
+    c.lfOp = OP_SUB; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = (a - b) | 0;
+  },
+  [ALU_XOR]: (d) => (c, i) => {
+    const b = c.readLin32(memLin(c, i, 4, false)), R = c.R, a = R[d], r = a ^ b;
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_AND]: (d) => (c, i) => {
+    const b = c.readLin32(memLin(c, i, 4, false)), R = c.R, a = R[d], r = a & b;
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+  [ALU_OR]: (d) => (c, i) => {
+    const b = c.readLin32(memLin(c, i, 4, false)), R = c.R, a = R[d], r = a | b;
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r; R[d] = r; R[d + 1] = 0;
+  },
+};
+const MR32: Partial<Record<number, MemForm>> = {
+  [ALU_ADD]: (s) => (c, i) => {
+    const lin = memLin(c, i, 4, true), a = c.readLin32(lin), b = c.R[s], r = (a + b) | 0;
+    c.writeLin32(lin, r);
+    c.lfOp = OP_ADD; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = r;
+  },
+  [ALU_SUB]: (s) => (c, i) => {
+    const lin = memLin(c, i, 4, true), a = c.readLin32(lin), b = c.R[s], r = (a - b) | 0;
+    c.writeLin32(lin, r);
+    c.lfOp = OP_SUB; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = r;
+  },
+  [ALU_CMP]: (s) => (c, i) => {
+    const a = c.readLin32(memLin(c, i, 4, false)), b = c.R[s];
+    c.lfOp = OP_SUB; c.lfSz = SZ32; c.lfDst = a; c.lfSrc = b; c.lfRes = (a - b) | 0;
+  },
+  [ALU_XOR]: (s) => (c, i) => {
+    const lin = memLin(c, i, 4, true), a = c.readLin32(lin), b = c.R[s], r = a ^ b;
+    c.writeLin32(lin, r);
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r;
+  },
+  [ALU_AND]: (s) => (c, i) => {
+    const lin = memLin(c, i, 4, true), a = c.readLin32(lin), b = c.R[s], r = a & b;
+    c.writeLin32(lin, r);
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r;
+  },
+  [ALU_OR]: (s) => (c, i) => {
+    const lin = memLin(c, i, 4, true), a = c.readLin32(lin), b = c.R[s], r = a | b;
+    c.writeLin32(lin, r);
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = r;
+  },
+  [ALU_TEST]: (s) => (c, i) => {
+    const a = c.readLin32(memLin(c, i, 4, false)), b = c.R[s];
+    c.lfOp = OP_LOGIC; c.lfSz = SZ32; c.lfRes = a & b;
+  },
+};
+
 /** Build the handler of one ALU instruction form. */
 function aluFactory(op: number) {
   return {
@@ -182,6 +247,12 @@ function aluFactory(op: number) {
         const fast = (size === 8 ? RR64 : RR32)[op];
         if (fast) return fast(2 * i.r0, 2 * i.r1);
       }
+      if (size === 4 && i.k0 === K_REG && i.k1 === K_MEM && RM32[op]) return RM32[op]!(2 * i.r0);
+      if (size === 4 && i.k0 === K_MEM && i.k1 === K_REG && op === ALU_ADD && i.asz === 64 && i.mBase >= 0 &&
+        i.mBase !== BASE_RIP && i.mIndex < 0 && i.seg < 4 && !i.lock) {
+        i.fop = FOP_ADDM32; i.fd = 2 * i.r1; i.fs = 2 * i.mBase; // the execute loop's inline form
+      }
+      if (size === 4 && i.k0 === K_MEM && i.k1 === K_REG && MR32[op]) return MR32[op]!(2 * i.r1);
       if (size === 8) {
         if (i.k0 === K_REG && i.k1 === K_REG) {
           const d = 2 * i.r0, s = 2 * i.r1;

@@ -2,7 +2,7 @@
 // CWD family, and the NOP family.
 import type { Cpu } from '../cpu';
 import { Code } from 'iced-x86';
-import { BASE_RIP, Insn, K_IMM, K_MEM, K_REG } from '../insn';
+import { BASE_RIP, Insn, K_IMM, K_MEM, K_REG, FOP_LD32, FOP_ST32, FOP_LD64, FOP_ST64 } from '../insn';
 import { defineMatching, memLin, pop, push, readAt, readOp, regVal, setRegVal, writeAt, writeOp } from './operands';
 import { RAX, RDX } from '../state';
 
@@ -10,6 +10,11 @@ import { RAX, RDX } from '../state';
 defineMatching(/^Mov_(rm|r)(8|16|32|64)_(r|rm|imm)(8|16|32|64)$|^Mov_(AL|AX|EAX|RAX)_moffs(8|16|32|64)$|^Mov_moffs(8|16|32|64)_(AL|AX|EAX|RAX)$/, {
   factory: (i: Insn) => {
     const size = i.osz;
+    // The execute loop's inline loads and stores: [base + disp] in 64-bit code without FS/GS.
+    if ((size === 4 || size === 8) && i.asz === 64 && i.mBase >= 0 && i.mBase !== BASE_RIP && i.mIndex < 0 && i.seg < 4) {
+      if (i.k0 === K_REG && i.k1 === K_MEM) { i.fop = size === 4 ? FOP_LD32 : FOP_LD64; i.fd = 2 * i.r0; i.fs = 2 * i.mBase; }
+      if (i.k0 === K_MEM && i.k1 === K_REG) { i.fop = size === 4 ? FOP_ST32 : FOP_ST64; i.fd = 2 * i.r1; i.fs = 2 * i.mBase; }
+    }
     if (i.k0 === K_REG && i.k1 === K_REG) {
       const d = i.r0, s = i.r1;
       if (size === 8) return (c: Cpu) => { c.R[2 * d] = c.R[2 * s]; c.R[2 * d + 1] = c.R[2 * s + 1]; };
@@ -18,6 +23,14 @@ defineMatching(/^Mov_(rm|r)(8|16|32|64)_(r|rm|imm)(8|16|32|64)$|^Mov_(AL|AX|EAX|
     if (i.k0 === K_REG && i.k1 === K_IMM) {
       const d = i.r0, lo = i.imm, hi = size === 8 ? i.immHi : 0;
       if (size >= 4) return (c: Cpu) => { c.R[2 * d] = lo; c.R[2 * d + 1] = hi; };
+    }
+    if (i.k0 === K_REG && i.k1 === K_MEM && size === 4) {
+      const d = i.r0;
+      return (c: Cpu, i: Insn) => { c.R[2 * d] = c.readLin32(memLin(c, i, 4, false)); c.R[2 * d + 1] = 0; };
+    }
+    if (i.k0 === K_MEM && i.k1 === K_REG && size === 4) {
+      const s = i.r1;
+      return (c: Cpu, i: Insn) => { c.writeLin32(memLin(c, i, 4, true), c.R[2 * s]); };
     }
     if (i.k0 === K_REG && i.k1 === K_MEM && size === 8) {
       const d = i.r0;
