@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { V8_TUNING_JS } from './v8-tuning.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outArg = process.argv.indexOf('--outdir');
@@ -41,7 +42,7 @@ const ADAPTER_ENTRY = `
 import { DebugSession } from '@vscode/debugadapter';
 import { KvmGuestSession } from './adapter/session';
 export { KvmGuestSession };
-if (require.main === module) DebugSession.run(KvmGuestSession);
+if (require.main === module) { ${V8_TUNING_JS} DebugSession.run(KvmGuestSession); }
 `;
 
 function icedWasmPath() {

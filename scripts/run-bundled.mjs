@@ -7,6 +7,7 @@ import * as esbuild from 'esbuild';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
+import { V8_TUNING_JS } from './v8-tuning.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -43,6 +44,8 @@ export async function bundle(entry) {
     logLevel: 'warning',
     absWorkingDir: ROOT,
     plugins: [moduleDirname],
+    // Every bundle run this way runs the emulator: tune V8 first (scripts/v8-tuning.mjs).
+    banner: { js: V8_TUNING_JS },
   });
   return outfile;
 }
