@@ -91,7 +91,7 @@ export function cmdRun(args: ParsedArgs, io: CliIo): number {
   };
   m.onExit = (v, run) => {
     if (pending) { completeExitRecord(pending, m.vcpus[pending.vcpu].kvm_run); pending = null; }
-    const rec = exitRecord(run, v.vcpu_id, v.cpu.rip);
+    const rec = exitRecord(run, v.vcpu_id, v.peekRip());
     if (json) exits.push(rec);
     pending = rec;
     flushOutput();

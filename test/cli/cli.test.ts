@@ -95,6 +95,18 @@ describe('kvm-guest run', () => {
     assert.match(maxExits.err, /--max-exits 1/);
   });
 
+  test('--irqchip=false: KVM_EXIT_HLT reaches the VMM; its exit record has KVM\'s RIP, past the HLT (as KVM_GET_REGS and the debugger)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvm-guest-hlt-'));
+    const src = join(dir, 'halt.asm');
+    writeFileSync(src, 'bits 64\norg 0x100000\nstart: hlt\nafter: out 0xf4, al\n');
+    const r = await cli('run', src, '--entry', 'long', '--irqchip=false', '--json');
+    assert.equal(r.status, 0, r.err);
+    const doc = JSON.parse(r.out);
+    assert.deepEqual(doc.exits.map((e: { reason: string }) => e.reason), ['HLT']);
+    assert.equal(doc.exits[0].rip, '0x100001');
+    assert.equal(doc.end, 'HLT');
+  });
+
   test('AMD, quirks and the hypercall policy reach the VM (seed 000 example: #UD handler with the quirk off)', async () => {
     const seed = join(ROOT, 'examples/seed000-hypercall-patching.asm');
     assert.equal((await cli('run', seed)).status, 0xc1);

@@ -59,10 +59,7 @@ export class VcpuView {
     if (n === 4) return this.avail(4) ? this.archReg(4) : this.cpuReg(4);
     return this.archReg(n);
   }
-  rip(): number {
-    if (this.avail(16)) { const a = this.v.arch.regs; return a[33] * 4294967296 + (a[32] >>> 0); }
-    return this.c.rip;
-  }
+  rip(): number { return this.v.peekRip(); }
   sp(): number { return Number(BigInt.asIntN(64, this.gpr(4))); }
   linearRip(): number { return this.linearAt(this.rip()); }
   /** The linear address of `rip` in the current code segment: CS.base + RIP, RIP itself in 64-bit mode. */
@@ -452,7 +449,7 @@ export class VcpuView {
       for (const [k, v] of Object.entries(ex.fields)) out.push({ name: k, value: hex(v) });
     }
     const atExit = this.e.machine.stoppedAtExit === this.v;
-    const rec = exitRecord(run, this.v.vcpu_id, this.c.rip);
+    const rec = exitRecord(run, this.v.vcpu_id, this.v.peekRip());
     out.push({ name: 'kvm_run.exit_reason', value: `${run.exit_reason} (KVM_EXIT_${rec.reason})` });
     out.push({ name: 'kvm_run.immediate_exit', value: String(run.immediate_exit) });
     const editable = (label: string, get: () => bigint, set: (v: bigint) => void): VarNode => ({

@@ -24,7 +24,7 @@ import { kvm_arch_vcpu_ioctl_run } from './x86/run';
 import { CpuidMemo, kvm_find_cpuid_entry, kvm_vcpu_after_set_cpuid } from './x86/cpuid';
 import { kvm_get_msr, kvm_set_msr } from './x86/msr';
 import { kvm_hv_set_enforce_cpuid, kvm_hv_activate_synic, kvm_get_hv_cpuid } from './hyperv';
-import { kvm_set_dr, kvm_get_cr8, kvm_set_cr8, kvm_set_xcr, load_pdptrs } from './x86/x86';
+import { kvm_set_dr, kvm_get_cr8, kvm_set_cr8, kvm_set_xcr, load_pdptrs, kvm_is_valid_cr0, kvm_is_valid_cr4 } from './x86/x86';
 import { CR0_PG, CR4_PAE, EFER_LMA, EFER_LME, TF } from '../cpu/state';
 
 const TWO32 = 4294967296;
@@ -285,11 +285,14 @@ export class KvmVcpu {
   /** kvm_is_valid_sregs + __set_sregs. */
   setSregs(s: U.kvm_sregs): number {
     const cr0 = num(s.cr0), cr4 = num(s.cr4), efer = num(s.efer), cr3 = num(s.cr3);
+    // kvm_is_valid_sregs: LME with paging means long mode (PAE, LMA, a legal CR3); otherwise neither
+    // LMA nor a 64-bit code segment; CR0 and CR4 must be valid for this vCPU.
     if ((efer & EFER_LME) && (cr0 & CR0_PG)) {
       if (!(cr4 & CR4_PAE) || !(efer & EFER_LMA)) return -U.EINVAL;
       if (cr3 >= 2 ** 52) return -U.EINVAL;
-    } else if (efer & EFER_LMA) return -U.EINVAL;
-    if ((cr0 & CR0_PG) && !(cr0 & 1)) return -U.EINVAL;
+    } else if ((efer & EFER_LMA) || s.cs.l) return -U.EINVAL;
+    if (cr0 >= 4294967296 || cr4 >= 4294967296 || cr0 < 0 || cr4 < 0) return -U.EINVAL; // bits 63:32 are reserved
+    if (!kvm_is_valid_cr4(this, cr4 >>> 0) || !kvm_is_valid_cr0(cr0 >>> 0)) return -U.EINVAL;
     const a = this.arch;
     this.ops.set_idt({ base: num(s.idt.base), limit: s.idt.limit });
     this.ops.set_gdt({ base: num(s.gdt.base), limit: s.gdt.limit });
@@ -521,6 +524,15 @@ export class KvmVcpu {
   }
   /** VMCS (Intel) or VMCB (AMD) fields. */
   controlBlock() { return this.ops.controlBlock(); }
+  /**
+   * RIP as userspace sees it now (what KVM_GET_REGS would return), without touching the cache: the
+   * cached value when available (past an instruction KVM skipped before exiting, e.g. HLT), else
+   * the guest state's. For exit records and views, which must not count as VMREADs.
+   */
+  peekRip(): number {
+    const a = this.arch;
+    return (a.regs_avail >>> VCPU_REGS_RIP) & 1 ? a.regs[33] * TWO32 + (a.regs[32] >>> 0) : this.cpu.rip;
+  }
   /** kvm_register_read for the debugger (goes through the cache like KVM would). */
   readRegister(reg: number): number { return kvm_register_read(this, reg); }
 }

@@ -287,7 +287,7 @@ export class Machine {
   /** The VMM's handling of one KVM_EXIT_*: the hook first (a debugger may stop here), then the default. */
   private handleExit(v: KvmVcpu): void {
     const run = v.kvm_run;
-    this.exitLog.push({ vcpu: v.vcpu_id, kind: 'kvm', reason: run.exitName, detail: this.describe(run), rip: v.cpu.rip });
+    this.exitLog.push({ vcpu: v.vcpu_id, kind: 'kvm', reason: run.exitName, detail: this.describe(run), rip: v.peekRip() });
     if (this.onExit && this.onExit(v, run)) {
       this.pendingExit = v;
       this.replyOverridden = false;

@@ -555,9 +555,17 @@ export class Vmx implements KvmX86Ops {
     entryInjectEvent(this.v, entryInfo, m.peek(F.VM_ENTRY_EXCEPTION_ERROR_CODE) | 0, m.peek(F.VM_ENTRY_INSTRUCTION_LEN) | 0);
   }
 
+  /**
+   * VM entry failed its guest-state checks (SDM Vol. 3C 27.8): the processor exits with bit 31 of
+   * the exit reason set and a 0 exit qualification; vmx_vcpu_run still drops the lazily loaded
+   * registers and VMREADs the exit reason, then returns before vmx_complete_interrupts.
+   */
   private failEntry(): number {
-    this.exitReason = (33 | F.VMX_EXIT_REASONS_FAILED_VMENTRY) >>> 0;
-    this.vmcs.hwSet(F.VM_EXIT_REASON, this.exitReason);
+    const m = this.vmcs;
+    m.hwSet(F.VM_EXIT_REASON, (33 | F.VMX_EXIT_REASONS_FAILED_VMENTRY) >>> 0);
+    m.hwSet(F.EXIT_QUALIFICATION, 0);
+    this.v.arch.regs_avail &= ~VMX_REGS_LAZY_LOAD_SET;
+    this.exitReason = m.read(F.VM_EXIT_REASON) >>> 0;
     this.exitCode = this.exitReason;
     return RUN_EXIT;
   }

@@ -115,7 +115,7 @@ export function kvm_emulate_halt_noskip(v: KvmVcpu): number {
 // ---------------------------------------------------------------- control registers (x86.c)
 
 /** kvm_is_valid_cr0. */
-function kvm_is_valid_cr0(cr0: number): boolean {
+export function kvm_is_valid_cr0(cr0: number): boolean {
   if (cr0 & ~X86_CR0_VALID) return false;
   if ((cr0 & CR0_NW) && !(cr0 & CR0_CD)) return false;
   if ((cr0 & CR0_PG) && !(cr0 & CR0_PE)) return false;
@@ -176,7 +176,7 @@ export function kvm_lmsw(v: KvmVcpu, msw: number): void {
 }
 
 /** kvm_is_valid_cr4. */
-function kvm_is_valid_cr4(v: KvmVcpu, cr4: number): boolean {
+export function kvm_is_valid_cr4(v: KvmVcpu, cr4: number): boolean {
   return (cr4 & ~CR4_GUEST_VALID) === 0 && (cr4 & v.arch.cr4_guest_rsvd_bits) === 0;
 }
 
