@@ -6,6 +6,7 @@ import './exec/system';
 import './exec/segments';
 import './exec/far';
 import './exec/sse';
+import './exec/mmx';
 import './exec/shift';
 import './exec/muldiv';
 import './exec/bitops';

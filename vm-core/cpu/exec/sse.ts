@@ -22,7 +22,7 @@ function x87Check(c: Cpu): void {
   if (c.cr0 & (CR0_EM | CR0_TS)) c.fault(7);
 }
 /** MMX-state rule (EMMS): #UD if CR0.EM=1, #NM if CR0.TS=1 (SDM Vol. 2 EMMS). */
-function mmxCheck(c: Cpu): void {
+export function mmxCheck(c: Cpu): void {
   if (c.cr0 & CR0_EM) c.ud();
   if (c.cr0 & CR0_TS) c.fault(7);
 }
@@ -421,10 +421,10 @@ function sub64(o: number, s: number): void {
 }
 
 // Saturating add/subtract.
-function satS8(v: number): number { return v > 127 ? 127 : v < -128 ? -128 : v; }
-function satU8(v: number): number { return v > 255 ? 255 : v < 0 ? 0 : v; }
-function satS16(v: number): number { return v > 32767 ? 32767 : v < -32768 ? -32768 : v; }
-function satU16(v: number): number { return v > 65535 ? 65535 : v < 0 ? 0 : v; }
+export function satS8(v: number): number { return v > 127 ? 127 : v < -128 ? -128 : v; }
+export function satU8(v: number): number { return v > 255 ? 255 : v < 0 ? 0 : v; }
+export function satS16(v: number): number { return v > 32767 ? 32767 : v < -32768 ? -32768 : v; }
+export function satU16(v: number): number { return v > 65535 ? 65535 : v < 0 ? 0 : v; }
 defineMatching(/^Paddsb_xmm_xmmm128$/, packed((d) => { const o = 16 * d; for (let k = 0; k < 16; k++) XS8[o + k] = satS8(XS8[o + k] + SS8[k]); }));
 defineMatching(/^Paddsw_xmm_xmmm128$/, packed((d) => { const o = 8 * d; for (let k = 0; k < 8; k++) XS16[o + k] = satS16(XS16[o + k] + SS16[k]); }));
 defineMatching(/^Paddusb_xmm_xmmm128$/, packed((d) => { const o = 16 * d; for (let k = 0; k < 16; k++) X8[o + k] = satU8(X8[o + k] + S8[k]); }));
@@ -501,7 +501,7 @@ defineMatching(/^Pmaddwd_xmm_xmmm128$/, packed((d) => {
   copyToX(d);
 }));
 /** High 32 bits of the unsigned 64-bit product a*b (exact, 16-bit limbs). */
-function mulHiU32(a: number, b: number): number {
+export function mulHiU32(a: number, b: number): number {
   const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
