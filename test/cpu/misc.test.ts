@@ -148,3 +148,12 @@ test('BOUND raises #BR outside the signed bounds; SALC sets AL from CF', () => {
   r = exec(32, ['d6'], { [RAX]: 0x12ff }, 2);
   assert.equal(reg(r.cpu, RAX), 0x1200n);
 });
+
+test('3DNow! (0F 0F ib) and FEMMS (0F 0E) raise #UD: neither modelled processor has them', () => {
+  for (const mode of [64, 32, 16] as const) {
+    const pfadd = exec(mode, ['0f0fc19e']);          // pfadd mm0, mm1
+    assert.equal(pfadd.vector, 6, `pfadd in ${mode}-bit mode`);
+    assert.equal(pfadd.rip, mode === 16 ? 0 : 0x10000, 'RIP stays at the instruction (IP 0 at CS = CODE >> 4 in real mode)');
+    assert.equal(exec(mode, ['0f0e']).vector, 6, `femms in ${mode}-bit mode`);
+  }
+});

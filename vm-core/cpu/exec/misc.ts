@@ -318,3 +318,7 @@ defineMatching(/^Salc$/, (c: Cpu) => {
   if (c.codeBits === 64) c.ud();
   c.set8(RAX, getCF(c) ? 0xff : 0);
 });
+
+// 3DNow! (0F 0F ib) and FEMMS (0F 0E): AMD's extension, which neither modelled processor has
+// (CPUID.80000001H:EDX bits 31 and 30 clear; Intel never had it, AMD dropped it with Zen): #UD.
+defineMatching(/^D3NOW_|^Femms$/, (c: Cpu) => c.ud());
