@@ -11,7 +11,8 @@ import { lineForAddress } from '../loader/image';
 import type { KvmObserver } from '../kvm/observers';
 import { Expression, parseHitCondition, formatLogMessage, exprErrorText, type EvalContext } from './expr';
 import { EXIT_FILTERS, activateFilters, type ActiveFilter, type ExitEvent } from './exit-filters';
-import { Recording } from './recording';
+import { Recording, ReplayDivergence, type Cut, type ReplayObserver, type RunOp } from './recording';
+import type { Cpu } from '../cpu/cpu';
 import { ShadowCallStack } from './callstack';
 import { exitRecord, completeExitRecord, type ExitRecord } from '../vmm/exit-record';
 import { hwExitEvent, userExitEvent, handlerChain } from './exit-events';
@@ -99,11 +100,21 @@ export class DebugEngine {
   private configured = false;
   private regWatchValues = new Map<number, bigint>();
   private exitRecords: (ExitRecord & { index: number; layer: string; pc?: string })[] = [];
-  /** Exits logged so far: the next record's index (records stay unique after old ones are dropped). */
-  private exitsLogged = 0;
-  private pendingRecord: { rec: ExitRecord; vcpu: number } | null = null;
-  private statsByReason = new Map<string, number>();
-  private timeline: { instructions: number; count: number }[] = [];
+  /**
+   * What the exit log and the statistics count, rewound with the machine by the recording (the
+   * records themselves are dropped past `exitsLogged` on a rewind and logged again by the replay).
+   * exitsLogged: exits logged so far, the next record's index (unique after old ones are dropped).
+   */
+  private log = {
+    exitsLogged: 0,
+    pendingRecord: null as { rec: ExitRecord; vcpu: number } | null,
+    statsByReason: new Map<string, number>(),
+    timeline: [] as { instructions: number; count: number }[],
+  };
+  /** A replay of the recording is running: stops come only from the cuts it reproduces. */
+  private replaying = false;
+  /** Reverse continue's search: what would have stopped a forward run, observed during a replay. */
+  private search: SearchState | null = null;
   private runToken = 0;
 
   private constructor(machine: Machine, image: GuestImage, options: LaunchOptions, private host: EngineHost,
@@ -117,7 +128,16 @@ export class DebugEngine {
     machine.vcpus.forEach((v, i) => { v.cpu.callTrack = this.stacks[i]; });
     machine.onExit = (v, run) => this.onUserspaceExit(v, run);
     machine.vm.hwExitStop = (v) => this.onHardwareExit(v);
-    this.recording = new Recording(machine, () => [...this.stacks, this.stacks.map((s) => s.frames)].flat());
+    this.recording = new Recording(machine, () => [...this.stacks, this.stacks.map((s) => s.frames), this.log].flat(), {
+      save: () => null,
+      // The object graph brought `log` back; drop the records logged after that point.
+      restore: () => {
+        const n = this.log.exitsLogged;
+        let k = this.exitRecords.length;
+        while (k > 0 && this.exitRecords[k - 1].index >= n) k--;
+        this.exitRecords.length = k;
+      },
+    });
   }
 
   /** Create the VM from launch options; errors name the option or the file location. */
@@ -236,11 +256,17 @@ export class DebugEngine {
     return this.dataBps;
   }
 
-  private installInsnHook(): void {
+  /** Register watches start from each vCPU's value now. */
+  private initWatchValues(): void {
     const regs = this.dataBps.filter((b) => b.kind === 'register');
     for (let i = 0; i < this.machine.vcpus.length; i++) {
       for (const b of regs) this.regWatchValues.set(b.id * 64 + i, this.views[i].registerValue(b.register!) ?? 0n);
     }
+  }
+
+  private installInsnHook(): void {
+    this.initWatchValues();
+    const regs = this.dataBps.filter((b) => b.kind === 'register');
     const hook = regs.length || this.dataBps.length ? (vi: number) => this.onInstructionBoundary(vi) : null;
     this.machine.vm.beforeInsn = null;
     for (const [i, v] of this.machine.vcpus.entries()) {
@@ -255,7 +281,9 @@ export class DebugEngine {
   private dataHit: { bp: DataBreakpoint; vcpu: number; detail: string } | null = null;
 
   private onMemAccess(vcpu: number, lin: number, len: number, write: boolean): void {
-    if (this.stopsSuppressed) return;
+    // Replaying: only reverse continue's search looks (and counts no hits: hit conditions are ignored backwards).
+    const searching = this.search !== null;
+    if (this.stopsSuppressed && !searching) return;
     for (const b of this.dataBps) {
       if (b.kind !== 'memory') continue;
       if (write ? b.access === 'read' : b.access === 'write') continue;
@@ -266,8 +294,10 @@ export class DebugEngine {
         a = gpa;
       }
       if (a < b.address! + b.size! && b.address! < a + len) {
-        b.hits++;
-        if (b.hit && !b.hit(b.hits)) continue;
+        if (!searching) {
+          b.hits++;
+          if (b.hit && !b.hit(b.hits)) continue;
+        }
         this.dataHit = { bp: b, vcpu, detail: `${write ? 'write' : 'read'} of ${len} byte(s) at ${b.physical ? 'GPA' : ''} 0x${a.toString(16)}` };
         this.machine.vcpus[vcpu].cpu.slow = true;
       }
@@ -277,12 +307,21 @@ export class DebugEngine {
   /** Called before each instruction while data breakpoints exist (slow path). */
   private onInstructionBoundary(vi: number): boolean {
     if (this.stopsSuppressed) return false;
+    const s = this.watchStop(vi, true);
+    if (s) this.pendingStop = s;
+    return s !== null;
+  }
+
+  /**
+   * The data or register breakpoint that stops before vCPU `vi`'s next instruction, if any.
+   * `count`: hit counts advance and hit conditions apply (a forward run; not reverse's search).
+   */
+  private watchStop(vi: number, count: boolean): StopEvent | null {
     if (this.dataHit) {
       const d = this.dataHit;
-      if (d.bp.condition && !this.testCondition(d.bp.condition, d.vcpu, true)) { this.dataHit = null; return false; }
       this.dataHit = null;
-      this.pendingStop = { reason: 'data breakpoint', vcpu: d.vcpu, description: `Data breakpoint: ${d.bp.description}`, text: d.detail, hitBreakpointIds: [d.bp.id] };
-      return true;
+      if (d.bp.condition && !this.testCondition(d.bp.condition, d.vcpu, true, !count)) return null;
+      return { reason: 'data breakpoint', vcpu: d.vcpu, description: `Data breakpoint: ${d.bp.description}`, text: d.detail, hitBreakpointIds: [d.bp.id] };
     }
     for (const b of this.dataBps) {
       if (b.kind !== 'register') continue;
@@ -291,36 +330,51 @@ export class DebugEngine {
       const before = this.regWatchValues.get(key);
       if (before !== undefined && now !== before) {
         this.regWatchValues.set(key, now);
-        b.hits++;
-        if (b.hit && !b.hit(b.hits)) continue;
-        if (b.condition && !this.testCondition(b.condition, vi, true)) continue;
-        this.pendingStop = { reason: 'data breakpoint', vcpu: vi, description: `${b.register} changed`,
+        if (count) {
+          b.hits++;
+          if (b.hit && !b.hit(b.hits)) continue;
+        }
+        if (b.condition && !this.testCondition(b.condition, vi, true, !count)) continue;
+        return { reason: 'data breakpoint', vcpu: vi, description: `${b.register} changed`,
           text: `${b.register}: 0x${before.toString(16)} -> 0x${now.toString(16)}`, hitBreakpointIds: [b.id] };
-        return true;
       }
       this.regWatchValues.set(key, now);
     }
-    return false;
+    return null;
   }
 
   private onHardwareExit(v: KvmVcpu): boolean {
-    if (this.stopsSuppressed) return false;
+    if (this.stopsSuppressed && !this.replaying) return false;
     const vi = this.machine.vcpus.indexOf(v);
     const ev = hwExitEvent(v, vi);
     this.count(ev.name);
     if (this.options.exitLog === 'all') this.logExit({ reason: ev.name, vcpu: vi, rip: '0x' + v.cpu.rip.toString(16), details: ev.description }, 'hardware', v.cpu.rip);
+    if (this.replaying) {
+      if (this.search) {
+        const s = this.filterStop(ev, true);
+        if (s) this.searchHit(s, { kind: 'hw', vcpu: vi, exits: v.stats.exits });
+      }
+      return this.recording.replayHwCut(v);
+    }
     return this.matchFilters(ev);
   }
 
   private onUserspaceExit(v: KvmVcpu, run: import('../kvm/uapi').kvm_run): boolean {
     const vi = this.machine.vcpus.indexOf(v);
-    if (this.pendingRecord) { completeExitRecord(this.pendingRecord.rec, this.machine.vcpus[this.pendingRecord.vcpu].kvm_run); this.pendingRecord = null; }
+    if (this.log.pendingRecord) { completeExitRecord(this.log.pendingRecord.rec, this.machine.vcpus[this.log.pendingRecord.vcpu].kvm_run); this.log.pendingRecord = null; }
     // KVM's RIP, what KVM_GET_REGS returns now: past the HLT for KVM_EXIT_HLT, which KVM skipped
     // before exiting (the processor's RIP is written back only at the next entry).
     const rip = this.views[vi].rip();
     const rec = exitRecord(run, vi, rip);
-    this.pendingRecord = { rec: this.logExit(rec, 'userspace', rip), vcpu: vi };
+    this.log.pendingRecord = { rec: this.logExit(rec, 'userspace', rip), vcpu: vi };
     this.count(rec.reason);
+    if (this.replaying) {
+      if (this.search) {
+        const s = this.filterStop(userExitEvent(rec, vi), true);
+        if (s) this.searchHit(s, { kind: 'user', vcpu: vi, uexits: v.stats.userspaceExits });
+      }
+      return this.recording.replayUserCut(v);
+    }
     if (this.stopsSuppressed) return false;
     return this.matchFilters(userExitEvent(rec, vi));
   }
@@ -332,6 +386,12 @@ export class DebugEngine {
       // Events at vCPU creation are logged after the boot set-up changed CS: no linear address for them.
       this.configured && e.fields.rip !== undefined ? Number(e.fields.rip) : undefined);
     if (!this.configured) { this.earlyEvents.push(e); return; }
+    if (this.search) {
+      // Reverse continue's search: a forward run would stop at the next instruction boundary.
+      const s = this.filterStop(e, true);
+      if (s && !this.search.modelStop) this.search.modelStop = s;
+      return;
+    }
     if (this.stopsSuppressed || this.pendingStop) return;
     if (this.matchFilters(e)) {
       // Stop at the next instruction boundary of that vCPU.
@@ -344,25 +404,31 @@ export class DebugEngine {
   }
 
   private matchFilters(e: ExitEvent): boolean {
+    const s = this.filterStop(e);
+    if (s) this.pendingStop = s;
+    return s !== null;
+  }
+
+  /** The stop an exit filter makes at event `e`, if any (`quiet`: a broken condition is not reported). */
+  private filterStop(e: ExitEvent, quiet = false): StopEvent | null {
     for (const f of this.filters) {
       if (!f.def.match(e)) continue;
       if (f.condition) {
         try { if (!f.condition.test(this.evalContext(e.vcpu, e))) continue; }
-        catch (err) { this.host.output(`exit filter '${f.def.label}': condition ${f.condition.source}: ${(err as Error).message}\n`, 'stderr'); }
+        catch (err) { if (!quiet) this.host.output(`exit filter '${f.def.label}': condition ${f.condition.source}: ${(err as Error).message}\n`, 'stderr'); }
       }
-      this.pendingStop = { reason: 'exception', vcpu: e.vcpu, description: `${f.def.label}: ${e.description}`, text: e.description, exit: e };
-      return true;
+      return { reason: 'exception', vcpu: e.vcpu, description: `${f.def.label}: ${e.description}`, text: e.description, exit: e };
     }
-    return false;
+    return null;
   }
 
   private count(reason: string): void {
-    this.statsByReason.set(reason, (this.statsByReason.get(reason) ?? 0) + 1);
+    this.log.statsByReason.set(reason, (this.log.statsByReason.get(reason) ?? 0) + 1);
     const pos = this.recording.position();
     const bucket = Math.floor(pos / 100_000) * 100_000;
-    const last = this.timeline[this.timeline.length - 1];
-    if (last && last.instructions === bucket) last.count++; else this.timeline.push({ instructions: bucket, count: 1 });
-    if (this.timeline.length > 10_000) this.timeline.splice(0, this.timeline.length - 10_000);
+    const last = this.log.timeline[this.log.timeline.length - 1];
+    if (last && last.instructions === bucket) last.count++; else this.log.timeline.push({ instructions: bucket, count: 1 });
+    if (this.log.timeline.length > 10_000) this.log.timeline.splice(0, this.log.timeline.length - 10_000);
   }
 
   /**
@@ -371,7 +437,7 @@ export class DebugEngine {
    */
   private logExit(r: Record<string, unknown> & { reason: string; vcpu: number; rip: string }, layer: string, rip?: number): ExitRecord {
     const rec = { ...r } as ExitRecord & { index: number; layer: string; pc?: string };
-    rec.index = this.exitsLogged++;
+    rec.index = this.log.exitsLogged++;
     rec.layer = layer;
     const view = this.views?.[r.vcpu];
     if (rip !== undefined && view) rec.pc = '0x' + view.linearAt(rip).toString(16);
@@ -395,11 +461,13 @@ export class DebugEngine {
     else this.resume(false);
   }
 
-  private stop(e: StopEvent): void {
+  /** Report a stop (`again`: a reverse step brought the run back to a stop already recorded). */
+  private stop(e: StopEvent, again = false): void {
     this.state = 'stopped';
     this.focus = e.vcpu;
     this.lastStop = e;
     this.recording.checkpointAtStop();
+    this.recording.noteStop(e, again);
     this.clearStopHooks();
     this.host.stopped(e);
   }
@@ -433,7 +501,7 @@ export class DebugEngine {
 
   private end(s: StopReason): void {
     this.state = 'ended';
-    if (this.pendingRecord) { completeExitRecord(this.pendingRecord.rec, this.machine.vcpus[this.pendingRecord.vcpu].kvm_run); this.pendingRecord = null; }
+    if (this.log.pendingRecord) { completeExitRecord(this.log.pendingRecord.rec, this.machine.vcpus[this.log.pendingRecord.vcpu].kvm_run); this.log.pendingRecord = null; }
     const info = endInfo(s);
     this.host.ended(info);
   }
@@ -453,7 +521,7 @@ export class DebugEngine {
         while (Date.now() - t0 < SLICE_MS) {
           if (this.pauseRequested) { this.pauseRequested = false; this.stop({ reason: 'pause', vcpu: this.focus, description: 'Paused' }); return; }
           const t1 = Date.now();
-          const r = this.machine.run(this.sliceInsns);
+          const r = this.recording.run(this.sliceInsns);
           this.adaptSlice(Date.now() - t1);
           this.flushOutput();
           if (this.handleRunResult(r)) return;
@@ -499,7 +567,7 @@ export class DebugEngine {
       }
       // An exit to userspace the default VMM does not answer (KVM_EXIT_SYSTEM_EVENT, an unknown
       // KVM_EXIT_HYPERV, KVM_EXIT_NOTIFY under the 'stop' policy): stop there, describing it.
-      const p = this.pendingRecord;
+      const p = this.log.pendingRecord;
       if (!v.stoppedByHook && p && p.vcpu === r.vcpu) {
         const ev = userExitEvent(p.rec, r.vcpu);
         this.stop({ reason: 'exception', vcpu: r.vcpu, description: `KVM_EXIT_${p.rec.reason} is not handled by the VMM: the run stops here`, text: ev.description, exit: ev });
@@ -542,10 +610,10 @@ export class DebugEngine {
     return { reason: kind, vcpu: vi, description: `Breakpoint at 0x${addr.toString(16)}`, hitBreakpointIds: hitIds };
   }
 
-  private testCondition(e: Expression, vi: number, live = false): boolean {
+  private testCondition(e: Expression, vi: number, live = false, quiet = false): boolean {
     try { return e.test(live ? this.views[vi].evalContext(undefined, true) : this.evalContext(vi)); }
     catch (err) {
-      this.host.output(`breakpoint condition '${e.source}': ${(err as Error).message}\n`, 'stderr');
+      if (!quiet) this.host.output(`breakpoint condition '${e.source}': ${(err as Error).message}\n`, 'stderr');
       return true; // a broken condition stops, so the user sees it
     }
   }
@@ -571,7 +639,7 @@ export class DebugEngine {
   /** Run exactly `n` instructions of one vCPU (synchronously), honouring stops. */
   private runSteps(vi: number, n: number): StopReason {
     this.prepareResume();
-    const r = this.machine.runVcpu(this.machine.vcpus[vi], n);
+    const r = this.recording.runVcpu(vi, n);
     this.flushOutput();
     return r;
   }
@@ -625,86 +693,225 @@ export class DebugEngine {
     this.resume();
   }
 
-  /** Reverse step: back to the previous instruction (over the recording). */
-  stepBack(vi: number): void {
-    if (this.state === 'ended') this.state = 'stopped';
-    const pos = this.recording.position();
-    if (pos <= this.recording.start()) { this.stop({ reason: 'step', vcpu: vi, description: 'At the start of the recording' }); return; }
-    this.goTo(pos - 1);
-    this.stop({ reason: 'step', vcpu: this.focus, description: 'Reverse step' });
-  }
+  // ---------------------------------------------------------------- reverse execution
+  //
+  // Every way back rebuilds a moment of the recorded run exactly (see recording.ts): rewind to a
+  // checkpoint, then replay the logged machine calls and inputs, forcing the cuts they had, so that
+  // every vCPU, KVM and the VMM are as they were then, with one vCPU or several.
 
-  /** Reverse continue: back to the previous breakpoint hit or matching exit (or the start). */
-  reverseContinue(): void {
-    if (this.state === 'ended') this.state = 'stopped';
-    const target = this.recording.position();
-    // Search checkpoint intervals backwards for the last stop-worthy position before `target`.
-    let hi = target;
-    for (let k = this.recording.checkpoints.length - 1; k >= 0; k--) {
-      const from = this.recording.checkpoints[k].position;
-      if (from >= hi) continue;
-      const hitAt = this.lastStopBetween(from, hi);
-      if (hitAt !== undefined) {
-        this.goTo(hitAt);
-        this.stop({ reason: 'breakpoint', vcpu: this.focus, description: 'Reverse continue: previous breakpoint or exit' });
+  /**
+   * Reverse step: when the previous stop is at most one instruction back (the last thing done was a
+   * step), back to that stop exactly, as it was left (inputs made there kept); otherwise back to
+   * just before the last instruction retired, on whichever vCPU retired it. `vi` is the thread the
+   * request named: the stop is reported on the vCPU that moved.
+   */
+  stepBack(vi: number): void {
+    this.reverse(() => {
+      const rec = this.recording;
+      const pos = rec.position();
+      const prev = rec.previousStop();
+      if (prev && prev.position >= pos - 1) {
+        this.landAt({ cp: prev.cp, ops: prev.ops });
+        const was = prev.stop as StopEvent;
+        this.stop({ reason: 'step', vcpu: was.vcpu, description: 'Reverse step', text: was.exit ? was.text : undefined, exit: was.exit }, true);
         return;
       }
-      hi = from;
-    }
-    this.goTo(this.recording.start());
-    this.stop({ reason: 'entry', vcpu: this.focus, description: 'Reverse continue: start of the recording' });
+      if (pos <= rec.start()) { this.stop({ reason: 'step', vcpu: vi, description: 'At the start of the recording' }); return; }
+      const moved = this.goTo(pos - 1);
+      // Landed where the debugger had stopped: that stop's vCPU and exit (a step there completes the exit).
+      const now = rec.now();
+      const was = rec.stopAt(now.cp, now.ops)?.stop as StopEvent | undefined;
+      if (was) this.stop({ reason: 'step', vcpu: was.vcpu, description: 'Reverse step', text: was.exit ? was.text : undefined, exit: was.exit }, true);
+      else this.stop({ reason: 'step', vcpu: moved ?? this.focus, description: 'Reverse step' });
+    });
   }
 
-  /** Replay [from, to) and return the last position where a breakpoint or filter would stop. */
-  private lastStopBetween(from: number, to: number): number | undefined {
-    this.recording.rewindTo(from);
-    let last: number | undefined;
-    let guard = 0;
-    while (this.recording.position() < to && guard++ < 1_000_000) {
-      this.pendingStop = null;
-      const r = this.machine.run(to - this.recording.position());
-      const pos = this.recording.position();
-      if (r.kind === 'stopped') {
-        const v = this.machine.vcpus[r.vcpu];
-        if (!Number.isNaN(v.cpu.bpHit)) {
-          const s = this.codeBreakpointStopSilent(r.vcpu, v.cpu.bpHit);
-          if (s && pos < to) last = pos;
-          this.prepareResume();
-        } else if (this.pendingStop && pos < to) last = pos;
-        continue;
+  /**
+   * Reverse continue: back to the last moment before now at which a forward run would have stopped
+   * with the current breakpoints and exit filters (code breakpoints with their conditions, data and
+   * register breakpoints, exit filters; hit counts are not applied backwards), or the start.
+   */
+  reverseContinue(): void {
+    this.reverse(() => {
+      const rec = this.recording;
+      const now = rec.lastCall();
+      for (let k = rec.checkpoints.length - 1; k >= 0; k--) {
+        const n = rec.checkpoints[k].ops.length;
+        const hits = this.withReplay(() => { rec.rewind(k); return this.searchInterval(n); })
+          .filter((h) => !(h.atEnd && now && now.cp === k && now.op === h.op));
+        const h = hits[hits.length - 1];
+        if (!h) continue;
+        // A hit where a recorded call was cut is that recorded stop: land after the call, exactly.
+        this.landAt(h.atEnd ? { cp: k, ops: h.op + 1 } : { cp: k, ops: h.op, cut: h.cut });
+        const reason: StopKind = h.stop.reason === 'exception' ? 'breakpoint' : h.stop.reason;
+        this.stop({ ...h.stop, reason, description: `Reverse continue: ${h.stop.description}` });
+        return;
       }
-      if (r.kind !== 'slice') break;
+      this.landAt({ cp: 0, ops: 0 });
+      this.stop({ reason: 'entry', vcpu: 0, description: 'Reverse continue: start of the recording' });
+    });
+  }
+
+  /**
+   * Restore the machine to position `target` (guest instructions retired, summed over vCPUs): the
+   * last moment the run was there, just before instruction target + 1 began (after everything done
+   * at a stop there, if the debugger stopped there). Positions before the recording's start go to
+   * its start; the present and beyond stay. Returns the vCPU that retires instruction target + 1.
+   */
+  goTo(target: number): number | undefined {
+    const rec = this.recording;
+    if (target < rec.start()) { this.landAt({ cp: 0, ops: 0 }); return undefined; }
+    const at = rec.opRetiring(target);
+    if (!at) return undefined;
+    const op = rec.op(at.cp, at.op) as RunOp;
+    const before = this.machine.vcpus.map((v) => v.cpu.icount);
+    let cut: Cut | undefined;
+    if (op.start < target) {
+      // Inside a call: replay up to it, then run it watching every instruction boundary for the
+      // last one at `target`; then land there (a second replay, cut at that boundary).
+      cut = this.withReplay(() => {
+        rec.rewind(at.cp);
+        rec.replay(0, at.op);
+        let last: Cut | undefined;
+        rec.replay(at.op, at.op + 1, { boundary: (vi, c) => { if (rec.position() === target) last = this.boundaryCut(vi, c); } });
+        return last;
+      });
     }
-    this.pendingStop = null;
-    return last;
+    this.landAt({ cp: at.cp, ops: at.op, cut });
+    if (cut) return cut.vcpu;
+    if (op.vcpu >= 0) return op.vcpu;
+    const down = this.machine.vcpus.map((v, i) => before[i] - v.cpu.icount);
+    const one = down.filter((d) => d > 0).length === 1 ? down.findIndex((d) => d > 0) : -1;
+    return one >= 0 ? one : undefined;
   }
 
-  private codeBreakpointStopSilent(vi: number, addr: number): boolean {
-    this.machine.vcpus[vi].cpu.bpHit = NaN;
-    for (const list of this.codeBps.values()) for (const b of list) if (b.verified && b.address === addr && b.logMessage === undefined) return true;
-    return false;
+  /** Run a reverse operation: from an ended run too; a replay that diverges is reported, not thrown. */
+  private reverse(f: () => void): void {
+    this.runToken++; // a run still going (a client that did not wait for the stop) ends here
+    if (this.state === 'ended' || this.state === 'running') this.state = 'stopped';
+    this.endAfterStop = null;
+    this.pendingStop = null;
+    try { f(); }
+    catch (err) {
+      if (!(err instanceof ReplayDivergence)) { this.emulatorFailed(err); return; }
+      // Keep what replayed, start a new checkpoint here and say so: the run continues from this state.
+      this.recording.abandonReplay();
+      this.rewire();
+      this.host.output(`reverse execution: ${err.message}\n`, 'stderr');
+      this.stop({ reason: 'step', vcpu: this.focus, description: `Reverse execution failed: the replay diverged from the recording (${err.message})` });
+    }
   }
 
-  /** Restore the machine to `target` instructions (rewind to a checkpoint, replay with stops off). */
-  goTo(target: number): void {
-    this.pendingStop = null;
+  /** Replay with the debugger's own stops off (only the recording's cuts stop the machine). */
+  private withReplay<T>(f: () => T): T {
+    this.replaying = true;
     this.stopsSuppressed = true;
-    try {
-      let pos = this.recording.rewindTo(target);
-      let guard = 0;
-      while (pos < target && guard++ < 1_000_000) {
-        const r = this.machine.run(target - pos);
-        pos = this.recording.position();
-        if (r.kind === 'stopped') {
-          // A code breakpoint (processor-level, not suppressed): step over it and go on.
-          const v = this.machine.vcpus[r.vcpu];
-          if (v && !Number.isNaN(v.cpu.bpHit)) { v.cpu.bpHit = NaN; this.prepareResume(); }
-        } else if (r.kind !== 'slice') break;
-      }
-    } finally {
+    this.pendingStop = null;
+    this.dataHit = null;
+    try { return f(); }
+    finally {
+      this.replaying = false;
       this.stopsSuppressed = false;
+      this.search = null;
+      this.pendingStop = null;
+      this.dataHit = null;
     }
+  }
+
+  /** Rebuild moment `m` of the recording and make it the present (the later log is dropped). */
+  private landAt(m: { cp: number; ops: number; cut?: Cut }): void {
+    this.withReplay(() => {
+      const rec = this.recording;
+      rec.rewind(m.cp);
+      rec.replay(0, m.ops);
+      if (m.cut) rec.replayCutAt(m.ops, m.cut);
+      else rec.truncate(m.ops);
+    });
+    this.tempBps = [];
+    this.rewire();
     this.state = 'stopped';
+  }
+
+  /** The debugger's hooks and breakpoints again after a replay (a rewind also restores old wiring). */
+  private rewire(): void {
+    this.installInsnHook();
+    this.applyCodeBreakpoints();
+  }
+
+  /** Instruction boundary of vCPU `vi` (processor `c`) as a cut. */
+  private boundaryCut(vi: number, c: Cpu): Cut {
+    const v = this.machine.vcpus[vi];
+    return { kind: 'insn', vcpu: vi, icount: c.icount, rip: c.rip, exits: v.stats.exits, uexits: v.stats.userspaceExits };
+  }
+
+  /**
+   * Reverse continue's search over the last checkpoint's `n` log entries (after a rewind): replay
+   * them, noting every moment a forward run would have stopped at.
+   */
+  private searchInterval(n: number): SearchHit[] {
+    const rec = this.recording;
+    const cp = rec.checkpoints.length - 1;
+    const st: SearchState = {
+      hits: [], skip: [], skipOp: -1, seq: 0, modelStop: null,
+      bps: new Set([...this.codeBps.values()].flat().filter((b) => b.verified && b.logMessage === undefined).map((b) => b.address)),
+    };
+    this.search = st;
+    this.initWatchValues();
+    const observer: ReplayObserver = { boundary: (vi, c, op) => this.searchBoundary(st, vi, c, op) };
+    for (let j = 0; j < n; j++) {
+      const op = rec.op(cp, j)!;
+      const seqBefore = st.seq;
+      rec.replay(j, j + 1, op.kind === 'run' ? observer : null);
+      const cut = op.kind === 'run' ? op.cut : null;
+      if (!cut) continue;
+      // Hits at the point where this call was cut: that is the stop the call ended with.
+      for (const h of st.hits) {
+        if (h.op !== j) continue;
+        const c = h.cut;
+        if (cut.kind === 'user') h.atEnd ||= c.kind === 'user' && c.vcpu === cut.vcpu && c.uexits === cut.uexits;
+        else if (cut.kind === 'hw') h.atEnd ||= c.kind === 'hw' && c.vcpu === cut.vcpu && c.exits === cut.exits;
+        else h.atEnd ||= h.seq !== undefined && h.seq === st.seq && st.seq > seqBefore && c.vcpu === cut.vcpu;
+      }
+    }
+    return st.hits;
+  }
+
+  /** At an instruction boundary during the search: would a forward run stop here? */
+  private searchBoundary(st: SearchState, vi: number, c: Cpu, op: number): void {
+    if (op !== st.skipOp) {
+      // Each call began with the breakpoint skips it was made with (a resume steps over a breakpoint at RIP).
+      st.skipOp = op;
+      const o = this.recording.op(this.recording.checkpoints.length - 1, op);
+      st.skip = o?.kind === 'run' ? o.skip.slice() : [];
+    }
+    const seq = ++st.seq;
+    let s = st.modelStop;
+    st.modelStop = null;
+    const w = this.dataBps.length ? this.watchStop(vi, false) : null;
+    s ??= w;
+    const lin = this.views[vi].linearAt(c.rip);
+    if (lin === st.skip[vi]) st.skip[vi] = NaN;
+    else if (!s && st.bps.has(lin)) s = this.codeBreakpointAt(vi, lin);
+    if (s) this.searchHit(s, this.boundaryCut(vi, c), seq);
+  }
+
+  private searchHit(stop: StopEvent, cut: Cut, seq?: number): void {
+    this.search?.hits.push({ op: this.recording.observing, cut, stop, seq, atEnd: false });
+  }
+
+  /** The stop the code breakpoints at `lin` make for vCPU `vi` now (conditions; no hit counts, no logpoints). */
+  private codeBreakpointAt(vi: number, lin: number): StopEvent | null {
+    const ids: number[] = [];
+    let kind: StopKind = 'breakpoint';
+    for (const list of this.codeBps.values()) {
+      for (const b of list) {
+        if (!b.verified || b.address !== lin || b.logMessage !== undefined) continue;
+        if (b.condition && !this.testCondition(b.condition, vi, true, true)) continue;
+        ids.push(b.id);
+        kind = b.kind === 'function' ? 'function breakpoint' : b.kind === 'instruction' ? 'instruction breakpoint' : 'breakpoint';
+      }
+    }
+    return ids.length ? { reason: kind, vcpu: vi, description: `Breakpoint at 0x${lin.toString(16)}`, hitBreakpointIds: ids } : null;
   }
 
   /** RESET of the whole VM (KVM cannot do this; the debugger can: DAP restart). */
@@ -771,8 +978,8 @@ export class DebugEngine {
   exitLog(since = 0) { return this.exitRecords.filter((r) => r.index >= since); }
   statistics() {
     return {
-      byReason: [...this.statsByReason.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
-      timeline: this.timeline.slice(),
+      byReason: [...this.log.statsByReason.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+      timeline: this.log.timeline.slice(),
       totalInstructions: this.recording.position(),
     };
   }
@@ -796,6 +1003,30 @@ export class DebugEngine {
     if (/^(0x[0-9a-f]+|\d+)$/i.test(name)) return Number(name);
     return undefined;
   }
+}
+
+/** A moment reverse continue's search found: where, and the stop a forward run would have made there. */
+interface SearchHit {
+  /** Log entry of the checkpoint searched. */
+  op: number;
+  cut: Cut;
+  stop: StopEvent;
+  /** Boundary sequence number (instruction-boundary hits). */
+  seq?: number;
+  /** The hit is where that call was cut (the recorded stop itself). */
+  atEnd: boolean;
+}
+
+interface SearchState {
+  hits: SearchHit[];
+  /** Breakpoint skips of the call being replayed (as the processor consumes them). */
+  skip: number[];
+  skipOp: number;
+  seq: number;
+  /** A model event matched a filter: a forward run stops at the next boundary. */
+  modelStop: StopEvent | null;
+  /** Addresses of code breakpoints that stop (verified, not logpoints). */
+  bps: Set<number>;
 }
 
 function normPath(p: string): string {
