@@ -14,6 +14,11 @@ import { readCr0Guest, readCr4Guest } from '../cpu/exec/system';
 import { coreReadMsr, MSR_NAMES } from '../cpu/msr';
 import { KVM_REG_NAMES, VCPU_EXREG_CR0, VCPU_EXREG_CR3, VCPU_EXREG_CR4 } from '../kvm/x86/kvm_cache_regs';
 import * as U from '../kvm/uapi';
+import { Vmx } from '../kvm/vmx/vmx';
+import type { Svm } from '../kvm/svm/svm';
+import { VmcbField } from '../kvm/svm/vmcb';
+import { GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI, GUEST_INTR_STATE_MOV_SS } from '../kvm/vmx/vmcs_fields';
+import { KVM_REQ_TRIPLE_FAULT } from '../kvm/vcpu_arch';
 import { exitRecord } from '../vmm/exit-record';
 import { setRflagsFromDebugger, checkSegmentBitEdit, setSegmentBitFromDebugger, type SegmentBit } from './edit-regs';
 
@@ -487,8 +492,28 @@ export class VcpuView {
     return out;
   }
 
+  /**
+   * What KVM_GET_VCPU_EVENTS reports (kvm_vcpu_ioctl_x86_get_vcpu_events), read without the ioctl:
+   * its interrupt shadow is a VMREAD of GUEST_INTERRUPTIBILITY_INFO (VMCB int_state), which would
+   * count as one (and reading must not change the model: reverse execution rebuilds it exactly).
+   */
+  private vcpuEvents() {
+    const a = this.v.arch, ops = this.v.ops;
+    let shadow: number;
+    if (ops instanceof Vmx) {
+      const i = ops.vmcs.peek(GUEST_INTERRUPTIBILITY_INFO);
+      shadow = ((i & GUEST_INTR_STATE_STI) ? 2 : 0) | ((i & GUEST_INTR_STATE_MOV_SS) ? 1 : 0);
+    } else shadow = ((ops as Svm).vmcb.peek(VmcbField.int_state) & 1) ? 3 : 0;
+    return {
+      exception: { injected: a.exc_injected ? 1 : 0, pending: a.exc_pending ? 1 : 0, nr: a.exc_vector, error_code: a.exc_error >>> 0 },
+      interrupt: { injected: a.intr_injected ? 1 : 0, nr: a.intr_nr, shadow },
+      nmi: { injected: a.nmi_injected ? 1 : 0, pending: a.nmi_pending ? 1 : 0, masked: this.c.nmiBlocked ? 1 : 0 },
+      triple_fault: { pending: (a.requests & KVM_REQ_TRIPLE_FAULT) ? 1 : 0 },
+    };
+  }
+
   pendingEventsScope(): VarNode[] {
-    const ev = this.v.getVcpuEvents();
+    const ev = this.vcpuEvents();
     const c = this.c;
     return [
       { name: 'mp_state', value: U.KVM_MP_STATE_NAMES[this.v.arch.mp_state] ?? String(this.v.arch.mp_state) },
