@@ -442,7 +442,10 @@ export class KvmGuestSession extends LoggingDebugSession {
       if (data.length > MAX_READ) throw new BadRequest('writeMemory: too much data');
       const addr = ref.address + (args.offset ?? 0);
       let written = 0;
-      e.edit(`write ${data.length} bytes at ${ref.physical ? 'GPA ' : ''}0x${addr.toString(16)}`, () => { written = e.views[e.focus].writeMemory(addr, new Uint8Array(data), ref.physical); });
+      // Through the focused vCPU's page tables now: a reverse step replaying this edit must not use
+      // whichever vCPU has the focus then.
+      const view = e.views[e.focus];
+      e.edit(`write ${data.length} bytes at ${ref.physical ? 'GPA ' : ''}0x${addr.toString(16)}`, () => { written = view.writeMemory(addr, new Uint8Array(data), ref.physical); });
       response.body = { bytesWritten: written };
       this.sendResponse(response);
       this.sendEvent(new InvalidatedEvent(['variables']));
