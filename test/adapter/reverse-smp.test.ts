@@ -8,7 +8,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { DapSession, ROOT, lineOf } from './helpers';
+import { DapSession, ROOT, lineOf, rejects } from './helpers';
 
 const SRC = join(ROOT, 'test/debug/guests/smp.asm');
 
@@ -74,6 +74,11 @@ describe('reverse execution over DAP with two vCPUs', () => {
       }
     }
     assert.equal(k, 0, 'every stop after the first reached');
+    // A request naming no thread of this guest is refused, and changes nothing.
+    const here = await shown(s);
+    await rejects(s.dc.stepBackRequest({ threadId: 3 }), /unknown thread 3/);
+    await rejects(s.dc.reverseContinueRequest({ threadId: 0 }), /unknown thread 0/);
+    assert.deepEqual(await shown(s), here);
     // Reverse continue: the AP's breakpoint stop before.
     const rc = await s.reverseContinue();
     assert.equal(rc?.body.reason, 'breakpoint');

@@ -270,6 +270,52 @@ describe('reverse continue to events inside a continue (2 vCPUs)', () => {
     assertSame(strip(machineState(ref)), strip(machineState(h)), 'a step from that exit');
   });
 
+  test('a hardware-exit filter: lands at the VM exit before KVM handles it, as a forward stop there', async () => {
+    const h = launch(2);
+    const e = h.engine;
+    e.setSourceBreakpoints(SRC, [{ line: L('ap_store') }]);
+    stopOf(await h.cont());
+    e.setSourceBreakpoints(SRC, []);
+    // The AP's debug-port OUTs come after its first store: the last I/O exit before is the BSP's.
+    e.setExitFilters([], [{ filterId: 'hw-io', condition: 'port == 0xe9' }]);
+    const s = stopOf(await h.reverseContinue());
+    assert.equal(s.vcpu, 0);
+    assert.equal(s.exit?.layer, 'hardware');
+    assert.ok(e.machine.vcpus[0].arch.hw_exit_pending, 'at the hardware exit, KVM has not handled it');
+    const nth = e.machine.exitLog.filter((x) => x.detail === 'out port=0xe9 size=1').length + 1;
+    const landed = machineState(h);
+    // The same exit reached forward. (Not by stopping at each earlier hardware exit: resuming from
+    // such a stop charges the vCPU one more unit of its round-robin turn, Machine.run's cost of an
+    // exit to userspace that retired nothing, so that run would interleave differently. Stops at
+    // exits to userspace cost nothing: stop at the OUTs there, then at the last one's VM exit.)
+    const ref = launch(2);
+    ref.engine.setExitFilters([], [{ filterId: 'kvm-io', condition: 'port == 0xe9' }]);
+    for (let k = 0; k < nth - 1; k++) stopOf(await ref.cont());
+    ref.engine.setExitFilters([], [{ filterId: 'hw-io', condition: 'port == 0xe9' }]);
+    assert.equal(stopOf(await ref.cont()).exit?.layer, 'hardware');
+    const strip = (x: Map<string, string>) => new Map([...x].filter(([k]) => !/\.(runBudget|runStartIcount|stallUnits)$/.test(k)));
+    assertSame(strip(machineState(ref)), strip(landed), 'reverse continue to a hardware exit against a forward stop there');
+  });
+
+  test('a replay that does not follow the recording is reported, and the session goes on', async () => {
+    const h = launch(2);
+    const e = h.engine;
+    for (let k = 0; k < 4; k++) stopOf(await h.step(0));
+    // Corrupt the log: the second step claims to have ended one instruction later.
+    const ops = e.recording.checkpoints[e.recording.checkpoints.length - 1].ops;
+    const op = ops.filter((o) => o.kind === 'run')[1];
+    op.end += 1;
+    const s = stopOf(await h.stepBack(0));
+    assert.match(s.description, /^Reverse execution failed: the replay diverged from the recording/);
+    assert.match(h.console, /reverse execution: replay of call \d+ .*ended at position/);
+    // The machine carries on from where the replay stopped (a new checkpoint): stepping works.
+    const pos = h.position();
+    stopOf(await h.step(0));
+    assert.equal(h.position(), pos + 1);
+    stopOf(await h.stepBack(0));
+    assert.equal(h.position(), pos);
+  });
+
   test('a data breakpoint: lands after the last write to the shared word before the stop, on the vCPU that wrote it', async () => {
     const h = launch(2);
     const e = h.engine;
