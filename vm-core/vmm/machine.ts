@@ -197,12 +197,15 @@ export class Machine {
       const v = this.vcpus[this.cursor];
       if (this.turnLeft < 0) this.turnLeft = turn;
       const before = v.cpu.icount;
+      // A KVM_RUN that first completes a hardware exit a debugger stopped at continues the one the
+      // stop interrupted: it is not charged as a new exit, so stopping there leaves the schedule as it was.
+      const resumesStop = v.arch.hw_exit_pending;
       const r = v.run({ maxInsns: Math.min(this.turnLeft, sliceLeft, this.totalLeft) });
       let used = v.cpu.icount - before;
       // An endless event-delivery chain retires nothing, but its turn's time is spent; an exit to
       // userspace that retired nothing costs one unit (seed 004: notify exits resumed forever).
       if (used === 0 && r === -U.EINTR && v.stalled) used = Math.min(this.turnLeft, sliceLeft, this.totalLeft);
-      else if (used === 0 && r === 0) used = 1;
+      else if (used === 0 && r === 0 && !resumesStop) used = 1;
       this.turnLeft -= used; sliceLeft -= used; this.totalLeft -= used;
       let yieldTurn = this.turnLeft <= 0;
       if (r === 0) { idle = 0; this.handleExit(v); }
