@@ -5,42 +5,17 @@
 // same handlers with the host CPU from random states.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bareCpu, longMode, realMode, load } from './helpers';
+import { bareCpu, realMode, load } from './helpers';
+import { SRC, DST, hex, simdSetup, halts, faults } from './simd';
 import { setRflagsRaw } from './raw';
-import { RUN_EXIT, RUN_HALTED, EXIT_REASON_EXCEPTION_NMI, HW_UNEMULATED } from '../../vm-core/cpu';
+import { RUN_EXIT, HW_UNEMULATED } from '../../vm-core/cpu';
 import { AC, CR0_AM, CR0_EM, CR0_TS, CR4_OSFXSR, CS, DS, ES, FS, GS, SS, RAX, RCX, RDX, RSI, RDI } from '../../vm-core/cpu/state';
 import type { Cpu } from '../../vm-core/cpu';
 import { KVM_EXIT_IO } from '../../vm-core/kvm';
 import { longModeGuest, runOnce } from '../kvm/helpers';
 
-const CODE = 0x10000, SRC = 0x20000, DST = 0x30000;
-
-function hex(parts: string[]): Uint8Array {
-  return Uint8Array.from(parts.join('').match(/../g)!.map((b) => parseInt(b, 16)));
-}
-
-/** A 64-bit processor with CR4.OSFXSR set, RSI -> SRC, RDI -> DST and #UD/#NM/#GP/#PF/#AC intercepted. */
-function setup(code: string[]): { cpu: Cpu; mem: Uint8Array; dv: DataView } {
-  const { cpu, mem } = bareCpu();
-  longMode(cpu, mem, CODE);
-  cpu.cr4 |= CR4_OSFXSR;
-  cpu.intercepts.exceptionBitmap = (1 << 6) | (1 << 7) | (1 << 13) | (1 << 14) | (1 << 17);
-  cpu.R[2 * RSI] = SRC; cpu.R[2 * RDI] = DST;
-  load(mem, CODE, hex([...code, 'f4']));
-  return { cpu, mem, dv: new DataView(mem.buffer) };
-}
-function halts(cpu: Cpu): void {
-  const r = cpu.run(1000);
-  assert.equal(r, RUN_HALTED, r === RUN_EXIT ? `exit ${cpu.exit.reason} ${cpu.exit.message} vector ${cpu.exit.intrInfo & 0xff}` : `run ${r}`);
-}
-/** Expect an exception exit with `vector` at the first instruction. */
-function faults(cpu: Cpu, vector: number): void {
-  const r = cpu.run(1000);
-  assert.equal(r, RUN_EXIT);
-  assert.equal(cpu.exit.reason, EXIT_REASON_EXCEPTION_NMI, cpu.exit.message);
-  assert.equal(cpu.exit.intrInfo & 0xff, vector);
-  assert.equal(cpu.rip, CODE);
-}
+/** The shared SIMD set-up (simd.ts) with #UD/#NM/#GP/#PF/#AC intercepted. */
+const setup = (code: string[]) => simdSetup(code, (1 << 6) | (1 << 7) | (1 << 13) | (1 << 14) | (1 << 17));
 
 // ---- the x87 register file in c.fxArea (FSW at 2, abridged FTW at 4, ST(k) at 32 + 16k)
 const top = (cpu: Cpu) => (cpu.fxArea[3] >> 3) & 7;

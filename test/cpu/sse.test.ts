@@ -2,27 +2,15 @@
 // (SDM Vol. 1 ch. 10-12, Vol. 3A 2.5 and 13.1). Machine code is written as hex with its assembly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bareCpu, longMode, realMode, load } from './helpers';
-import { RUN_EXIT, RUN_HALTED, EXIT_REASON_EXCEPTION_NMI, HW_UNEMULATED, getRflags } from '../../vm-core/cpu';
+import { bareCpu, realMode, load } from './helpers';
+import { SRC, DST, hex, simdSetup, halts, faults } from './simd';
+import { RUN_EXIT, HW_UNEMULATED, getRflags } from '../../vm-core/cpu';
 import { CR0_EM, CR0_MP, CR0_TS, CR4_OSFXSR, RSI, RDI, RAX, RCX, CF, ZF } from '../../vm-core/cpu/state';
 import type { Cpu } from '../../vm-core/cpu';
 
-const CODE = 0x10000, SRC = 0x20000, DST = 0x30000;
+/** The shared SIMD set-up (simd.ts) with #UD/#NM/#GP intercepted. */
+const setup = (code: string[]) => simdSetup(code, (1 << 6) | (1 << 7) | (1 << 13));
 
-function hex(parts: string[]): Uint8Array {
-  return Uint8Array.from(parts.join('').match(/../g)!.map((b) => parseInt(b, 16)));
-}
-
-/** A 64-bit processor with CR4.OSFXSR set, RSI -> SRC, RDI -> DST and #UD/#NM/#GP intercepted. */
-function setup(code: string[]): { cpu: Cpu; mem: Uint8Array; dv: DataView } {
-  const { cpu, mem } = bareCpu();
-  longMode(cpu, mem, CODE);
-  cpu.cr4 |= CR4_OSFXSR;
-  cpu.intercepts.exceptionBitmap = (1 << 6) | (1 << 7) | (1 << 13);
-  cpu.R[2 * RSI] = SRC; cpu.R[2 * RDI] = DST;
-  load(mem, CODE, hex([...code, 'f4']));
-  return { cpu, mem, dv: new DataView(mem.buffer) };
-}
 function xmm(cpu: Cpu, r: number): number[] {
   return Array.from(cpu.xmm.subarray(4 * r, 4 * r + 4), (v) => v >>> 0);
 }
@@ -34,18 +22,6 @@ function bytesOf(cpu: Cpu, r: number): number[] {
 }
 function setBytes(cpu: Cpu, r: number, b: number[]): void {
   new Uint8Array(cpu.xmm.buffer, 16 * r, 16).set(b);
-}
-function halts(cpu: Cpu): void {
-  const r = cpu.run(1000);
-  assert.equal(r, RUN_HALTED, r === RUN_EXIT ? `exit ${cpu.exit.reason} ${cpu.exit.message} vector ${cpu.exit.intrInfo & 0xff}` : `run ${r}`);
-}
-/** Expect an exception exit with `vector` at the first instruction. */
-function faults(cpu: Cpu, vector: number): void {
-  const r = cpu.run(1000);
-  assert.equal(r, RUN_EXIT);
-  assert.equal(cpu.exit.reason, EXIT_REASON_EXCEPTION_NMI, cpu.exit.message);
-  assert.equal(cpu.exit.intrInfo & 0xff, vector);
-  assert.equal(cpu.rip, CODE);
 }
 const seq = (n: number, f: (k: number) => number) => Array.from({ length: n }, (_, k) => f(k));
 
