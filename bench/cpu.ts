@@ -86,6 +86,15 @@ async function measureOurs(w: Workload, targetSecs: number, direct: boolean): Pr
   return best;
 }
 
+/**
+ * The host's speed as the emulator feels it: vm-core's ALU loop (MIPS, steady state) measured in
+ * the calling process. Sections without a side-by-side peer print it so that a slow phase of a
+ * shared host can be told apart from a slow model.
+ */
+export async function hostReferenceMips(targetSecs: number): Promise<number> {
+  return measureOurs(WORKLOADS[0], targetSecs, bootProblem() !== undefined);
+}
+
 /** Peer MIPS by the slope method: (loop time of N iterations) - (time of 0 iterations). */
 async function measurePeer(p: Peer, w: Workload, dir: string, targetSecs: number, ctx: BenchContext): Promise<number> {
   const img = join(dir, `${p.name}-${w.name}.img`);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { BenchContext, BenchSection } from './run';
 import { Kvm, KVM_EXIT_IO } from '../vm-core/kvm';
 import { setupLongMode } from '../vm-core/vmm/boot';
+import { hostReferenceMips } from './cpu';
 
 function guest(vendor: 'intel' | 'amd', code: number[]) {
   const kvm = new Kvm();
@@ -87,6 +88,9 @@ export const kvmSection: BenchSection = {
   name: 'kvm',
   describe: 'exits per second through the KVM model (CPUID in kernel, OUT to userspace) and real KVM',
   async run(ctx: BenchContext): Promise<void> {
+    // The same reference before and after: a shared host's slow phase shows in it as in the exits.
+    const refBefore = await hostReferenceMips(0.3);
+    ctx.record('kvm.hostReferenceAluMipsBefore', Math.round(refBefore * 10) / 10);
     const rows = [['vendor', 'CPUID exits (kernel)', 'median window', 'per CPU-second', 'OUT exits (userspace)', 'median window', 'per CPU-second']];
     for (const vendor of ['intel', 'amd'] as const) {
       const c = cpuidRate(vendor, ctx.args.seconds), o = outRate(vendor, ctx.args.seconds);
@@ -101,5 +105,9 @@ export const kvmSection: BenchSection = {
     const real = realKvmRate(ctx);
     if (real !== undefined) { rows.push(['real KVM', '-', '-', '-', fmt(real), '-', '-']); ctx.record('kvm.real.outExitsPerSec', real); }
     ctx.table(rows);
+    const refAfter = await hostReferenceMips(0.3);
+    ctx.record('kvm.hostReferenceAluMipsAfter', Math.round(refAfter * 10) / 10);
+    ctx.log(`host reference: vm-core's ALU loop (cpu section) ran at ${refBefore.toFixed(1)} and ${refAfter.toFixed(1)} MIPS in this ` +
+      'process before and after; a figure well under its usual value means the host was slow, not the model');
   },
 };
