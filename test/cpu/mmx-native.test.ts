@@ -7,11 +7,10 @@
 // Skips with a message where gcc, x86-64 or SSSE3 on the host is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir, arch } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { bareCpu, longMode } from './helpers';
+import { nativeHostProblem, buildNativeHarness } from './native-host';
 import { RUN_HALTED } from '../../vm-core/cpu';
 import { CR4_OSFXSR, RAX, RBX, RDI, RSI } from '../../vm-core/cpu/state';
 
@@ -156,14 +155,6 @@ const REC_IN = 1 + 15 + 512 + 8 + 16, REC_OUT = 512 + 8 + 16;
 /** Compared ranges of the output record: x87 environment, ST0-7, XMM0-15, RAX, memory. */
 const COMPARED: [number, number][] = [[0, 24], [32, 160], [160, 416], [512, 536]];
 
-function hostProblem(): string | undefined {
-  if (arch() !== 'x64') return `host is ${arch()}, not x86-64`;
-  if (spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status !== 0) return 'gcc not installed';
-  try {
-    if (!/\bssse3\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return 'host CPU lacks SSSE3';
-  } catch { return 'cannot read /proc/cpuinfo'; }
-  return undefined;
-}
 
 /** Deterministic xorshift generator. */
 function xorshift(seed: number): () => number {
@@ -203,12 +194,10 @@ function randomState(rec: Uint8Array, k: number, next: () => number): void {
   }
 }
 
-const problem = hostProblem();
+const problem = nativeHostProblem('ssse3', 'SSSE3');
 
 test('MMX instructions agree with the host CPU (registers, x87 TOP/tags/exponents, GPR, memory)', { skip: problem ? `skipped: ${problem}` : false }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mmx-native-'));
-  const exe = join(dir, 'mmx-native');
-  execFileSync('gcc', ['-O2', '-mno-red-zone', '-o', exe, join(__dirname, 'mmx-native.c')]);
+  const exe = buildNativeHarness('mmx-native');
   assert.ok(existsSync(exe));
 
   const codes = OPS.map((h) => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16))));

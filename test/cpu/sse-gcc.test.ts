@@ -4,10 +4,11 @@
 // Skips with a message where gcc or an x86-64 host is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir, arch } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nativeHostProblem } from './native-host';
 import { bareCpu, longMode } from './helpers';
 import { RUN_BUDGET, RUN_HALTED } from '../../vm-core/cpu';
 import { CR4_OSFXSR, RSP } from '../../vm-core/cpu/state';
@@ -19,13 +20,7 @@ const GUEST = ['-nostdlib', '-static', '-no-pie', '-fno-pic', '-fno-stack-protec
   '-Wl,-Ttext=0x100000', '-Wl,--build-id=none'];
 const RESULTS = 0x8000, NRESULTS = 16;
 
-function problem(): string | undefined {
-  if (arch() !== 'x64') return `host is ${arch()}, not x86-64`;
-  if (spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status !== 0) return 'gcc not installed';
-  if (!/\bsse4_1\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return 'host CPU lacks SSE4.1';
-  return undefined;
-}
-const why = problem();
+const why = nativeHostProblem('sse4_1', 'SSE4.1');
 
 for (const [label, extra] of [['SSE2 (x86-64 baseline)', []], ['-msse4.1', ['-msse4.1']]] as [string, string[]][]) {
   test(`a gcc -O2 -ffreestanding -mno-red-zone guest runs like the host: ${label}`, { skip: why ? `skipped: ${why}` : false }, () => {

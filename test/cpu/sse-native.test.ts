@@ -4,11 +4,10 @@
 // Skips with a message where gcc, x86-64 or SSE4.1 on the host is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir, arch } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { bareCpu, longMode } from './helpers';
+import { nativeHostProblem, buildNativeHarness } from './native-host';
 import { RUN_HALTED, getRflags } from '../../vm-core/cpu';
 import { CR4_OSFXSR } from '../../vm-core/cpu/state';
 
@@ -170,14 +169,6 @@ const CASES_PER_OP = 40;
 const REC_IN = 1 + 15 + 48 + 8, REC_OUT = 48 + 8 + 8;
 const FLAGS = 0x8d5; // CF PF AF ZF SF OF
 
-function hostProblem(): string | undefined {
-  if (arch() !== 'x64') return `host is ${arch()}, not x86-64`;
-  if (spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status !== 0) return 'gcc not installed';
-  try {
-    if (!/\bsse4_1\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return 'host CPU lacks SSE4.1';
-  } catch { return 'cannot read /proc/cpuinfo'; }
-  return undefined;
-}
 
 /** Deterministic random bytes biased towards boundary values (0, 0x7f, 0x80, 0xff). */
 function filler(seed: number): () => number {
@@ -189,12 +180,10 @@ function filler(seed: number): () => number {
   };
 }
 
-const problem = hostProblem();
+const problem = nativeHostProblem('sse4_1', 'SSE4.1');
 
 test('SSE instructions agree with the host CPU', { skip: problem ? `skipped: ${problem}` : false }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sse-native-'));
-  const exe = join(dir, 'sse-native');
-  execFileSync('gcc', ['-O2', '-mno-red-zone', '-o', exe, join(__dirname, 'sse-native.c')]);
+  const exe = buildNativeHarness('sse-native');
   assert.ok(existsSync(exe));
 
   // Inputs: for each op, CASES_PER_OP random states (XMM1 sometimes a small shift count / mask).
