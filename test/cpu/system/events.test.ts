@@ -7,7 +7,8 @@ import { assemble, excLog, haveNasm, machine, Machine, NO_NASM, q, RES, runToHal
 import { RUN_BUDGET, RUN_EXIT, RUN_HALTED, EXIT_REASON_INTERRUPT_WINDOW, EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_NOTIFY, EXIT_REASON_TRIPLE_FAULT,
   HW_UNEMULATED, INTR_TYPE_EXT_INTR, INTR_TYPE_SOFT_INTR, INTR_TYPE_HARD_EXCEPTION } from '../../../vm-core/cpu';
 import { raiseInterrupt, raiseNmi, injectEvent, interruptWindowOpen, nmiWindowOpen, NOTIFY_INTERNAL_THRESHOLD } from '../../../vm-core/cpu/events';
-import { bareCpu, longMode, load } from '../helpers';
+import { bareCpu, load } from '../helpers';
+import { CODE, raw } from './raw-idt';
 import { IF, VM } from '../../../vm-core/cpu/state';
 import { setRflagsRaw } from '../raw';
 
@@ -83,27 +84,6 @@ test('#AC(0) at CPL 3 with CR0.AM and RFLAGS.AC', { skip }, () => {
 
 // ---------------------------------------------------------------- the hypervisor's interface, on raw code
 
-const CODE = 0x10000, IDTB = 0x30000, HANDLER = 0x20000;
-/** Long mode with an IDT whose every vector points at HANDLER (records the saved RIP at 0x600+8n). */
-function raw(code: number[]) {
-  const { cpu, mem } = bareCpu(4 << 20);
-  longMode(cpu, mem, CODE);
-  const dv = new DataView(mem.buffer);
-  for (let v = 0; v < 256; v++) {
-    const a = IDTB + v * 16;
-    dv.setUint16(a, HANDLER & 0xffff, true); dv.setUint16(a + 2, 8, true); dv.setUint16(a + 4, 0x8e00, true);
-    dv.setUint16(a + 6, HANDLER >>> 16, true);
-  }
-  // GDT for the handler's CS (0x08 = 64-bit code).
-  dv.setBigUint64(0x7000 + 8, 0x00af9b000000ffffn, true);
-  cpu.gdtr.base = 0x7000; cpu.gdtr.limit = 0x17;
-  cpu.idtr.base = IDTB; cpu.idtr.limit = 0xfff;
-  // handler: mov rax,[rsp]; mov [0x600], rax; inc byte [0x6ff]; hlt
-  load(mem, HANDLER, [0x48, 0x8b, 0x04, 0x24, 0x48, 0x89, 0x04, 0x25, 0x00, 0x06, 0x00, 0x00, 0xfe, 0x04, 0x25, 0xff, 0x06, 0x00, 0x00, 0xf4]);
-  load(mem, CODE, code);
-  cpu.R[8] = 0x80000;
-  return { cpu, mem, dv };
-}
 
 test('interrupt-window exit after STI + one instruction; window queries', () => {
   const { cpu } = raw([0xfa, 0x90, 0xfb, 0x90, 0x90, 0xf4]); // cli; nop; sti; nop; nop; hlt
