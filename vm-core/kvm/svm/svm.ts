@@ -7,7 +7,10 @@ import * as S from './svm_codes';
 import type { ControlBlockField, KvmDtable, KvmX86Ops } from '../x86_ops';
 import { KvmSegment } from '../x86_ops';
 import { RUN_EXIT } from '../../cpu/cpu';
-import { HW_UNEMULATED, HW_EMULATOR_USERSPACE, HW_VMMCALL } from '../../cpu/exits';
+import {
+  HW_UNEMULATED, HW_EMULATOR_USERSPACE, HW_VMMCALL,
+  EXIT_REASON_CPUID, EXIT_REASON_CR_ACCESS, EXIT_REASON_DR_ACCESS, EXIT_REASON_EPT_VIOLATION, EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_HLT, EXIT_REASON_INTERRUPT_WINDOW, EXIT_REASON_INVD, EXIT_REASON_INVLPG, EXIT_REASON_INVPCID, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_MONITOR_INSTRUCTION, EXIT_REASON_MSR_READ, EXIT_REASON_MSR_WRITE, EXIT_REASON_MWAIT_INSTRUCTION, EXIT_REASON_PAUSE_INSTRUCTION, EXIT_REASON_RDPMC, EXIT_REASON_RDTSC, EXIT_REASON_RDTSCP, EXIT_REASON_TASK_SWITCH, EXIT_REASON_TRIPLE_FAULT, EXIT_REASON_WBINVD, EXIT_REASON_XSETBV,
+} from '../../cpu/exits';
 import {
   kvm_register_mark_available, VCPU_EXREG_PDPTR, kvm_read_cr3, kvm_rip_write, VCPU_REGS_RIP, VCPU_REGS_RSP,
   kvm_register_is_dirty, VCPU_EXREG_CR3, kvm_register_read, kvm_register_write,
@@ -29,7 +32,7 @@ import { handle_ud, kvm_emulate_instruction, emulation_failure } from '../x86/em
 import { kvm_vcpu_reset } from '../x86/reset';
 import {
   KVM_EXIT_SHUTDOWN, KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, KVM_EXIT_DEBUG, KVM_EXIT_EXCEPTION,
-  KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_USE_SW_BP, KVM_X86_QUIRK_CD_NW_CLEARED, UD_VECTOR,
+  KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_USE_SW_BP, KVM_X86_QUIRK_CD_NW_CLEARED, UD_VECTOR, DB_VECTOR, BP_VECTOR, AC_VECTOR, MC_VECTOR,
 } from '../uapi';
 
 /** Only the PDPTRs are loaded lazily on SVM (SVM_REGS_LAZY_LOAD_SET). */
@@ -268,23 +271,23 @@ export class Svm implements KvmX86Ops {
     let code: number, info1 = 0, info1Hi = 0, info2 = 0, nrip = 0;
     const next = this.v.cpu.rip + e.instrLen;
     switch (e.reason) {
-      case 0: {
+      case EXIT_REASON_EXCEPTION_NMI: {
         const vec = e.intrInfo & 0xff, type = (e.intrInfo >> 8) & 7;
         code = type === 2 ? S.SVM_EXIT_NMI : S.SVM_EXIT_EXCP_BASE + vec;
         info1 = e.intrError; info2 = vec === 14 ? e.qual : 0;
         break;
       }
-      case 1: code = S.SVM_EXIT_INTR; break;
-      case 2: code = S.SVM_EXIT_SHUTDOWN; break;
-      case 7: code = S.SVM_EXIT_VINTR; break;
-      case 9: code = S.SVM_EXIT_TASK_SWITCH; break;
-      case 10: code = S.SVM_EXIT_CPUID; nrip = next; break;
-      case 12: code = S.SVM_EXIT_HLT; nrip = next; break;
-      case 13: code = S.SVM_EXIT_INVD; nrip = next; break;
-      case 14: code = S.SVM_EXIT_INVLPG; info1 = e.qual; nrip = next; break;
-      case 15: code = S.SVM_EXIT_RDPMC; nrip = next; break;
-      case 16: code = S.SVM_EXIT_RDTSC; nrip = next; break;
-      case 28: {
+      case EXIT_REASON_EXTERNAL_INTERRUPT: code = S.SVM_EXIT_INTR; break;
+      case EXIT_REASON_TRIPLE_FAULT: code = S.SVM_EXIT_SHUTDOWN; break;
+      case EXIT_REASON_INTERRUPT_WINDOW: code = S.SVM_EXIT_VINTR; break;
+      case EXIT_REASON_TASK_SWITCH: code = S.SVM_EXIT_TASK_SWITCH; break;
+      case EXIT_REASON_CPUID: code = S.SVM_EXIT_CPUID; nrip = next; break;
+      case EXIT_REASON_HLT: code = S.SVM_EXIT_HLT; nrip = next; break;
+      case EXIT_REASON_INVD: code = S.SVM_EXIT_INVD; nrip = next; break;
+      case EXIT_REASON_INVLPG: code = S.SVM_EXIT_INVLPG; info1 = e.qual; nrip = next; break;
+      case EXIT_REASON_RDPMC: code = S.SVM_EXIT_RDPMC; nrip = next; break;
+      case EXIT_REASON_RDTSC: code = S.SVM_EXIT_RDTSC; nrip = next; break;
+      case EXIT_REASON_CR_ACCESS: {
         // CR intercepts (APM Vol. 2 15.9): READ/WRITE_CRn, or CR0_SEL_WRITE when only the selective
         // intercept applied; EXITINFO1 = CR_VALID (bit 63) | GPR for MOV CRx (decode assists), 0 for CLTS/LMSW.
         const cr = e.qual & 15, type = (e.qual >> 4) & 3, x = this.v.cpu.intercepts;
@@ -296,24 +299,24 @@ export class Svm implements KvmX86Ops {
         nrip = next;
         break;
       }
-      case 29: code = ((e.qual & 16) ? S.SVM_EXIT_READ_DR0 : S.SVM_EXIT_WRITE_DR0) + (e.qual & 7); info1 = (e.qual >> 8) & 15; nrip = next; break;
-      case 30: {
+      case EXIT_REASON_DR_ACCESS: code = ((e.qual & 16) ? S.SVM_EXIT_READ_DR0 : S.SVM_EXIT_WRITE_DR0) + (e.qual & 7); info1 = (e.qual >> 8) & 15; nrip = next; break;
+      case EXIT_REASON_IO_INSTRUCTION: {
         const sz = e.size;
         info1 = (e.isIn ? 1 : 0) | (e.isString ? 4 : 0) | (e.isRep ? 8 : 0) | (1 << (3 + sz)) | ((e.port & 0xffff) << 16);
         if (sz === 4) info1 = (info1 & ~0x70) | 0x40;
         code = S.SVM_EXIT_IOIO; info2 = next; nrip = next;
         break;
       }
-      case 31: code = S.SVM_EXIT_MSR; info1 = 0; nrip = next; break;
-      case 32: code = S.SVM_EXIT_MSR; info1 = 1; nrip = next; break;
-      case 36: code = S.SVM_EXIT_MWAIT; nrip = next; break;
-      case 39: code = S.SVM_EXIT_MONITOR; nrip = next; break;
-      case 40: code = S.SVM_EXIT_PAUSE; nrip = next; break;
-      case 48: code = S.SVM_EXIT_NPF; info1 = ((e.qual & 2) ? 2 : 0) | ((e.qual & 4) ? 16 : 0) | 2 ** 32; info2 = e.gpa; break;
-      case 51: code = S.SVM_EXIT_RDTSCP; nrip = next; break;
-      case 54: code = S.SVM_EXIT_WBINVD; nrip = next; break;
-      case 55: code = S.SVM_EXIT_XSETBV; nrip = next; break;
-      case 58: code = S.SVM_EXIT_INVPCID; nrip = next; break;
+      case EXIT_REASON_MSR_READ: code = S.SVM_EXIT_MSR; info1 = 0; nrip = next; break;
+      case EXIT_REASON_MSR_WRITE: code = S.SVM_EXIT_MSR; info1 = 1; nrip = next; break;
+      case EXIT_REASON_MWAIT_INSTRUCTION: code = S.SVM_EXIT_MWAIT; nrip = next; break;
+      case EXIT_REASON_MONITOR_INSTRUCTION: code = S.SVM_EXIT_MONITOR; nrip = next; break;
+      case EXIT_REASON_PAUSE_INSTRUCTION: code = S.SVM_EXIT_PAUSE; nrip = next; break;
+      case EXIT_REASON_EPT_VIOLATION: code = S.SVM_EXIT_NPF; info1 = ((e.qual & 2) ? 2 : 0) | ((e.qual & 4) ? 16 : 0) | 2 ** 32; info2 = e.gpa; break;
+      case EXIT_REASON_RDTSCP: code = S.SVM_EXIT_RDTSCP; nrip = next; break;
+      case EXIT_REASON_WBINVD: code = S.SVM_EXIT_WBINVD; nrip = next; break;
+      case EXIT_REASON_XSETBV: code = S.SVM_EXIT_XSETBV; nrip = next; break;
+      case EXIT_REASON_INVPCID: code = S.SVM_EXIT_INVPCID; nrip = next; break;
       case HW_VMMCALL: code = S.SVM_EXIT_VMMCALL; nrip = next; break;
       case HW_UNEMULATED: case HW_EMULATOR_USERSPACE: code = e.reason; break;
       default: code = S.SVM_EXIT_ERR;
@@ -429,19 +432,19 @@ function exception_interception(v: KvmVcpu, svm: Svm): number {
   const run = v.kvm_run, gd = v.arch.guest_debug;
   switch (vector) {
     case UD_VECTOR: return handle_ud(v);
-    case 1:
+    case DB_VECTOR:
       if (!(gd & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) { kvm_queue_exception_p(v, 1, v.cpu.dr6 & 0x400f); return 1; }
       run.exit_reason = KVM_EXIT_DEBUG; run.debug.arch.exception = 1; run.debug.arch.pc = BigInt(kvm_get_linear_rip(v));
       run.debug.arch.dr6 = BigInt(v.cpu.dr6 >>> 0); run.debug.arch.dr7 = BigInt(v.cpu.dr7 >>> 0);
       return 0;
-    case 3:
+    case BP_VECTOR:
       if (gd & KVM_GUESTDBG_USE_SW_BP) {
         run.exit_reason = KVM_EXIT_DEBUG; run.debug.arch.exception = 3; run.debug.arch.pc = BigInt(kvm_get_linear_rip(v));
         return 0;
       }
       break;
-    case 17: kvm_queue_exception_e(v, 17, svm.exitInfo1()); return 1;
-    case 18: return 1;
+    case AC_VECTOR: kvm_queue_exception_e(v, AC_VECTOR, svm.exitInfo1()); return 1;
+    case MC_VECTOR: return 1;
   }
   run.exit_reason = KVM_EXIT_EXCEPTION; run.ex.exception = vector; run.ex.error_code = svm.exitInfo1();
   return 0;

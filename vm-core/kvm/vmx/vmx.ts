@@ -10,6 +10,7 @@ import { KvmSegment } from '../x86_ops';
 import { RUN_EXIT } from '../../cpu/cpu';
 import {
   EXIT_REASON_NAMES, HW_UNEMULATED, HW_EMULATOR_USERSPACE, EXIT_REASON_EPT_VIOLATION, EXIT_REASON_EPT_MISCONFIG,
+  EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_PML_FULL, EXIT_REASON_APIC_ACCESS, EXIT_REASON_TASK_SWITCH, EXIT_REASON_NOTIFY,
 } from '../../cpu/exits';
 import {
   kvm_register_mark_available, kvm_register_is_available, kvm_register_is_dirty, kvm_register_read_raw,
@@ -617,8 +618,9 @@ export class Vmx implements KvmX86Ops {
       return 0;
     }
     const basic = reason & 0xffff;
-    if ((this.idtVectoringInfo & F.INTR_INFO_VALID_MASK) && basic !== 0 && basic !== EXIT_REASON_EPT_VIOLATION &&
-      basic !== 62 && basic !== 44 && basic !== 9 && basic !== 75) {
+    if ((this.idtVectoringInfo & F.INTR_INFO_VALID_MASK) && basic !== EXIT_REASON_EXCEPTION_NMI &&
+      basic !== EXIT_REASON_EPT_VIOLATION && basic !== EXIT_REASON_PML_FULL && basic !== EXIT_REASON_APIC_ACCESS &&
+      basic !== EXIT_REASON_TASK_SWITCH && basic !== EXIT_REASON_NOTIFY) {
       const run = v.kvm_run;
       run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
       run.internal.suberror = KVM_INTERNAL_ERROR_DELIVERY_EV;

@@ -3,6 +3,9 @@ import type { KvmVcpu } from '../vcpu';
 import type { Vmx } from './vmx';
 import * as F from './vmcs_fields';
 import {
+  EXIT_REASON_CPUID, EXIT_REASON_CR_ACCESS, EXIT_REASON_DR_ACCESS, EXIT_REASON_EPT_MISCONFIG, EXIT_REASON_EPT_VIOLATION, EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_HLT, EXIT_REASON_INTERRUPT_WINDOW, EXIT_REASON_INVD, EXIT_REASON_INVEPT, EXIT_REASON_INVLPG, EXIT_REASON_INVPCID, EXIT_REASON_INVVPID, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_MCE_DURING_VMENTRY, EXIT_REASON_MONITOR_INSTRUCTION, EXIT_REASON_MONITOR_TRAP_FLAG, EXIT_REASON_MSR_READ, EXIT_REASON_MSR_WRITE, EXIT_REASON_MWAIT_INSTRUCTION, EXIT_REASON_NMI_WINDOW, EXIT_REASON_NOTIFY, EXIT_REASON_PAUSE_INSTRUCTION, EXIT_REASON_PREEMPTION_TIMER, EXIT_REASON_RDPMC, EXIT_REASON_RDRAND, EXIT_REASON_RDSEED, EXIT_REASON_TASK_SWITCH, EXIT_REASON_TPAUSE, EXIT_REASON_TRIPLE_FAULT, EXIT_REASON_UMWAIT, EXIT_REASON_VMCALL, EXIT_REASON_VMCLEAR, EXIT_REASON_VMFUNC, EXIT_REASON_VMLAUNCH, EXIT_REASON_VMOFF, EXIT_REASON_VMON, EXIT_REASON_VMPTRLD, EXIT_REASON_VMPTRST, EXIT_REASON_VMREAD, EXIT_REASON_VMRESUME, EXIT_REASON_VMWRITE, EXIT_REASON_WBINVD, EXIT_REASON_XRSTORS, EXIT_REASON_XSAVES, EXIT_REASON_XSETBV,
+} from '../../cpu/exits';
+import {
   kvm_emulate_as_nop, kvm_emulate_halt, kvm_emulate_invd, kvm_emulate_monitor_mwait, kvm_emulate_rdpmc,
   kvm_emulate_wbinvd, kvm_emulate_xsetbv, kvm_handle_invalid_op, kvm_complete_insn_gp, kvm_set_cr0, kvm_set_cr3,
   kvm_set_cr4, kvm_set_cr8, kvm_get_cr8, kvm_lmsw, kvm_skip_emulated_instruction, kvm_queue_exception,
@@ -184,40 +187,40 @@ function handle_xsaves(v: KvmVcpu): number { return kvm_skip_emulated_instructio
 
 export const vmxExitHandlers: (VmxExitHandler | undefined)[] = [];
 const H = vmxExitHandlers;
-H[0] = handle_exception_nmi;
-H[1] = handle_external_interrupt;
-H[2] = handle_triple_fault;
-H[7] = handle_interrupt_window;
-H[8] = handle_nmi_window;
-H[9] = handle_task_switch;
-H[10] = (v) => kvm_emulate_cpuid(v);
-H[12] = (v) => kvm_emulate_halt(v);
-H[13] = (v) => kvm_emulate_invd(v);
-H[14] = handle_invlpg;
-H[15] = (v) => kvm_emulate_rdpmc(v);
-H[18] = (v) => kvm_emulate_hypercall(v);
-for (const r of [19, 20, 21, 22, 23, 24, 25, 26, 27, 50, 53, 59]) H[r] = handle_vmx_instruction;
-H[28] = handle_cr;
-H[29] = handle_dr;
-H[30] = handle_io;
-H[31] = (v) => kvm_emulate_rdmsr(v);
-H[32] = (v) => kvm_emulate_wrmsr(v);
-H[36] = (v) => kvm_emulate_monitor_mwait(v);
-H[37] = handle_monitor_trap;
-H[39] = (v) => kvm_emulate_monitor_mwait(v);
-H[40] = handle_pause;
-H[41] = () => 1;
-H[48] = handle_ept_violation;
-H[49] = handle_ept_misconfig;
-H[52] = handle_preemption_timer;
-H[54] = (v) => kvm_emulate_wbinvd(v);
-H[55] = (v) => kvm_emulate_xsetbv(v);
-H[57] = (v) => kvm_handle_invalid_op(v);
-H[58] = handle_invpcid;
-H[61] = (v) => kvm_handle_invalid_op(v);
-H[63] = handle_xsaves;
-H[64] = handle_xsaves;
-H[67] = (v) => kvm_handle_invalid_op(v);
-H[68] = (v) => kvm_handle_invalid_op(v);
-H[75] = handle_notify;
+H[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi;
+H[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt;
+H[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault;
+H[EXIT_REASON_INTERRUPT_WINDOW] = handle_interrupt_window;
+H[EXIT_REASON_NMI_WINDOW] = handle_nmi_window;
+H[EXIT_REASON_TASK_SWITCH] = handle_task_switch;
+H[EXIT_REASON_CPUID] = (v) => kvm_emulate_cpuid(v);
+H[EXIT_REASON_HLT] = (v) => kvm_emulate_halt(v);
+H[EXIT_REASON_INVD] = (v) => kvm_emulate_invd(v);
+H[EXIT_REASON_INVLPG] = handle_invlpg;
+H[EXIT_REASON_RDPMC] = (v) => kvm_emulate_rdpmc(v);
+H[EXIT_REASON_VMCALL] = (v) => kvm_emulate_hypercall(v);
+for (const r of [EXIT_REASON_VMCLEAR, EXIT_REASON_VMLAUNCH, EXIT_REASON_VMPTRLD, EXIT_REASON_VMPTRST, EXIT_REASON_VMREAD, EXIT_REASON_VMRESUME, EXIT_REASON_VMWRITE, EXIT_REASON_VMOFF, EXIT_REASON_VMON, EXIT_REASON_INVEPT, EXIT_REASON_INVVPID, EXIT_REASON_VMFUNC]) H[r] = handle_vmx_instruction;
+H[EXIT_REASON_CR_ACCESS] = handle_cr;
+H[EXIT_REASON_DR_ACCESS] = handle_dr;
+H[EXIT_REASON_IO_INSTRUCTION] = handle_io;
+H[EXIT_REASON_MSR_READ] = (v) => kvm_emulate_rdmsr(v);
+H[EXIT_REASON_MSR_WRITE] = (v) => kvm_emulate_wrmsr(v);
+H[EXIT_REASON_MWAIT_INSTRUCTION] = (v) => kvm_emulate_monitor_mwait(v);
+H[EXIT_REASON_MONITOR_TRAP_FLAG] = handle_monitor_trap;
+H[EXIT_REASON_MONITOR_INSTRUCTION] = (v) => kvm_emulate_monitor_mwait(v);
+H[EXIT_REASON_PAUSE_INSTRUCTION] = handle_pause;
+H[EXIT_REASON_MCE_DURING_VMENTRY] = () => 1;
+H[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation;
+H[EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig;
+H[EXIT_REASON_PREEMPTION_TIMER] = handle_preemption_timer;
+H[EXIT_REASON_WBINVD] = (v) => kvm_emulate_wbinvd(v);
+H[EXIT_REASON_XSETBV] = (v) => kvm_emulate_xsetbv(v);
+H[EXIT_REASON_RDRAND] = (v) => kvm_handle_invalid_op(v);
+H[EXIT_REASON_INVPCID] = handle_invpcid;
+H[EXIT_REASON_RDSEED] = (v) => kvm_handle_invalid_op(v);
+H[EXIT_REASON_XSAVES] = handle_xsaves;
+H[EXIT_REASON_XRSTORS] = handle_xsaves;
+H[EXIT_REASON_UMWAIT] = (v) => kvm_handle_invalid_op(v);
+H[EXIT_REASON_TPAUSE] = (v) => kvm_handle_invalid_op(v);
+H[EXIT_REASON_NOTIFY] = handle_notify;
 void kvm_emulate_as_nop;
