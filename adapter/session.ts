@@ -375,7 +375,7 @@ export class KvmGuestSession extends LoggingDebugSession {
         ['KVM register cache', () => v.registerCacheScope(), false],
         ['Current exit (kvm_run)', () => v.currentExitScope(), false],
         ['Pending events', () => v.pendingEventsScope(), true],
-        [e.machine.vm.vendor === 'intel' ? 'VMCS' : 'VMCB', () => v.controlBlockScope(), true],
+        [v.v.ops.view.controlBlockLabel, () => v.controlBlockScope(), true],
         ['VM (capabilities, quirks)', () => v.vmScope(), true],
       ];
       response.body = { scopes: scopes.map(([name, get, expensive]) => new Scope(name, this.handle(get), expensive)) };

@@ -41,11 +41,9 @@ export function checkSegmentBitEdit(v: KvmVcpu, seg: number, bit: SegmentBit, te
   const longMode = (efer & EFER_LME) !== 0 && (c.cr0 & CR0_PG) !== 0;
   // kvm_is_valid_sregs: outside 64-bit mode "the code segment cannot be 64-bit".
   if (!longMode && csL) throw new Error(`KVM_SET_SREGS would fail with -EINVAL: CS.L = 1 outside 64-bit mode (kvm_is_valid_sregs)`);
-  // AMD APM Vol. 2 15.5.1: VMRUN refuses EFER.LME, CR0.PG, CR4.PAE, CS.L and CS.D all set
-  // (KVM_EXIT_FAIL_ENTRY with SVM_EXIT_ERR); the SVM model has no VMRUN consistency checks.
-  if (v.ops.name === 'svm' && longMode && (c.cr4 & CR4_PAE) && csL && csD) {
-    throw new Error(`CS.L = CS.D = 1 in long mode makes VMRUN fail its consistency checks (KVM_EXIT_FAIL_ENTRY, SVM_EXIT_ERR), which the SVM model does not reproduce: edit refused`);
-  }
+  // An entry failure the vendor model does not reproduce (SVM's VMRUN consistency checks) is refused.
+  const unmodelled = v.ops.view.unmodelledEntryFailure(longMode, (c.cr4 & CR4_PAE) !== 0, csL, csD);
+  if (unmodelled) throw new Error(`${unmodelled}: edit refused`);
 }
 
 /**

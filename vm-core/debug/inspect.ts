@@ -10,14 +10,9 @@ import type { EvalContext } from './expr';
 import { lineForAddress, type LineEntry } from '../loader/image';
 import { getRflags, materializeFlags } from '../cpu/flags';
 import { CS, SEG_NAMES, GPR_NAMES, CR0_PG, CR4_PAE, EFER_LMA, CR4_PSE } from '../cpu/state';
-import { readCr0Guest, readCr4Guest } from '../cpu/exec/system';
 import { coreReadMsr, MSR_NAMES } from '../cpu/msr';
 import { KVM_REG_NAMES, VCPU_EXREG_CR0, VCPU_EXREG_CR3, VCPU_EXREG_CR4 } from '../kvm/x86/kvm_cache_regs';
 import * as U from '../kvm/uapi';
-import { Vmx } from '../kvm/vmx/vmx';
-import type { Svm } from '../kvm/svm/svm';
-import { VmcbField } from '../kvm/svm/vmcb';
-import { GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI, GUEST_INTR_STATE_MOV_SS } from '../kvm/vmx/vmcs_fields';
 import { KVM_REQ_TRIPLE_FAULT } from '../kvm/vcpu_arch';
 import { exitRecord } from '../vmm/exit-record';
 import { setRflagsFromDebugger, checkSegmentBitEdit, setSegmentBitFromDebugger, type SegmentBit } from './edit-regs';
@@ -88,9 +83,9 @@ export class VcpuView {
       switch (n) {
         case 'rip': return u64(c.rip);
         case 'eip': return u64(c.rip) & 0xffffffffn;
-        case 'cr0': return BigInt(this.v.ops.name === 'vmx' ? readCr0Guest(c) >>> 0 : c.cr0 >>> 0);
+        case 'cr0': return BigInt(this.v.ops.view.guestCr0() >>> 0);
         case 'cr3': return u64(c.cr3);
-        case 'cr4': return BigInt(this.v.ops.name === 'vmx' ? readCr4Guest(c) >>> 0 : c.cr4 >>> 0);
+        case 'cr4': return BigInt(this.v.ops.view.guestCr4() >>> 0);
         case 'efer': return BigInt(c.efer >>> 0);
       }
     }
@@ -102,10 +97,10 @@ export class VcpuView {
       case 'rflags': case 'eflags': case 'flags': return BigInt(this.rflags() >>> 0);
       // KVM's value where it holds one (after KVM_SET_SREGS, before the next entry, the processor
       // still has the old state), else the guest's view of the processor's.
-      case 'cr0': return BigInt(this.avail(VCPU_EXREG_CR0) ? this.v.arch.cr0 >>> 0 : this.v.ops.name === 'vmx' ? readCr0Guest(this.c) >>> 0 : this.c.cr0 >>> 0);
+      case 'cr0': return BigInt(this.avail(VCPU_EXREG_CR0) ? this.v.arch.cr0 >>> 0 : this.v.ops.view.guestCr0() >>> 0);
       case 'cr2': return u64(this.c.cr2);
       case 'cr3': return u64(this.avail(VCPU_EXREG_CR3) ? this.v.arch.cr3 : this.c.cr3);
-      case 'cr4': return BigInt(this.avail(VCPU_EXREG_CR4) ? this.v.arch.cr4 >>> 0 : this.v.ops.name === 'vmx' ? readCr4Guest(this.c) >>> 0 : this.c.cr4 >>> 0);
+      case 'cr4': return BigInt(this.avail(VCPU_EXREG_CR4) ? this.v.arch.cr4 >>> 0 : this.v.ops.view.guestCr4() >>> 0);
       case 'cr8': return BigInt(this.c.cr8);
       case 'efer': return BigInt(this.v.arch.efer >>> 0);
       case 'xcr0': return BigInt(this.c.xcr0 >>> 0);
@@ -404,13 +399,13 @@ export class VcpuView {
     const out: VarNode[] = [
       { name: 'regs_avail', value: `${hex(a.regs_avail >>> 0)} {${info.availNames.join(', ')}}` },
       { name: 'regs_dirty', value: `${hex(a.regs_dirty >>> 0)} {${info.dirtyNames.join(', ')}}` },
-      { name: this.v.ops.name === 'vmx' ? 'VMREADs' : 'VMCB reads', value: String(info.reads) },
-      { name: this.v.ops.name === 'vmx' ? 'VMWRITEs' : 'VMCB writes', value: String(info.writes) },
+      { name: this.v.ops.view.readsLabel, value: String(info.reads) },
+      { name: this.v.ops.view.writesLabel, value: String(info.writes) },
     ];
     for (const e of this.registerCacheEntries()) {
       out.push({ name: e.name, value: `${e.cached}${e.avail ? '' : ' (not available)'}${e.dirty ? ' (dirty)' : ''}`,
         children: () => [
-          { name: 'cached (vcpu->arch)', value: e.cached }, { name: this.v.ops.name === 'vmx' ? 'VMCS' : 'VMCB', value: e.vmcs ?? '-' },
+          { name: 'cached (vcpu->arch)', value: e.cached }, { name: this.v.ops.view.controlBlockLabel, value: e.vmcs ?? '-' },
           { name: 'avail', value: String(e.avail) }, { name: 'dirty', value: String(e.dirty) },
         ] });
     }
@@ -498,12 +493,8 @@ export class VcpuView {
    * count as one (and reading must not change the model: reverse execution rebuilds it exactly).
    */
   private vcpuEvents() {
-    const a = this.v.arch, ops = this.v.ops;
-    let shadow: number;
-    if (ops instanceof Vmx) {
-      const i = ops.vmcs.peek(GUEST_INTERRUPTIBILITY_INFO);
-      shadow = ((i & GUEST_INTR_STATE_STI) ? 2 : 0) | ((i & GUEST_INTR_STATE_MOV_SS) ? 1 : 0);
-    } else shadow = ((ops as Svm).vmcb.peek(VmcbField.int_state) & 1) ? 3 : 0;
+    const a = this.v.arch;
+    const shadow = this.v.ops.view.interruptShadow();
     return {
       exception: { injected: a.exc_injected ? 1 : 0, pending: a.exc_pending ? 1 : 0, nr: a.exc_vector, error_code: a.exc_error >>> 0 },
       interrupt: { injected: a.intr_injected ? 1 : 0, nr: a.intr_nr, shadow },
@@ -536,7 +527,7 @@ export class VcpuView {
     const quirks = Object.entries(U).filter(([k, v]) => k.startsWith('KVM_X86_QUIRK_') && typeof v === 'number')
       .map(([k, v]) => `${k.slice(14)}=${vm.hasQuirk(v as number) ? 'on' : 'off'}`);
     return [
-      { name: 'vendor', value: vm.vendor === 'intel' ? 'Intel (VMX)' : 'AMD (SVM)' },
+      { name: 'vendor', value: this.v.ops.view.vendorLabel },
       { name: 'quirks', value: quirks.join(' ') },
       { name: 'KVM_CAP_EXIT_HYPERCALL mask', value: hex(vm.hypercallExitMask) },
       { name: 'KVM_CAP_X86_TRIPLE_FAULT_EVENT', value: String(vm.tripleFaultEventEnabled) },

@@ -13,7 +13,6 @@ import { Svm } from './svm/svm';
 import { KvmLapic, MSR_IA32_APICBASE_ENABLE } from './lapic';
 import { EmulatorContext } from './x86/emulate';
 import { VcpuTrace } from './observers';
-import { vmcsFieldName } from './vmx/vmcs_names';
 import {
   ALL_REGS, kvm_register_read, kvm_register_write, kvm_register_mark_dirty, kvm_read_cr0, kvm_read_cr3, kvm_read_cr4,
   VCPU_REGS_RSP, VCPU_REGS_RIP, VCPU_EXREG_CR3, VCPU_EXREG_RFLAGS, VCPU_EXREG_SEGMENTS, VCPU_EXREG_CR0,
@@ -73,6 +72,7 @@ export class KvmVcpu {
     this.cpu = new Cpu(vm.bus);
     this.cpu.vendor = vm.vendor;
     this.emulator = new EmulatorContext(this);
+    // kvm_x86_vendor_init: the one place the vendor is chosen; everything else goes through ops.
     this.ops = vm.vendor === 'intel' ? new Vmx(this) : new Svm(this);
     if (vm.irqchip) this.lapic = new KvmLapic(this);
     this.kvm_arch_vcpu_create();
@@ -94,8 +94,7 @@ export class KvmVcpu {
     const on = this.vm.observers.list.length > 0;
     this.trace = on ? new VcpuTrace(this, this.vm.observers) : null;
     const tracer = this.trace;
-    if (this.ops instanceof Vmx) this.ops.vmcs.tracer = tracer;
-    else (this.ops as Svm).vmcb.tracer = tracer;
+    this.ops.setTracer(tracer);
   }
 
   // ---------------------------------------------------------------- helpers used by kvm/x86
@@ -143,7 +142,7 @@ export class KvmVcpu {
   kvmSetCr8(v: number): void { kvm_set_cr8(this, v); }
   recheckEmulationRequired(): void { this.ops.recheckEmulationRequired?.(); }
   staleCheck(reg: number): [number, number] | null { return this.ops.staleCheck(reg); }
-  fieldName(field: number): string { return this.ops.name === 'vmx' ? vmcsFieldName(field) : (this.ops as Svm).vmcb.fieldName(field); }
+  fieldName(field: number): string { return this.ops.view.fieldName(field); }
   bugEvent(kind: string, message: string): void { if (this.trace) this.trace.bug(kind, message); this.lastBug = { kind, message }; }
   lastBug: { kind: string; message: string } | null = null;
 
@@ -180,7 +179,7 @@ export class KvmVcpu {
     kvm_register_mark_dirty(this, VCPU_REGS_RSP);
     kvm_register_write(this, VCPU_REGS_RIP, c.rip);
     a.regs_avail &= ~((1 << VCPU_EXREG_RFLAGS) | (1 << VCPU_EXREG_SEGMENTS) | (1 << VCPU_EXREG_CR0) | (1 << VCPU_EXREG_CR4));
-    if (this.ops.name === 'svm') a.regs_avail |= (1 << VCPU_EXREG_RFLAGS);
+    a.regs_avail |= this.ops.alwaysAvailableRegs;
   }
 
   /** Run the processor for the entry (vendor vcpu_run calls this). */
@@ -345,7 +344,7 @@ export class KvmVcpu {
     if (entries.length > 256) return -U.E2BIG;
     this.arch.cpuid = entries.map((e) => ({ ...e, function: e.function >>> 0 }));
     kvm_vcpu_after_set_cpuid(this);
-    if (this.ops instanceof Vmx) { this.ops.set_cr4_guest_host_mask(); this.ops.vmcs.write(0x401e, this.ops.vmcs.peek(0x401e)); }
+    this.ops.vcpu_after_set_cpuid();
     return 0;
   }
   /** KVM_GET_SUPPORTED_HV_CPUID (the vCPU ioctl: STIMER direct mode only with the in-kernel LAPIC). */
@@ -465,7 +464,6 @@ export class KvmVcpu {
       this.ops.set_dr7(a.guest_debug_dr[7] | 0x400);
     } else if (old & U.KVM_GUESTDBG_USE_HW_BP) kvm_set_dr(this, 7, a.dr7);
     this.ops.update_exception_bitmap();
-    if (this.ops instanceof Vmx && a.guest_debug) this.ops.vmcs.write(0x4004, this.ops.vmcs.peek(0x4004) | (1 << 1));
     return 0;
   }
 

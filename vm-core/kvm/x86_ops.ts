@@ -8,11 +8,55 @@ export class KvmSegment {
 }
 export interface KvmDtable { base: number; limit: number; }
 
+/** The observer of every control-block access (VMREAD/VMWRITE, VMCB field reads/writes). */
+export interface ControlBlockTracer {
+  /** Every VMREAD (write=false) and VMWRITE (write=true). */
+  access(write: boolean, field: number, value: number): void;
+  /** A VMREAD of a field nothing ever wrote. */
+  neverWritten(field: number): void;
+}
+
 /** One field of the VMCS/VMCB as the debugger shows it. */
 export interface ControlBlockField { name: string; encoding?: number; value: number; written: boolean; }
 
+/**
+ * What the debugger reads of the vendor's state, side-effect free: no counted VMREAD/VMWRITE or
+ * VMCB access, no change to the register cache (reverse execution rebuilds states exactly, and a
+ * shown scope must not change what it shows). Everything vendor-specific a view needs is here, so
+ * nothing outside kvm/vmx and kvm/svm tests the vendor or casts to its class.
+ */
+export interface KvmVendorView {
+  /** 'Intel (VMX)' / 'AMD (SVM)'. */
+  readonly vendorLabel: string;
+  /** 'VMCS' / 'VMCB'. */
+  readonly controlBlockLabel: string;
+  /** What the access counters count: 'VMREADs'/'VMWRITEs' or 'VMCB reads'/'VMCB writes'. */
+  readonly readsLabel: string;
+  readonly writesLabel: string;
+  /** CR0/CR4 as the guest reads them (VMX: the read shadows over the guest/host masks). */
+  guestCr0(): number;
+  guestCr4(): number;
+  /** KVM_X86_SHADOW_INT_* bits, as get_interrupt_shadow would return them. */
+  interruptShadow(): number;
+  /** The name of a VMCS encoding / VMCB field. */
+  fieldName(field: number): string;
+  /**
+   * Why an edit of CS.L/CS.D would make the next VM entry fail in a way the model does not
+   * reproduce, or null (VMX models the failed entry; SVM has no VMRUN consistency checks).
+   */
+  unmodelledEntryFailure(longMode: boolean, cr4Pae: boolean, csL: number, csD: number): string | null;
+}
+
 export interface KvmX86Ops {
   readonly name: 'vmx' | 'svm';
+  /** The debugger's side-effect-free view of the vendor state. */
+  readonly view: KvmVendorView;
+  /** Trace every control-block access to the VM's observers (null: no tracing, the fast path). */
+  setTracer(tracer: ControlBlockTracer | null): void;
+  /** vcpu_after_set_cpuid: vendor state that depends on the guest's CPUID (VMX: CR4 mask, secondary controls). */
+  vcpu_after_set_cpuid(): void;
+  /** kvm_register_is_available bits the vendor never loads lazily (SVM: RFLAGS lives in the VMCB). */
+  readonly alwaysAvailableRegs: number;
   /** vcpu_create: allocate the zeroed VMCS/VMCB. */
   vcpu_create(): void;
   /** vcpu_reset: the vendor part of kvm_vcpu_reset (init_vmcs / init_vmcb). */

@@ -4,7 +4,7 @@
 import type { KvmVcpu } from '../vcpu';
 import { Vmcb, VmcbField as V, arToAttrib } from './vmcb';
 import * as S from './svm_codes';
-import type { ControlBlockField, KvmDtable, KvmX86Ops } from '../x86_ops';
+import type { ControlBlockField, ControlBlockTracer, KvmDtable, KvmVendorView, KvmX86Ops } from '../x86_ops';
 import { KvmSegment } from '../x86_ops';
 import { RUN_EXIT } from '../../cpu/cpu';
 import {
@@ -13,7 +13,7 @@ import {
 } from '../../cpu/exits';
 import {
   kvm_register_mark_available, VCPU_EXREG_PDPTR, kvm_read_cr3, kvm_rip_write, VCPU_REGS_RIP, VCPU_REGS_RSP,
-  kvm_register_is_dirty, VCPU_EXREG_CR3, kvm_register_read, kvm_register_write,
+  kvm_register_is_dirty, VCPU_EXREG_CR3, VCPU_EXREG_RFLAGS, kvm_register_read, kvm_register_write,
 } from '../x86/kvm_cache_regs';
 import { CR0_CD, CR0_NW, CR0_PG, CR0_TS, CR0_MP, EFER_LMA, EFER_LME, EFER_SVME, CR4_MCE } from '../../cpu/state';
 import { entryInjectEvent, exitCompleteInterrupts, reportUnemulated, syncGprsFromCpu, syncGprsToCpu } from '../x86/vcpu_run_common';
@@ -32,7 +32,7 @@ import { handle_ud, kvm_emulate_instruction, emulation_failure } from '../x86/em
 import { kvm_vcpu_reset } from '../x86/reset';
 import {
   KVM_EXIT_SHUTDOWN, KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, KVM_EXIT_DEBUG, KVM_EXIT_EXCEPTION,
-  KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_USE_SW_BP, KVM_X86_QUIRK_CD_NW_CLEARED, UD_VECTOR, DB_VECTOR, BP_VECTOR, AC_VECTOR, MC_VECTOR,
+  KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_USE_SW_BP, KVM_X86_QUIRK_CD_NW_CLEARED, KVM_X86_SHADOW_INT_MOV_SS, KVM_X86_SHADOW_INT_STI, UD_VECTOR, DB_VECTOR, BP_VECTOR, AC_VECTOR, MC_VECTOR,
 } from '../uapi';
 
 /** Only the PDPTRs are loaded lazily on SVM (SVM_REGS_LAZY_LOAD_SET). */
@@ -44,8 +44,35 @@ const MSR_PASSTHROUGH_R = [0x10];
 
 type SvmExitHandler = (v: KvmVcpu, svm: Svm) => number;
 
+/** The debugger's view of an SVM vCPU: VMCB peeks (uncounted) and the processor's state. */
+class SvmView implements KvmVendorView {
+  readonly vendorLabel = 'AMD (SVM)';
+  readonly controlBlockLabel = 'VMCB';
+  readonly readsLabel = 'VMCB reads';
+  readonly writesLabel = 'VMCB writes';
+  constructor(private readonly svm: Svm) {}
+  /** SVM has no read shadows: the guest reads the VMCB's CR0/CR4, which are the processor's. */
+  guestCr0(): number { return this.svm.v.cpu.cr0; }
+  guestCr4(): number { return this.svm.v.cpu.cr4; }
+  interruptShadow(): number { return interruptShadowOf(this.svm.vmcb.peek(V.int_state)); }
+  fieldName(field: number): string { return this.svm.vmcb.fieldName(field); }
+  /** AMD APM Vol. 2 15.5.1: VMRUN refuses EFER.LME, CR0.PG, CR4.PAE, CS.L and CS.D all set; not modelled. */
+  unmodelledEntryFailure(longMode: boolean, cr4Pae: boolean, csL: number, csD: number): string | null {
+    if (!(longMode && cr4Pae && csL && csD)) return null;
+    return 'CS.L = CS.D = 1 in long mode makes VMRUN fail its consistency checks (KVM_EXIT_FAIL_ENTRY, SVM_EXIT_ERR), which the SVM model does not reproduce';
+  }
+}
+
+/** svm_get_interrupt_shadow: SVM_INTERRUPT_SHADOW_MASK means both STI and MOV SS blocking. */
+function interruptShadowOf(intState: number): number {
+  return (intState & 1) ? KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS : 0;
+}
+
 export class Svm implements KvmX86Ops {
   readonly name = 'svm' as const;
+  readonly view: KvmVendorView = new SvmView(this);
+  /** svm_get_rflags reads the VMCB: RFLAGS is never lazily loaded. */
+  readonly alwaysAvailableRegs = 1 << VCPU_EXREG_RFLAGS;
   vmcb: Vmcb;
   exitCode = 0;
   /** svm->next_rip */
@@ -167,7 +194,10 @@ export class Svm implements KvmX86Ops {
   get_gdt(): KvmDtable { return { base: this.vmcb.read(V.gdtr_base), limit: this.vmcb.read(V.gdtr_limit) }; }
   set_gdt(d: KvmDtable): void { this.vmcb.write(V.gdtr_base, d.base); this.vmcb.write(V.gdtr_limit, d.limit); }
   set_dr7(val: number): void { this.vmcb.write(V.dr7, val); }
-  get_interrupt_shadow(): number { return (this.vmcb.read(V.int_state) & 1) ? 3 : 0; }
+  get_interrupt_shadow(): number { return interruptShadowOf(this.vmcb.read(V.int_state)); }
+  setTracer(tracer: ControlBlockTracer | null): void { this.vmcb.tracer = tracer; }
+  /** svm_vcpu_after_set_cpuid: nothing the SVM model keeps depends on the guest's CPUID. */
+  vcpu_after_set_cpuid(): void { /* the intercepts this model sets are CPUID-independent */ }
   set_interrupt_shadow(mask: number): void {
     const c = this.v.cpu;
     c.stiShadow = (mask & 2) !== 0; c.movSsShadow = (mask & 1) !== 0;

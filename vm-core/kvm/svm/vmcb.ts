@@ -3,7 +3,7 @@
 // as plain memory; this model counts those accesses like VMREAD/VMWRITE so both vendors compare.
 import type { Cpu } from '../../cpu/cpu';
 import { getRflags, OP_NONE } from '../../cpu/flags';
-import type { VmcsTracer } from '../vmx/vmcs';
+import type { ControlBlockTracer } from '../x86_ops';
 
 /** Field ids (not hardware offsets): control area then save area. */
 export enum VmcbField {
@@ -45,7 +45,7 @@ export class Vmcb {
   modeDirty = true;
   tlbDirty = true;
   controlsDirty = true;
-  tracer: VmcsTracer | null = null;
+  tracer: ControlBlockTracer | null = null;
 
   constructor(readonly cpu: Cpu) {}
 

@@ -9,12 +9,8 @@ import { getRflags } from '../../cpu/flags';
 import { OP_NONE } from '../../cpu/flags';
 import * as F from './vmcs_fields';
 
-export interface VmcsTracer {
-  /** Every VMREAD (write=false) and VMWRITE (write=true). */
-  access(write: boolean, field: number, value: number): void;
-  /** A VMREAD of a field nothing ever wrote. */
-  neverWritten(field: number): void;
-}
+import type { ControlBlockTracer } from '../x86_ops';
+export type VmcsTracer = ControlBlockTracer;
 
 const TWO32 = 4294967296;
 

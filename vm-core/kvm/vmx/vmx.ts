@@ -5,7 +5,8 @@ import type { KvmVcpu } from '../vcpu';
 import { Vmcs } from './vmcs';
 import * as F from './vmcs_fields';
 import { vmcsFieldName } from './vmcs_names';
-import type { ControlBlockField, KvmDtable, KvmX86Ops } from '../x86_ops';
+import type { ControlBlockField, ControlBlockTracer, KvmDtable, KvmVendorView, KvmX86Ops } from '../x86_ops';
+import { readCr0Guest, readCr4Guest } from '../../cpu/exec/system';
 import { KvmSegment } from '../x86_ops';
 import { RUN_EXIT } from '../../cpu/cpu';
 import {
@@ -21,7 +22,10 @@ import {
 } from '../x86/kvm_cache_regs';
 import { CR0_CD, CR0_NE, CR0_NW, CR0_PE, CR0_PG, CR4_PAE, EFER_LMA, EFER_LME, CR4_MCE, CR4_VMXE } from '../../cpu/state';
 import { vmxExitHandlers } from './vmx_exit_handlers';
-import { KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, KVM_INTERNAL_ERROR_DELIVERY_EV, KVM_EXIT_FAIL_ENTRY } from '../uapi';
+import {
+  KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, KVM_INTERNAL_ERROR_DELIVERY_EV, KVM_EXIT_FAIL_ENTRY,
+  KVM_X86_SHADOW_INT_MOV_SS, KVM_X86_SHADOW_INT_STI,
+} from '../uapi';
 import { entryInjectEvent, exitCompleteInterrupts, reportUnemulated, syncGprsToCpu, syncGprsFromCpu } from '../x86/vcpu_run_common';
 import { KVM_REQ_LOAD_MMU_PGD } from '../vcpu_arch';
 import { kvm_emulate_instruction } from '../x86/emulate';
@@ -46,8 +50,31 @@ const MSR_PASSTHROUGH_R = [0x10];
 /** Segment-cache field kinds (vmx_segment_cache_test_set). */
 const SEG_FIELD_SEL = 0, SEG_FIELD_BASE = 1, SEG_FIELD_LIMIT = 2, SEG_FIELD_AR = 3;
 
+/** vmx_get_interrupt_shadow: GUEST_INTERRUPTIBILITY_INFO as KVM_X86_SHADOW_INT_* bits. */
+function interruptShadowOf(i: number): number {
+  return ((i & F.GUEST_INTR_STATE_STI) ? KVM_X86_SHADOW_INT_STI : 0) | ((i & F.GUEST_INTR_STATE_MOV_SS) ? KVM_X86_SHADOW_INT_MOV_SS : 0);
+}
+
+/** The debugger's view of a VMX vCPU: VMCS peeks (uncounted) and the processor's state. */
+class VmxView implements KvmVendorView {
+  readonly vendorLabel = 'Intel (VMX)';
+  readonly controlBlockLabel = 'VMCS';
+  readonly readsLabel = 'VMREADs';
+  readonly writesLabel = 'VMWRITEs';
+  constructor(private readonly vmx: Vmx) {}
+  guestCr0(): number { return readCr0Guest(this.vmx.v.cpu); }
+  guestCr4(): number { return readCr4Guest(this.vmx.v.cpu); }
+  /** vmx_get_interrupt_shadow over GUEST_INTERRUPTIBILITY_INFO, peeked. */
+  interruptShadow(): number { return interruptShadowOf(this.vmx.vmcs.peek(F.GUEST_INTERRUPTIBILITY_INFO)); }
+  fieldName(field: number): string { return vmcsFieldName(field); }
+  /** The VMX model fails the entry itself (KVM_EXIT_FAIL_ENTRY): nothing is refused. */
+  unmodelledEntryFailure(): string | null { return null; }
+}
+
 export class Vmx implements KvmX86Ops {
   readonly name = 'vmx' as const;
+  readonly view: KvmVendorView = new VmxView(this);
+  readonly alwaysAvailableRegs = 0;
   vmcs: Vmcs;
   /** vmx->exit_reason.full */
   exitReason = 0;
@@ -134,6 +161,14 @@ export class Vmx implements KvmX86Ops {
     w(F.VIRTUAL_PROCESSOR_ID, this.v.vcpu_id + 1);
     this.update_exception_bitmap();
     this.guestEferLoaded = -1;
+  }
+
+  setTracer(tracer: ControlBlockTracer | null): void { this.vmcs.tracer = tracer; }
+
+  /** vmx_vcpu_after_set_cpuid: the CR4 guest/host mask and the secondary controls follow the guest's CPUID. */
+  vcpu_after_set_cpuid(): void {
+    this.set_cr4_guest_host_mask();
+    this.vmcs.write(F.SECONDARY_VM_EXEC_CONTROL, this.vmcs.peek(F.SECONDARY_VM_EXEC_CONTROL));
   }
 
   /** set_cr4_guest_host_mask: guest-owned CR4 bits minus those the guest's CPUID reserves. */
@@ -373,10 +408,7 @@ export class Vmx implements KvmX86Ops {
   set_gdt(d: KvmDtable): void { this.vmcs.write(F.GUEST_GDTR_LIMIT, d.limit); this.vmcs.write(F.GUEST_GDTR_BASE, d.base); }
   set_dr7(val: number): void { this.vmcs.write(F.GUEST_DR7, val); }
 
-  get_interrupt_shadow(): number {
-    const i = this.vmcs.read(F.GUEST_INTERRUPTIBILITY_INFO);
-    return ((i & F.GUEST_INTR_STATE_STI) ? 2 : 0) | ((i & F.GUEST_INTR_STATE_MOV_SS) ? 1 : 0);
-  }
+  get_interrupt_shadow(): number { return interruptShadowOf(this.vmcs.read(F.GUEST_INTERRUPTIBILITY_INFO)); }
   set_interrupt_shadow(mask: number): void {
     const old = this.vmcs.read(F.GUEST_INTERRUPTIBILITY_INFO);
     let i = old & ~(F.GUEST_INTR_STATE_STI | F.GUEST_INTR_STATE_MOV_SS);
