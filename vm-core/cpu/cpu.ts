@@ -22,17 +22,8 @@ export interface CallTracker {
   ret(c: Cpu, target: number, sp: number): void;
 }
 
-/** Thrown inside the core to abort the current instruction with an exception. Never escapes run(). */
-export class CpuFault {
-  vector = 0;
-  errorCode = 0;
-  hasError = false;
-}
-/** Thrown inside the core when a hardware exit is taken (details in cpu.exit). Never escapes run(). */
-export class CpuExitSignal {}
-
-export const FAULT = new CpuFault();
-export const EXIT = new CpuExitSignal();
+export { CpuFault, CpuExitSignal, FAULT, EXIT } from './signals';
+import { FAULT, EXIT } from './signals';
 
 /** run() results. */
 export const RUN_BUDGET = 0, RUN_EXIT = 1, RUN_HALTED = 2, RUN_STOPPED = 3, RUN_SHUTDOWN = 4;

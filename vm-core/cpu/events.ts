@@ -10,7 +10,7 @@ import {
   INTR_TYPE_HARD_EXCEPTION, INTR_TYPE_NMI, INTR_TYPE_PRIV_SW_EXCEPTION, INTR_TYPE_SOFT_EXCEPTION, INTR_TYPE_SOFT_INTR,
 } from './exits';
 import { arFromDescriptor, loadCode, readDescriptor } from './segmentation';
-import { EXIT } from './cpu';
+import { EXIT } from './signals';
 
 /** Pending event types (VMX interruption types + 1, so 0 means none). */
 export const EVT_NONE = 0;
