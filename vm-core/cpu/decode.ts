@@ -103,7 +103,8 @@ function convert(x: Instruction, bits: 16 | 32 | 64, bytes: Uint8Array): Insn {
       case OpKind.Register: {
         const r = x.opRegister(k);
         ok = regKind[r]; or = regNum[r];
-        if (ok === K_REG && osz === 0) osz = regSize[r];
+        // DX as the port of OUT/OUTS is an address, not the data (SDM Vol. 2 OUT: `out dx, al` writes a byte).
+        if (ok === K_REG && osz === 0 && !(k === 0 && isPortDx(x, r))) osz = regSize[r];
         if (ok === K_XMM && osz === 0) osz = 16;
         break;
       }
@@ -156,6 +157,13 @@ function convert(x: Instruction, bits: 16 | 32 | 64, bytes: Uint8Array): Insn {
 }
 
 function sx16(v: number): number { return (v << 16) >> 16; }
+
+/** The DX port operand of OUT DX, acc / OUTS DX, m (the data size is the other operand's). */
+function isPortDx(x: Instruction, r: number): boolean {
+  if (r !== Register.DX) return false;
+  const m = x.mnemonic;
+  return m === Mnemonic.Out || m === Mnemonic.Outsb || m === Mnemonic.Outsw || m === Mnemonic.Outsd;
+}
 
 function convertMemory(x: Instruction, insn: Insn, bits: number): void {
   const b = x.memoryBase, ix = x.memoryIndex;
