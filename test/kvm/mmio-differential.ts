@@ -78,10 +78,11 @@ export function runOnKvm(f: Form, mmio: boolean, vendor: 'intel' | 'amd' = 'inte
   }
   // One instruction: stop once it retired (a jump's target is not run), at HLT, or at the exit an
   // exception ends in (real mode: the IVT points every vector at a HLT; else no IDT: shutdown).
-  const start = v.cpu.icount;
+  // A repeated string instruction retires once per iteration (or batch) with RIP left on itself.
+  const start = v.cpu.icount, startRip = v.getRegs().rip;
   for (let n = 0; n < 64; n++) {
     const rc = v.run({ maxInsns: 1 });
-    if (rc === -U.EINTR && v.cpu.icount === start) continue;
+    if (rc === -U.EINTR && (v.cpu.icount === start || v.getRegs().rip === startRip)) continue;
     if (rc === -U.EINTR) { out.exit = 'retired'; break; }
     const reason = rc < 0 ? rc : v.kvm_run.exit_reason;
     if (reason === U.KVM_EXIT_MMIO) {

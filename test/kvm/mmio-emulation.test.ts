@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Machine } from '../../vm-core/vmm/machine';
 import { assemble } from '../../vm-core/loader/assemble';
 import { exitRecord, type ExitRecord } from '../../vm-core/vmm/exit-record';
-import { allForms } from '../cpu/forms';
+import { allForms, type Form } from '../cpu/forms';
 import { runOnKvm } from './mmio-differential';
 
 /** Run NASM source in the default VMM (MMIO reads answered with all ones); the exit records and RAX. */
@@ -80,6 +80,33 @@ function differences(vendor: 'intel' | 'amd', pick: (k: number) => boolean): { n
   });
   return { n, problems };
 }
+
+/** REP/REPE/REPNE string forms (left out of allForms: they run many iterations), in every mode and size. */
+function repStringForms(): Form[] {
+  const out: Form[] = [];
+  for (const mode of [64, 32, 16] as const) {
+    for (const rep of [0xf3, 0xf2]) {
+      for (const osz of mode === 64 ? [[], [0x66], [0x48]] : [[], [0x66]]) {
+        for (const op of [0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0x6c, 0x6d, 0x6e, 0x6f]) {
+          if ((op & 1) === 0 && osz.length) continue;
+          out.push({ mode, bytes: Uint8Array.from([...osz, rep, op]), name: `rep ${op.toString(16)}`, mnemonic: '', hasMem: true });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+test('repeated string instructions on MMIO: one iteration per emulation, none repeated or lost (RCX = 2)', () => {
+  const problems: string[] = [];
+  for (const f of repStringForms()) {
+    const a = runOnKvm(f, false), b = runOnKvm(f, true);
+    if (a.exit !== b.exit || a.regs !== b.regs || Buffer.compare(a.window, b.window) !== 0) {
+      problems.push(`${f.mode}-bit ${Buffer.from(f.bytes).toString('hex')}: ${a.exit} / ${b.exit}, MMIO accesses ${b.mmio.join(' | ')}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
 
 test('intel: every implemented memory form gives the same registers, bytes and accesses on MMIO as on RAM', () => {
   const { n, problems } = differences('intel', () => true);
