@@ -4,7 +4,7 @@
 // advertises them (guest_has_spec_ctrl_msr, guest_has_pred_cmd_msr).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { longModeGuest, runOnce, kvm } from './helpers';
+import { longModeGuest, runOnce, kvm, oneGateIdt } from './helpers';
 import { KVM_EXIT_HLT } from '../../vm-core/kvm';
 
 /** Run `body` with a #GP handler that counts faults in R15 and skips the 2-byte RDMSR/WRMSR. */
@@ -20,12 +20,7 @@ gp_handler:
   add qword [rsp], 2
   inc r15
   iretq
-idtr: dw 255
-  dq idt
-idt: times 13 dq 0, 0
-  dw gp_handler & 0xffff, 8, 0x8e00, (gp_handler >> 16) & 0xffff
-  dd 0, 0
-`, { cpuid: false });
+${oneGateIdt(13, 'gp_handler')}`, { cpuid: false });
   const cpuid = kvm.getSupportedCpuid(vendor);
   if (specCtrl) { const e = cpuid.find((x) => x.function === 7); assert.ok(e); e.edx |= 1 << 26; }
   t.vcpu.setCpuid2(cpuid);
