@@ -66,3 +66,13 @@ export function runOnce(v: KvmVcpu, maxInsns = 1_000_000): number {
 export function ioByte(v: KvmVcpu): number {
   return v.kvm_run.data[v.kvm_run.io.data_offset];
 }
+
+/** NASM for an IDT whose only gate is `vector` -> label `handler` (64-bit interrupt gate, CS 8), and its IDTR at `idtr`. */
+export function oneGateIdt(vector: number, handler: string): string {
+  return `idtr: dw ${16 * (vector + 1) - 1}
+  dq idt
+idt: times ${vector} dq 0, 0
+  dw ${handler} & 0xffff, 8, 0x8e00, (${handler} >> 16) & 0xffff
+  dd 0, 0
+`;
+}

@@ -2,7 +2,7 @@
 // KVM_CAP_EXIT_HYPERCALL behaviour (seed 003).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { longModeGuest, runOnce, ioByte, kvm } from './helpers';
+import { longModeGuest, runOnce, ioByte, kvm, oneGateIdt } from './helpers';
 import * as U from '../../vm-core/kvm';
 
 const PV_MSRS = [U.MSR_KVM_WALL_CLOCK, U.MSR_KVM_SYSTEM_TIME, U.MSR_KVM_WALL_CLOCK_NEW, U.MSR_KVM_SYSTEM_TIME_NEW,
@@ -23,12 +23,7 @@ gp_handler:
   out 0xf4, al
   add qword [rsp], 2
   iretq
-idtr: dw 255
-  dq idt
-idt: times 13 dq 0, 0
-  dw gp_handler & 0xffff, 8, 0x8e00, (gp_handler >> 16) & 0xffff
-  dd 0, 0
-`;
+${oneGateIdt(13, 'gp_handler')}`;
 }
 
 function pvVm(vendor: 'intel' | 'amd', enforce: boolean, body: string) {

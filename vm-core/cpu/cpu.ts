@@ -147,6 +147,11 @@ export class Cpu extends CpuState {
   noBoundaryCount = 0;
   /** An instruction handler took a hardware exit with vmExit()/endExit() and returned. */
   exitPending = false;
+  /**
+   * Set by SYSCALL/SYSRET: the single-step trap follows RFLAGS.TF at the end of the instruction,
+   * not at its start (they load RFLAGS; KVM's emulator does the same, commit "fix singlestepping over syscall").
+   */
+  tfAtEnd = false;
   /** `slow` as it was when the pending exit was taken. */
   private exitSlow = false;
 
@@ -935,13 +940,14 @@ export class Cpu extends CpuState {
     this.rip = this.maskIp(next);
     // RF has done its job (suppressing the breakpoint check); IRET may set it again (SDM Vol. 3B 17.3.1.1).
     this.rflags &= ~RF;
+    this.tfAtEnd = false;
     insn.exec(this, insn);
     if (this.exitPending) { this.exitPending = false; return RUN_EXIT; }
     this.icount++;
     if (shadow) { this.stiShadow = false; this.movSsShadow = false; }
     if (this.stiShadow || this.movSsShadow) this.slow = true;
     // Data-breakpoint and single-step traps after the instruction (SDM Vol. 3B 17.3.1.2, 17.3.1.4).
-    afterInstruction(this, tf && !this.movSsShadow);
+    afterInstruction(this, tf && !this.movSsShadow && !this.tfAtEnd);
     if ((this.rflags & TF) || boundaryWork(this)) this.slow = true;
     return -1;
   }

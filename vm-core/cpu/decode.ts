@@ -1,6 +1,6 @@
 // Decoding through iced-x86 (WASM), converted once into our Insn form. Only the cache-miss path
 // comes here; the execute loop runs cached Insn objects.
-import { Code, Decoder, DecoderError, DecoderOptions, Mnemonic, OpKind, Register, MemorySize, MemorySizeExt, Instruction } from 'iced-x86';
+import { Code, Decoder, DecoderError, DecoderOptions, EncodingKind, Mnemonic, OpKind, Register, MemorySize, MemorySizeExt, Instruction } from 'iced-x86';
 import type { Cpu } from './cpu';
 import {
   AH_BASE, BASE_RIP, Handler, Insn, K_CR, K_DR, K_FAR, K_IMM, K_MEM, K_MM, K_NONE, K_OTHER, K_REG, K_REL, K_SEG,
@@ -103,7 +103,8 @@ function convert(x: Instruction, bits: 16 | 32 | 64, bytes: Uint8Array): Insn {
       case OpKind.Register: {
         const r = x.opRegister(k);
         ok = regKind[r]; or = regNum[r];
-        if (ok === K_REG && osz === 0) osz = regSize[r];
+        // DX as the port of OUT/OUTS is an address, not the data (SDM Vol. 2 OUT: `out dx, al` writes a byte).
+        if (ok === K_REG && osz === 0 && !(k === 0 && isPortDx(x, r))) osz = regSize[r];
         if (ok === K_XMM && osz === 0) osz = 16;
         break;
       }
@@ -151,11 +152,30 @@ function convert(x: Instruction, bits: 16 | 32 | 64, bytes: Uint8Array): Insn {
   if (insn.k0 === K_MEM || insn.k1 === K_MEM || insn.k2 === K_MEM || insn.k3 === K_MEM) pickEa(insn);
   insn.cc = conditionCode(x);
   const f = factories[x.code];
-  insn.exec = f ? f(insn) : fallback.notEmulated;
+  insn.exec = f ? f(insn) : absentFeature(x) ? fallback.invalid : fallback.notEmulated;
   return insn;
 }
 
 function sx16(v: number): number { return (v << 16) >> 16; }
+
+/** Legacy instructions of features the processor does not advertise (CPUID: no RTM, WRMSRNS; no SMM). */
+const ABSENT_MNEMONICS = new Set<number>([Mnemonic.Xbegin, Mnemonic.Xend, Mnemonic.Xabort, Mnemonic.Xtest, Mnemonic.Wrmsrns, Mnemonic.Rsm]);
+
+/**
+ * #UD, not "not emulated", for instructions of features the processor does not have: VEX/EVEX
+ * forms (#UD unless XCR0 enables AVX state, which XSETBV here refuses: SDM Vol. 2 2.8), XOP and
+ * 3DNow! (neither modelled vendor has them), RTM and WRMSRNS (not in CPUID), RSM outside SMM.
+ */
+function absentFeature(x: Instruction): boolean {
+  return x.encoding !== EncodingKind.Legacy || ABSENT_MNEMONICS.has(x.mnemonic);
+}
+
+/** The DX port operand of OUT DX, acc / OUTS DX, m (the data size is the other operand's). */
+function isPortDx(x: Instruction, r: number): boolean {
+  if (r !== Register.DX) return false;
+  const m = x.mnemonic;
+  return m === Mnemonic.Out || m === Mnemonic.Outsb || m === Mnemonic.Outsw || m === Mnemonic.Outsd;
+}
 
 function convertMemory(x: Instruction, insn: Insn, bits: number): void {
   const b = x.memoryBase, ix = x.memoryIndex;

@@ -173,7 +173,9 @@ export function invalidateDataSegments(c: Cpu, newCpl: number): void {
     const s = c.seg[seg];
     if (s.ar & 0x10000) continue;
     if ((arIsData(s.ar) || (arIsCode(s.ar) && !arIsConforming(s.ar))) && arDpl(s.ar) < newCpl) {
-      s.selector = 0; s.base = 0; s.limit = 0; s.ar = 0x10000;
+      // A null selector with the hidden base kept: 64-bit code still addresses FS/GS through their bases
+      // (kvm-unit-tests emulator64 test_iret, as the hardware does; QEMU's validate_seg keeps base and limit too).
+      s.selector = 0; s.ar = 0x10000;
     }
   }
 }

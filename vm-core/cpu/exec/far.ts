@@ -13,7 +13,7 @@ import {
   RawDescriptor, arFromDescriptor, arDpl, arIsCode, arIsConforming, arPresent, baseFromDescriptor, checkStackSegment,
   invalidateDataSegments, limitFromDescriptor, readDescriptor, selErr, setFlat, setSegmentRaw,
 } from '../segmentation';
-import { EVT_PRIV_SOFT, EVT_SOFT_EXC, EVT_SOFT_INT, softwareInterrupt } from '../events';
+import { EVT_PRIV_SOFT, EVT_SOFT_EXC, EVT_SOFT_INT, softwareInterrupt, afterInstruction } from '../events';
 
 const TWO32 = 4294967296;
 function canonical(v: number): boolean { return v >= -0x800000000000 && v < 0x800000000000; }
@@ -407,6 +407,15 @@ defineMatching(/^Int1$/, (c: Cpu, i: Insn) => softwareInterrupt(c, EVT_PRIV_SOFT
 const AR_CODE64 = 0xa09b, AR_CODE32 = 0xc09b, AR_DATA = 0xc093;
 const TO_USER = 0x60; // DPL 3 in the access-rights word
 
+/**
+ * SYSCALL and SYSRET single-step on the RFLAGS they leave: #DB after the instruction iff TF is 1 at
+ * its end (SYSCALL masked by FMASK: none; SYSRET loading TF from R11: a trap in user mode).
+ */
+function singleStepAtEnd(c: Cpu): void {
+  c.tfAtEnd = true;
+  if (c.rflags & TF) afterInstruction(c, true);
+}
+
 defineMatching(/^Syscall$/, (c: Cpu) => {
   if (!(c.efer & EFER_SCE)) c.ud();
   const long = (c.efer & EFER_LMA) !== 0;
@@ -432,6 +441,7 @@ defineMatching(/^Syscall$/, (c: Cpu) => {
   c.lfOp = OP_NONE;
   c.updateMode();
   c.updateAcCheck();
+  singleStepAtEnd(c);
 });
 
 defineMatching(/^Sysret(d|q)$/, {
@@ -459,6 +469,7 @@ defineMatching(/^Sysret(d|q)$/, {
       c.rip = rip;
       c.updateMode();
       c.updateAcCheck();
+      singleStepAtEnd(c);
     };
   },
 });

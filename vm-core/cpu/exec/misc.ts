@@ -168,7 +168,8 @@ defineMatching(/^Enter(w|d|q)_imm16_imm8$/, {
           }
           push(c, size, frameTemp | 0, Math.floor(frameTemp / 4294967296) | 0);
         }
-        if (c.stackBits === 64) { R[2 * RBP] = frameTemp | 0; R[2 * RBP + 1] = Math.floor(frameTemp / 4294967296) | 0; }
+        // rBP <- FrameTemp at the operand size: `enterw` in 64-bit code writes BP only (as the hardware and QEMU's gen_enter do).
+        if (size === 8) { R[2 * RBP] = frameTemp | 0; R[2 * RBP + 1] = Math.floor(frameTemp / 4294967296) | 0; }
         else if (size === 2) c.set16(RBP, frameTemp);
         else R[2 * RBP] = frameTemp | 0;
         setSp(c, wrapStack(c, getSp(c) - alloc));
@@ -286,7 +287,8 @@ defineMatching(/^Popa(w|d)$/, {
   factory: (i: Insn) => {
     const size = Code[i.code].endsWith('d') ? 4 : 2;
     return (c: Cpu) => {
-      for (let k = 0; k < 8; k++) popaValues[k] = peek(c, size, k * size);
+      // The saved (E)SP slot is skipped, not read (SDM Vol. 2 POPA: "Skip next 2/4 bytes of stack").
+      for (let k = 0; k < 8; k++) if (PUSHA_ORDER[7 - k] !== RSP) popaValues[k] = peek(c, size, k * size);
       for (let k = 0; k < 8; k++) {
         const r = PUSHA_ORDER[7 - k];
         if (r === RSP) continue;

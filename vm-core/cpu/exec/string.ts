@@ -112,7 +112,9 @@ function stringFactory(op: number) {
         const delta = (c.rflags & DF) ? -size : size;
         // With RFLAGS.TF, one iteration per execution: processors deliver the single-step trap
         // after each iteration of a repeated string instruction (debuggers step REP MOVS this way).
-        const batch = (c.rflags & TF) ? 1 : REP_BATCH;
+        // Under KVM's emulator (MMIO) also one: an access that needs userspace re-executes the
+        // instruction, which must not repeat or skip iterations that already committed.
+        const batch = (c.rflags & TF) || c.mmioHandler ? 1 : REP_BATCH;
         for (let n = 0; n < batch; n++) {
           if (countZero(c, asz)) return;
           s(c, i, delta);

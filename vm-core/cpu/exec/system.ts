@@ -150,7 +150,8 @@ function strIo(isIn: boolean) {
           }
           if (!i.rep) return;
           decCount(c, asz);
-          if (++n >= STRING_IO_BATCH && countOf(c, asz) !== 0) { c.rip = c.insnRip; return; }
+          // Under KVM's emulator one iteration per execution (string.ts: a re-execution replays from its start).
+          if ((++n >= STRING_IO_BATCH || c.mmioHandler) && countOf(c, asz) !== 0) { c.rip = c.insnRip; return; }
         }
       };
     },
@@ -421,7 +422,8 @@ defineMatching(/^Invlpg_m$/, (c: Cpu, i: Insn) => {
   c.invlpg(lin);
 });
 defineMatching(/^Invd$/, (c: Cpu) => { requireCpl0(c); if (c.intercepts.invd) return c.vmExit(EXIT_REASON_INVD); });
-defineMatching(/^Wbinvd$/, (c: Cpu) => { requireCpl0(c); if (c.intercepts.wbinvd) return c.vmExit(EXIT_REASON_WBINVD); });
+// WBNOINVD (F3 0F 09) is not in CPUID: the F3 prefix is ignored and it runs as WBINVD (SDM Vol. 2 WBNOINVD).
+defineMatching(/^Wbinvd$|^Wbnoinvd$/, (c: Cpu) => { requireCpl0(c); if (c.intercepts.wbinvd) return c.vmExit(EXIT_REASON_WBINVD); });
 defineMatching(/^Invpcid_r(32|64)_m128$/, (c: Cpu) => { requireCpl0(c); return c.vmExit(EXIT_REASON_INVPCID); });
 
 // ---------------------------------------------------------------- XCR0 (SDM Vol. 1 13.3)

@@ -701,6 +701,8 @@ export class Vmx implements KvmX86Ops {
 
   /** An exit the processor took while KVM emulated an instruction (invalid guest state, MMIO). */
   emulator_exit(): number {
+    // A new exit: EXIT_QUALIFICATION / INTR_INFO are read again (the lazily cached ones belong to the exit that started the emulation).
+    this.v.arch.regs_avail &= ~((1 << VCPU_EXREG_EXIT_INFO_1) | (1 << VCPU_EXREG_EXIT_INFO_2));
     this.recordExit();
     if (this.v.trace) this.v.trace.hwExit();
     return this.handle_exit();

@@ -5,7 +5,7 @@
 import type { KvmVcpu } from '../vcpu';
 import type { EmulatorHooks } from '../../cpu/cpu';
 import { FAULT, RUN_EXIT, RUN_BUDGET } from '../../cpu/cpu';
-import { HW_EMULATOR_USERSPACE, EXIT_REASON_VMCALL, EXIT_REASON_EXCEPTION_NMI, HW_VMMCALL } from '../../cpu/exits';
+import { HW_EMULATOR_USERSPACE, HW_UNEMULATED, EXIT_REASON_VMCALL, EXIT_REASON_EXCEPTION_NMI, HW_VMMCALL } from '../../cpu/exits';
 import { ACC_FETCH, ACC_USER, ACC_WRITE } from '../../cpu/mmu';
 import {
   KVM_EXIT_MMIO, KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_EMULATION, UD_VECTOR, KVM_X86_QUIRK_FIX_HYPERCALL_INSN,
@@ -18,13 +18,17 @@ import type { HypercallPolicy } from '../options';
 
 export const EMULTYPE_SKIP = 1, EMULTYPE_TRAP_UD = 2, EMULTYPE_NO_DECODE = 4;
 
-const MAX_WRITES = 8;
+/**
+ * MMIO pieces one instruction may need: FXSAVE/FXRSTOR move up to 512 bytes, XSAVE a few KiB, in
+ * 8-byte pieces (KVM's complete_emulated_mmio hands userspace at most 8 bytes per exit).
+ */
+const MAX_PIECES = 1024;
 
 /** Per-vCPU emulator context: the hooks the processor calls, and what userspace must complete. */
 export class EmulatorContext implements EmulatorHooks {
   /** Values userspace supplied for MMIO reads / port reads of the instruction being re-executed. */
-  readonly replayLo = new Int32Array(16);
-  readonly replayHi = new Int32Array(16);
+  readonly replayLo = new Int32Array(MAX_PIECES);
+  readonly replayHi = new Int32Array(MAX_PIECES);
   replayCount = 0;
   replayIdx = 0;
   /** Completed OUTs (string I/O) that re-execution must not repeat. */
@@ -35,10 +39,10 @@ export class EmulatorContext implements EmulatorHooks {
   pendingSize = 0;
   pendingValue = 0;
   /** MMIO writes to hand to userspace after the instruction completed. */
-  readonly writeGpa = new Float64Array(MAX_WRITES);
-  readonly writeLen = new Int32Array(MAX_WRITES);
-  readonly writeLo = new Int32Array(MAX_WRITES);
-  readonly writeHi = new Int32Array(MAX_WRITES);
+  readonly writeGpa = new Float64Array(MAX_PIECES);
+  readonly writeLen = new Int32Array(MAX_PIECES);
+  readonly writeLo = new Int32Array(MAX_PIECES);
+  readonly writeHi = new Int32Array(MAX_PIECES);
   writeCount = 0;
   writeIdx = 0;
 
@@ -58,14 +62,21 @@ export class EmulatorContext implements EmulatorHooks {
       this.v.cpu.hi = this.replayHi[this.replayIdx];
       return this.replayLo[this.replayIdx++];
     }
+    if (this.replayCount >= MAX_PIECES) this.tooManyPieces();
     return this.needUserspace(1, gpa, size, 0);
   }
   mmioWrite(gpa: number, size: number, lo: number, hi: number): void {
     const l = this.v.lapic;
     if (l && l.inRange(gpa)) { l.mmioWrite(gpa, size, lo); return; }
-    if (this.writeCount >= MAX_WRITES) return;
+    if (this.writeCount >= MAX_PIECES) this.tooManyPieces();
     const k = this.writeCount++;
     this.writeGpa[k] = gpa; this.writeLen[k] = size; this.writeLo[k] = lo; this.writeHi[k] = hi;
+  }
+  /** More MMIO pieces than one instruction can have: an emulation failure, never a silently dropped access. */
+  private tooManyPieces(): never {
+    const c = this.v.cpu;
+    c.beginExit(HW_UNEMULATED).message = `more than ${MAX_PIECES} MMIO accesses in one instruction`;
+    return c.throwExit();
   }
   pioIn(port: number, size: number): number {
     if (this.replayIdx < this.replayCount) return this.replayLo[this.replayIdx++] >>> 0;
@@ -162,8 +173,10 @@ function mmioWriteExit(v: KvmVcpu): number {
 
 /** complete_emulated_mmio for a read: the data goes to the re-executed instruction. */
 function complete_emulated_mmio_read(v: KvmVcpu): number {
-  const ctx = v.emulator, d = v.kvm_run.mmio.data;
-  const lo = d[0] | (d[1] << 8) | (d[2] << 16) | (d[3] << 24), hi = d[4] | (d[5] << 8) | (d[6] << 16) | (d[7] << 24);
+  // Only the access's len bytes are data (KVM copies run->mmio.len bytes); the rest of the buffer is ignored.
+  const ctx = v.emulator, d = v.kvm_run.mmio.data, len = ctx.pendingSize;
+  let lo = 0, hi = 0;
+  for (let b = 0; b < len && b < 8; b++) { if (b < 4) lo |= d[b] << (8 * b); else hi |= d[b] << (8 * (b - 4)); }
   ctx.replayLo[ctx.replayCount] = lo; ctx.replayHi[ctx.replayCount] = hi; ctx.replayCount++;
   return kvm_emulate_instruction(v, EMULTYPE_NO_DECODE);
 }

@@ -12,6 +12,7 @@ import {
 } from '../uapi';
 import { kvm_gpr_read32, kvm_gpr_write, VCPU_REGS_RCX } from './kvm_cache_regs';
 import { kvm_complete_insn_gp, kvm_set_efer_msr } from './x86';
+import { kvm_find_cpuid_entry } from './cpuid';
 import { kvm_hv_msr_in_range, kvm_hv_get_msr_common, kvm_hv_set_msr_common } from '../hyperv';
 import { coreReadMsr, coreWriteMsr, MSR_EFER, MSR_IA32_APICBASE, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE, MSR_IA32_TSC, MSR_IA32_XSS } from '../../cpu/msr';
 
@@ -31,7 +32,31 @@ export const PV_MSR_FEATURE: ReadonlyMap<number, number> = new Map([
 /** MSRs KVM accepts and stores without further meaning in this model (MTRRs, microcode, MCE, ...). */
 const STORED_MSRS = new Set<number>([0x8b, 0x17, 0x3a, 0x3b, 0x179, 0x17a, 0x2ff, 0xfe, 0x1d9,
   ...Array.from({ length: 16 }, (_, k) => 0x200 + k), 0x250, 0x258, 0x259, ...Array.from({ length: 8 }, (_, k) => 0x268 + k),
-  0x48, 0x49, 0x10a, 0xc0010015, 0xc001001f, 0xc0011029]);
+  0x10a, 0xc0010015, 0xc001001f, 0xc0011029]);
+const MSR_IA32_SPEC_CTRL = 0x48, MSR_IA32_PRED_CMD = 0x49;
+
+/**
+ * The legacy performance-counter MSRs (K7 EVNTSEL0-3/PERFCTR0-3, P6 PERFCTR0-1/EVNTSEL0-1): without
+ * a vPMU, kvm_get_msr_common reads them as 0 and kvm_set_msr_common drops writes, never #GP.
+ */
+function isLegacyPerfMsr(msr: number): boolean {
+  return (msr >= 0xc0010000 && msr <= 0xc0010007) || msr === 0xc1 || msr === 0xc2 || msr === 0x186 || msr === 0x187;
+}
+
+/** CPUID.(fn, 0).reg bit `bit` of the vCPU's CPUID (guest_cpuid_has). */
+function guestCpuidHas(v: KvmVcpu, fn: number, reg: 'eax' | 'ebx' | 'ecx' | 'edx', bit: number): boolean {
+  const e = kvm_find_cpuid_entry(v, fn, 0);
+  return e !== undefined && ((e[reg] >>> bit) & 1) !== 0;
+}
+/** guest_has_spec_ctrl_msr: SPEC_CTRL (7.EDX[26]), AMD_STIBP/AMD_IBRS/AMD_SSBD (8000_0008.EBX[15,14,24]). */
+function guest_has_spec_ctrl_msr(v: KvmVcpu): boolean {
+  return guestCpuidHas(v, 7, 'edx', 26) || guestCpuidHas(v, 0x80000008, 'ebx', 15) ||
+    guestCpuidHas(v, 0x80000008, 'ebx', 14) || guestCpuidHas(v, 0x80000008, 'ebx', 24);
+}
+/** guest_has_pred_cmd_msr: SPEC_CTRL (7.EDX[26]), AMD_IBPB (8000_0008.EBX[12]), SBPB (8000_0021.EAX[27]). */
+function guest_has_pred_cmd_msr(v: KvmVcpu): boolean {
+  return guestCpuidHas(v, 7, 'edx', 26) || guestCpuidHas(v, 0x80000008, 'ebx', 12) || guestCpuidHas(v, 0x80000021, 'eax', 27);
+}
 const MSR_RESET_VALUES: ReadonlyMap<number, number> = new Map([[0xfe, 0x508], [0x8b, 0x100000000], [0x179, 0]]);
 
 /** guest_pv_has: without enforcement every PV feature is allowed. */
@@ -57,7 +82,11 @@ export function kvm_get_msr(v: KvmVcpu, msr: number, hostInitiated: boolean): nu
     case MSR_IA32_MISC_ENABLE: v.msrValue = a.ia32_misc_enable_msr; return 0;
     case MSR_IA32_XSS: v.msrValue = a.ia32_xss; return 0;
     case 0x9e: v.msrValue = a.smbase; return hostInitiated ? 0 : KVM_MSR_RET_INVALID; // MSR_IA32_SMBASE
+    case MSR_IA32_SPEC_CTRL: // vmx_get_msr / svm_get_msr
+      if (!hostInitiated && !guest_has_spec_ctrl_msr(v)) return KVM_MSR_RET_INVALID;
+      v.msrValue = a.msrs.get(msr) ?? 0; return 0;
   }
+  if (isLegacyPerfMsr(msr)) { v.msrValue = 0; return 0; }
   if (STORED_MSRS.has(msr)) { v.msrValue = a.msrs.get(msr) ?? MSR_RESET_VALUES.get(msr) ?? 0; return 0; }
   if (coreReadMsr(c, msr)) { v.msrValue = (c.msrHi | 0) * 4294967296 + (c.msrLo >>> 0); return 0; }
   return KVM_MSR_RET_UNSUPPORTED;
@@ -93,7 +122,15 @@ export function kvm_set_msr(v: KvmVcpu, msr: number, lo: number, hi: number, hos
     case MSR_IA32_XSS: if (val !== 0) return KVM_MSR_RET_INVALID; a.ia32_xss = 0; return 0;
     case MSR_IA32_TSC: c.tscOffset = val - c.icount; v.ops.setTscOffset?.(c.tscOffset); return 0;
     case 0x9e: if (!hostInitiated) return KVM_MSR_RET_INVALID; a.smbase = val; return 0;
+    case MSR_IA32_SPEC_CTRL: // IBRS | STIBP | SSBD are the bits KVM lets a guest set (kvm_spec_ctrl_test_value)
+      if (!hostInitiated && !guest_has_spec_ctrl_msr(v)) return KVM_MSR_RET_INVALID;
+      if (val & ~7) return KVM_MSR_RET_INVALID;
+      a.msrs.set(msr, val); return 0;
+    case MSR_IA32_PRED_CMD: // write-only: IBPB (bit 0), SBPB (bit 7); no read side (kvm_get_msr_common has none)
+      if (!hostInitiated && !guest_has_pred_cmd_msr(v)) return KVM_MSR_RET_INVALID;
+      return val & ~0x81 ? KVM_MSR_RET_INVALID : 0;
   }
+  if (isLegacyPerfMsr(msr)) return 0;
   if (STORED_MSRS.has(msr)) { a.msrs.set(msr, val); return 0; }
   const r = coreWriteMsr(c, msr, lo, hi);
   if (r < 0) return KVM_MSR_RET_INVALID;
