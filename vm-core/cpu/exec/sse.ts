@@ -816,27 +816,8 @@ defineMatching(/^Fxrstor(64)?_m512byte$/, (c: Cpu, i: Insn) => {
   for (let k = 0; k < (n - FX_XMM) / 4; k++) x[k] = FXV.getInt32(FX_XMM + 4 * k, true);
 });
 
-// ---------------------------------------------------------------- x87 control (state in c.fxArea; SDM Vol. 1 8.1)
+// The x87 control instructions (FNINIT, FLDCW, FNSTSW...) and WAIT are in x87.ts.
 
-const FCW = 0, FSW = 2, FTW = 4;
-function fxWord(c: Cpu, off: number): number { return c.fxArea[off] | (c.fxArea[off + 1] << 8); }
-function setFxWord(c: Cpu, off: number, v: number): void { c.fxArea[off] = v & 0xff; c.fxArea[off + 1] = (v >> 8) & 0xff; }
-
-// FNINIT/FINIT: FCW=037FH, FSW=0, all tags empty, FIP/FDP/FOP cleared (SDM Vol. 1 8.1.1, Table 8-?).
-defineMatching(/^F(n)?init$/, (c: Cpu) => {
-  x87Check(c);
-  c.fxArea.fill(0, 0, 24);
-  setFxWord(c, FCW, 0x037f);
-});
-// WAIT/FWAIT: #NM if CR0.MP and CR0.TS; no x87 exception can be pending here.
-defineMatching(/^Wait$/, (c: Cpu) => {
-  if ((c.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) c.fault(7);
-});
-defineMatching(/^F(n)?stcw_m2byte$/, (c: Cpu, i: Insn) => { x87Check(c); c.writeLin16(memLin(c, i, 2, true), fxWord(c, FCW)); });
-defineMatching(/^Fldcw_m2byte$/, (c: Cpu, i: Insn) => { x87Check(c); setFxWord(c, FCW, c.readLin16(memLin(c, i, 2, false))); });
-defineMatching(/^F(n)?stsw_m2byte$/, (c: Cpu, i: Insn) => { x87Check(c); c.writeLin16(memLin(c, i, 2, true), fxWord(c, FSW)); });
-defineMatching(/^F(n)?stsw_AX$/, (c: Cpu) => { x87Check(c); c.set16(0, fxWord(c, FSW)); });
-// FNCLEX: clear the exception flags, ES and B in FSW.
-defineMatching(/^F(n)?clex$/, (c: Cpu) => { x87Check(c); setFxWord(c, FSW, fxWord(c, FSW) & 0x7f00); });
+const FTW = 4;
 // EMMS: mark every x87 register empty (abridged tag word 0 in the FXSAVE image).
 defineMatching(/^Emms$/, (c: Cpu) => { mmxCheck(c); c.fxArea[FTW] = 0; });
