@@ -111,6 +111,12 @@ function roundPack(s: number, e: number, p: number, bias: number, emax: number, 
   let tiny = false;
   if (e <= 0) {
     tiny = true;
+    if (!(env.masks & UE) && e + adj <= 0 && bias === 16383) {
+      // Unmasked, and too small even for the bias-adjusted result (FSCALE): a signed zero (measured).
+      env.exc |= UE | PE; env.c1 = 0; rAdjusted = true;
+      rS = s; rE = 0; rH = 0; rL = 0;
+      return;
+    }
     if (env.masks & UE) { shr96(1 - e); e = 0; } else { e += adj; rAdjusted = true; }
   }
   // The part below the kept p bits, as a 32-bit "top" (half = 2^31) and a "low" non-zero test.
@@ -160,6 +166,11 @@ function roundPack(s: number, e: number, p: number, bias: number, emax: number, 
     }
     env.exc |= OE;
     e -= adj; rAdjusted = true;
+    if (e >= emax && bias === 16383) {
+      // Too large even for the bias-adjusted result (FSCALE): the masked response's infinity (measured).
+      env.exc |= PE; rS = s; rE = emax; rH = 0x80000000; rL = 0; env.c1 = 1;
+      return;
+    }
   }
   if (inexact) env.exc |= PE;
   rS = s; rE = e; rH = w2 >>> 0; rL = w1 >>> 0;
@@ -335,6 +346,8 @@ function div64(ah: number, al: number, bh: number, bl: number): number {
 /** r = a / b rounded to env.pc bits (FDIV). */
 export function div(r: F80, a: F80, b: F80, p = env.pc): void {
   const ka = classify(a), kb = classify(b);
+  // A zero divisor (with a finite dividend) outranks DE: ZE alone (measured).
+  if (kb === C_ZERO && (ka === C_NORMAL || ka === C_DENORMAL)) { env.exc |= ZE; setInf(r, a.s ^ b.s); env.c1 = 0; return; }
   if (specials2(r, a, b, ka, kb)) return;
   const s = a.s ^ b.s;
   env.c1 = 0;
@@ -364,8 +377,8 @@ export function sqrt(r: F80, a: F80, p = env.pc): void {
   if (isNaNClass(ka)) { if (ka === C_SNAN) env.exc |= IE; quiet(r, a); return; }
   env.c1 = 0;
   if (ka === C_ZERO) { r.copy(a); return; }
+  if (a.s) { invalid(r); return; } // a negative denormal is invalid, not DE (measured)
   if (ka === C_DENORMAL && denormalOperand()) return;
-  if (a.s) { invalid(r); return; }
   if (ka === C_INF) { r.copy(a); return; }
   unpack(a);
   // value = M * 2^(E - 63) with E = nE - 16383. Make the power even: M' = M << (1 if odd).
@@ -411,7 +424,7 @@ export function sqrt(r: F80, a: F80, p = env.pc): void {
 
 // ---------------------------------------------------------------- compares (FCOM/FUCOM/FCOMI/FTST)
 
-/** Compare a with b: -1 less, 0 equal, 1 greater, 2 unordered, 3 stopped by an unmasked DE. `quietNaN`: QNaNs raise no IE (FUCOM). */
+/** Compare a with b: -1 less, 0 equal, 1 greater, 2 unordered. `quietNaN`: QNaNs raise no IE (FUCOM). */
 export function compare(a: F80, b: F80, quietNaN: boolean): number {
   const ka = classify(a), kb = classify(b);
   if (ka === C_UNSUPPORTED || kb === C_UNSUPPORTED) { env.exc |= IE; return 2; }
@@ -419,7 +432,8 @@ export function compare(a: F80, b: F80, quietNaN: boolean): number {
     if (!quietNaN || ka === C_SNAN || kb === C_SNAN) env.exc |= IE;
     return 2;
   }
-  if ((ka === C_DENORMAL || kb === C_DENORMAL || env.srcDenormal) && denormalOperand()) return 3;
+  // DE, even unmasked, still lets the compare report its result (measured).
+  if (ka === C_DENORMAL || kb === C_DENORMAL || env.srcDenormal) env.exc |= DE;
   const za = ka === C_ZERO, zb = kb === C_ZERO;
   if (za && zb) return 0;
   if (za) return b.s ? 1 : -1;
@@ -611,12 +625,14 @@ export const QUOTIENT = 0x10000;
  * FPREM (truncated quotient) / FPREM1 (`ieee`: quotient rounded to nearest even), SDM Vol. 2: exact
  * remainder when the exponent difference D < 64, else a partial remainder reducing D to
  * N = 32 + D mod 32 (AMD's documented choice, which Intel follows) with C2 = 1. Returns the
- * C0/C1/C2/C3 bits (quotient bits 2/0/-/1).
+ * C0/C1/C2/C3 bits (quotient bits 2/0/-/1), or -1 for a NaN or invalid result.
  */
 export function fprem(r: F80, a: F80, b: F80, ieee: boolean): number {
   const ka = classify(a), kb = classify(b);
-  if (specials2(r, a, b, ka, kb)) return 0;
-  if (ka === C_INF || kb === C_ZERO) { invalid(r); return 0; }
+  // NaN, unsupported and invalid operands: -1 (C0/C3 are left alone, measured).
+  if (ka === C_UNSUPPORTED || kb === C_UNSUPPORTED || isNaNClass(ka) || isNaNClass(kb)) { specials2(r, a, b, ka, kb); return -1; }
+  if (ka === C_INF || kb === C_ZERO) { invalid(r); return -1; } // before DE (measured)
+  if (specials2(r, a, b, ka, kb)) return -1;
   if (ka === C_ZERO) { r.copy(a); return 0; }
   if (kb === C_INF) { repack(r, a); return 0; }
   unpack(a); const ae = nE, ah = nH, al = nL;

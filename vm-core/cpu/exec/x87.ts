@@ -237,8 +237,8 @@ function com(s: number, unordered: boolean): boolean {
     get(0, A);
     if (s >= 0) get(s, Bv);
     r = compare(A, Bv, unordered);
-    // An unmasked IE still reports "unordered" (measured); only an unmasked DE leaves the codes alone.
-    if (preFault()) { if (r === 2) setCc(2); else F16[1] &= ~C1; finish(false); return false; }
+    // Unmasked IE or DE still set the condition codes (measured); the pop does not happen.
+    if (preFault()) { setCc(r); finish(false); return false; }
   }
   setCc(r);
   finish(false);
@@ -255,8 +255,8 @@ function comi(c: Cpu, s: number, unordered: boolean): boolean {
     r = compare(A, Bv, unordered);
     if (preFault()) ok = false;
   }
-  // Unordered is reported even when IE is unmasked (measured); an unmasked DE leaves EFLAGS alone.
-  if (r !== 3) setArithFlags(c, ZF | PF | CF | OF | EF_SF | AF, r === 2 ? ZF | PF | CF : r === 0 ? ZF : r < 0 ? CF : 0);
+  // The result is reported even when IE or DE is unmasked (measured).
+  setArithFlags(c, ZF | PF | CF | OF | EF_SF | AF, r === 2 ? ZF | PF | CF : r === 0 ? ZF : r < 0 ? CF : 0);
   // C1: Intel clears it (SDM Vol. 2 FCOMI); AMD leaves it (measured) except on a stack fault.
   if (c.vendor === 'intel' || (env.exc & SF_FLAG)) F16[1] &= ~C1;
   finish(false);
@@ -266,11 +266,11 @@ function comi(c: Cpu, s: number, unordered: boolean): boolean {
 // ---------------------------------------------------------------- loads and stores
 
 /** Push x (FLD and friends): stack overflow when ST(7) is in use. */
-function pushValue(x: F80): void {
+function pushValue(x: F80, amd = false): void {
   if (!empty(7)) {
     if (!stackFault(true)) { finish(true); return; }
     setIndefinite(x);
-  } else if (preFault()) { finish(true); return; }
+  } else if (preFault() && !(amd && !(env.exc & ~env.masks & (IE | ZE)))) { finish(true); return; }
   rotPush();
   put(0, x);
   finish(true);
@@ -390,7 +390,8 @@ function fldMem(kind: number) {
       if (classify(Bv) === C_SNAN) { env.exc |= IE; Bv.hi = (Bv.hi | 0x40000000) >>> 0; }
       else if (env.srcDenormal) env.exc |= DE;
     }
-    pushValue(Bv);
+    // An unmasked DE: Intel does not load (SDM Vol. 1 8.5.2); AMD loads the value anyway (measured).
+    pushValue(Bv, c.vendor === 'amd');
   };
 }
 defineMatching(/^Fld_m32fp$/, fldMem(M_F32));
@@ -702,23 +703,27 @@ function st01(op: (r: F80, a: F80, b: F80) => number, remainder: boolean) {
     let cc = -1, stack = false;
     if (empty(0) || empty(1)) {
       stack = true;
-      if (!stackFault(false)) { finish(true); return; }
+      if (!stackFault(false)) { remainderCc(remainder, -1); finish(true); return; }
       setIndefinite(R);
     } else {
       get(0, A); get(1, Bv);
       cc = op(R, A, Bv);
-      if (preFault()) { env.c1 = 0; finish(true); return; }
+      if (preFault()) { env.c1 = 0; remainderCc(remainder, -1); finish(true); return; }
     }
     put(0, R);
-    if (remainder) {
-      // C2 = incomplete; C0/C3/C1 = quotient bits 2/1/0, all clear when no quotient was developed
-      // (partial remainder, |ST0| < |ST1|, special operands, stack fault; measured).
-      F16[1] &= stack ? ~C2 : ~(C0 | C2 | C3); // a stack fault leaves C0/C3 (measured)
-      if (cc > 0) F16[1] |= cc & (C0 | C2 | C3);
-      env.c1 = !stack && cc > 0 && (cc & C1) ? 1 : 0;
-    }
+    remainderCc(remainder, cc);
+    if (remainder && !stack) env.c1 = cc > 0 && (cc & C1) ? 1 : 0;
     finish(true);
   };
+}
+/**
+ * FPREM/FPREM1 condition codes: C2 = incomplete; C0/C3/C1 = quotient bits 2/1/0 (all clear for a
+ * partial remainder or no quotient). NaN/invalid results and stack faults (cc -1) leave C0/C3 (measured).
+ */
+function remainderCc(remainder: boolean, cc: number): void {
+  if (!remainder) return;
+  if (cc < 0) { F16[1] &= ~C2; return; }
+  F16[1] = (F16[1] & ~(C0 | C2 | C3)) | (cc & (C0 | C2 | C3));
 }
 defineMatching(/^Fprem$/, st01((r, a, b) => fprem(r, a, b, false), true));
 defineMatching(/^Fprem1$/, st01((r, a, b) => fprem(r, a, b, true), true));
