@@ -119,7 +119,7 @@ function packDD(r: F80, h: number, l: number, scale: number, sign: number): void
   r.s = sign;
   const e = r.e - FAKE + base + scale;
   if (e >= 1 && e < 0x7fff) r.e = e;
-  else { const c1 = env.c1; roundExtended(r, sign, e, r.hi, r.lo, 0, 64); env.c1 |= c1; }
+  else { const c1 = env.c1; roundExtended(r, sign, e, r.hi, r.lo, 1, 64); env.c1 |= c1; } // denormal/overflow: inexact
 }
 
 // ---------------------------------------------------------------- series
@@ -281,6 +281,8 @@ function f2xm1(r: F80, a: F80, ka: number): number {
   if (ka === C_INF) { if (a.s) r.set(1, 16383, 0x80000000, 0); else r.copy(a); return 0; }
   if (ka === C_DENORMAL && denormalOperand()) return 0;
   toDD(a);
+  // Outside -1..+1 the result is undefined (SDM); the measured hardware leaves ST(0) as it was.
+  if (xE >= 0 && !(xE === 0 && xH === 1 && xL === 0)) { r.copy(a); env.exc = 0; return 0; }
   if (xE < -80) {
     // 2^x - 1 = x ln2 (1 + x ln2 / 2 + ...): the correction is far below the last place.
     ddMul(xH, xL, LN2_H, LN2_L);
@@ -340,7 +342,7 @@ function trig(kind: number, r: F80, r2: F80, a: F80, ka: number): number {
   switch (kind) {
     case T_FSIN: putSigned(r, SH, SL); break;
     case T_FCOS: putSigned(r, CH, CL); break;
-    case T_FSINCOS: putSigned(r, SH, SL); putSigned(r2, CH, CL); break;
+    case T_FSINCOS: { putSigned(r2, CH, CL); putSigned(r, SH, SL); break; } // C1 from the sine (measured)
     default: div2(SH, SL, CH, CL); putSigned(r, H, L); one(r2); break;
   }
   return 0;
@@ -398,12 +400,18 @@ function nanPair(r: F80, a: F80, b: F80, ka: number, kb: number): void {
 function fyl2x(p1: boolean, r: F80, y: F80, x: F80, ky: number, kx: number): void {
   if (ky === C_UNSUPPORTED || kx === C_UNSUPPORTED) { env.exc |= IE; setIndefinite(r); return; }
   if (isNaNClass(ky) || isNaNClass(kx)) { nanPair(r, x, y, kx, ky); return; }
+  // A negative argument (FYL2X) is invalid before any DE (measured).
+  if (!p1 && x.s && kx !== C_ZERO) { env.exc |= IE; setIndefinite(r); return; }
   if ((ky === C_DENORMAL || kx === C_DENORMAL) && denormalOperand()) return;
   if (p1) {
     // log2(1 + x): x = 0 -> 0; y infinite with x = 0 -> invalid.
     if (kx === C_ZERO) { if (ky === C_INF) { env.exc |= IE; setIndefinite(r); } else setZero(r, x.s ^ y.s); return; }
+    if (kx === C_INF) {
+      if (x.s || ky === C_ZERO) { env.exc |= IE; setIndefinite(r); } else setInf(r, y.s);
+      return;
+    }
     toDD(x);
-    if (kx === C_INF || (x.s && xE >= 0)) { env.exc |= IE; setIndefinite(r); return; }
+    if (x.s && xE >= 0) { env.exc |= IE; setIndefinite(r); return; }
     if (ky === C_ZERO) { setZero(r, x.s ^ y.s); return; }
     if (ky === C_INF) { setInf(r, x.s ^ y.s); return; }
     const ex = xE;
@@ -411,6 +419,7 @@ function fyl2x(p1: boolean, r: F80, y: F80, x: F80, ky: number, kx: number): voi
     if (ex < -200) {
       // log2(1 + x) = x * log2(e) (1 - x/2 ...): x scaled.
       ddMul(xH, xL, LOG2E_H, LOG2E_L); lh = H; ll = L - H * 2 ** -200 * (x.s ? -1 : 1); scale = ex;
+      if (x.s) { lh = -lh; ll = -ll; }
     } else {
       const xv = x.s ? -xH * 2 ** ex : xH * 2 ** ex, xvl = x.s ? -xL * 2 ** ex : xL * 2 ** ex;
       if (Math.abs(xv) < 0.4) {

@@ -751,8 +751,10 @@ defineMatching(/^Fxtract$/, (c: Cpu, i: Insn) => {
 function trans(kind: number) {
   const pushes = kind === T_FPTAN || kind === T_FSINCOS;
   const binary = kind === T_FYL2X || kind === T_FYL2XP1 || kind === T_FPATAN;
+  const trig = kind === T_FSIN || kind === T_FCOS || kind === T_FPTAN || kind === T_FSINCOS;
   return (c: Cpu, i: Insn) => {
     begin(c, true); pointers(c, i, 0);
+    if (trig) F16[1] &= ~C2; // C2 = 1 only for an out-of-range operand (measured: also on faults)
     let cc = 0;
     if (empty(0) || (binary && empty(1))) {
       if (!stackFault(false)) { finish(true); return; }
@@ -772,7 +774,6 @@ function trans(kind: number) {
       finish(true);
       return;
     }
-    if (kind === T_FSIN || kind === T_FCOS || kind === T_FPTAN || kind === T_FSINCOS) F16[1] &= ~C2;
     if (binary) { put(1, R); finish(true); pop(); return; }
     put(0, R);
     if (pushes) { rotPush(); put(0, R2); }
