@@ -170,3 +170,12 @@ test('soft-float: add/sub/mul/div/sqrt at PC = 53 agree with JS doubles (20,000 
   }
   S.env.pc = 64;
 });
+
+test('MMX instructions and EMMS raise #MF for a pending x87 exception (SDM Vol. 2 PXOR, EMMS)', () => {
+  for (const insn of ['0fefc0', '0f77']) {
+    const { cpu, dv } = setup(['d92e', 'd9e8', 'd9ee', 'def9', insn]); // ZE unmasked; 1/0 pending
+    dv.setUint16(SRC, 0x037b, true);
+    cpu.cr0 |= CR0_NE;
+    exceptionExit(cpu, 16, C + 8);
+  }
+});

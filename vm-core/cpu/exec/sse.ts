@@ -7,8 +7,9 @@
 import type { Cpu } from '../cpu';
 import { Insn, K_REG, K_XMM } from '../insn';
 import { defineMatching, memLin } from './operands';
-import { AF, CF, CR0_EM, CR0_MP, CR0_TS, CR4_OSFXSR, OF, PF, SF, ZF } from '../state';
+import { AF, CF, CR0_EM, CR0_TS, CR4_OSFXSR, OF, PF, SF, ZF } from '../state';
 import { setArithFlags } from '../flags';
+import { x87PendingCheck } from './x87';
 
 // ---------------------------------------------------------------- availability (SDM Vol. 3A 2.5, 13.1)
 
@@ -21,10 +22,11 @@ export function sseCheck(c: Cpu): void {
 function x87Check(c: Cpu): void {
   if (c.cr0 & (CR0_EM | CR0_TS)) c.fault(7);
 }
-/** MMX-state rule (EMMS): #UD if CR0.EM=1, #NM if CR0.TS=1 (SDM Vol. 2 EMMS). */
+/** MMX-state rule (EMMS): #UD if CR0.EM=1, #NM if CR0.TS=1, then #MF for a pending x87 exception (SDM Vol. 2 EMMS). */
 export function mmxCheck(c: Cpu): void {
   if (c.cr0 & CR0_EM) c.ud();
   if (c.cr0 & CR0_TS) c.fault(7);
+  x87PendingCheck(c);
 }
 
 // ---------------------------------------------------------------- register views and scratch

@@ -112,6 +112,10 @@ function begin(c: Cpu, wait: boolean): void {
 /** FCW.PC: 00 single, 01 reserved (behaves as double extended), 10 double, 11 double extended. */
 const PC_BITS = [24, 64, 53, 64];
 
+/** A pending unmasked x87 exception (FSW.ES) for MMX instructions and EMMS (SDM Vol. 2: #MF). */
+export function x87PendingCheck(c: Cpu): void {
+  if (c.fxArea[2] & ES) pendingException(c);
+}
 /** SDM Vol. 1 8.7: #MF (CR0.NE = 1, or under VMX always), else FERR# with IGNNE# (execution continues). */
 function pendingException(c: Cpu): void {
   if ((c.cr0 & CR0_NE) || c.vendor === 'intel') c.fault(16);
