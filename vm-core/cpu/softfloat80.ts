@@ -51,9 +51,9 @@ export function setZero(r: F80, s: number): void { r.s = s; r.e = 0; r.hi = 0; r
 // ---------------------------------------------------------------- unpacking
 
 /** Normalised view of an operand: exponent (unbounded, biased 16383) and significand with J = 1. */
-let nE = 0, nH = 0, nL = 0;
-/** Normalise a finite non-zero value (denormal or pseudo-denormal: exponent 1 before shifting). */
-function unpack(x: F80): void {
+export let nE = 0, nH = 0, nL = 0;
+/** Normalise a finite non-zero value (denormal or pseudo-denormal: exponent 1 before shifting) into nE/nH/nL. */
+export function unpack(x: F80): void {
   let e = x.e === 0 ? 1 : x.e, h = x.hi, l = x.lo;
   if (!(h & 0x80000000)) {
     if (h === 0) { h = l; l = 0; e -= 32; }
@@ -552,7 +552,7 @@ export function fromF64(r: F80, hi: number, lo: number): void {
 /** Result bits of toF32 / toF64 (a store is skipped by the caller when rAdjusted: unmasked OE/UE). */
 export let outHi = 0, outLo = 0;
 /** Source-operand part of FST m32/m64: NaN/unsupported/denormal handling; returns true when out* is final. */
-function storeSpecial(a: F80, k: number): boolean {
+function storeSpecial(k: number): boolean {
   if (k === C_UNSUPPORTED) { env.exc |= IE; return true; }
   if (isNaNClass(k)) { if (k === C_SNAN) env.exc |= IE; return true; }
   return false; // no DE for a denormal source (FST/FSTP list no #D; measured)
@@ -561,7 +561,7 @@ function storeSpecial(a: F80, k: number): boolean {
 export function toF32(a: F80): boolean {
   const k = classify(a);
   env.c1 = 0; rAdjusted = false;
-  if (storeSpecial(a, k)) {
+  if (storeSpecial(k)) {
     if (k === C_UNSUPPORTED) outLo = 0xffc00000;
     else if (isNaNClass(k)) outLo = ((a.s << 31) | 0x7fc00000 | ((a.hi >>> 8) & 0x3fffff)) >>> 0;
     return true;
@@ -579,7 +579,7 @@ export function toF32(a: F80): boolean {
 export function toF64(a: F80): boolean {
   const k = classify(a);
   env.c1 = 0; rAdjusted = false;
-  if (storeSpecial(a, k)) {
+  if (storeSpecial(k)) {
     if (k === C_UNSUPPORTED) { outHi = 0xfff80000; outLo = 0; }
     else if (isNaNClass(k)) { outHi = ((a.s << 31) | 0x7ff80000 | ((a.hi >>> 11) & 0x7ffff)) >>> 0; outLo = ((a.hi << 21) | (a.lo >>> 11)) >>> 0; }
     return true;

@@ -6,8 +6,8 @@
 // hardware uses (SDM Vol. 1 8.3.10), in 16-bit limbs; |x| >= 2^63 sets C2 and leaves ST(0) alone.
 // Module-level scratch only: nothing is allocated per instruction.
 import {
-  F80, env, classify, add, fromInt, setIndefinite, setInf, setZero, unarySpecial, roundExtended,
-  IE, ZE, PE, denormalOperand, C_ZERO, C_DENORMAL, C_INF, C_SNAN, C_QNAN, C_UNSUPPORTED, isNaNClass,
+  F80, env, classify, add, setIndefinite, unpack, nE, nH, nL, setInf, setZero, unarySpecial, roundExtended,
+  IE, ZE, PE, denormalOperand, C_ZERO, C_DENORMAL, C_INF, C_SNAN, C_UNSUPPORTED, isNaNClass,
 } from '../softfloat80';
 
 export const T_F2XM1 = 0, T_FYL2X = 1, T_FYL2XP1 = 2, T_FPTAN = 3, T_FPATAN = 4, T_FSIN = 5, T_FCOS = 6, T_FSINCOS = 7;
@@ -34,17 +34,6 @@ function ddMul(ah: number, al: number, bh: number, bl: number): void {
   twoProd(ah, bh); const p = H, e = L + (ah * bl + al * bh);
   quick(p, e);
 }
-function ddDiv(ah: number, al: number, bh: number, bl: number): void {
-  const q1 = ah / bh;
-  ddMul(q1, 0, bh, bl); ddAdd(ah, al, -H, -L);
-  const q2 = H / bh;
-  ddMul(q2, 0, bh, bl); ddAdd(H, L, 0, 0); const rh = H, rl = L;
-  ddMul(q2, 0, bh, bl);
-  ddAdd(rh, rl, -H, -L);
-  void rl;
-  const q3 = H / bh;
-  quick(q1, q2); ddAdd(H, L, q3, 0);
-}
 /** Exact remainder-corrected division: (ah + al) / (bh + bl). */
 function div2(ah: number, al: number, bh: number, bl: number): void {
   const q1 = ah / bh;
@@ -54,7 +43,6 @@ function div2(ah: number, al: number, bh: number, bl: number): void {
   const q3 = H / bh;
   quick(q1, q2); ddAdd(H, L, q3, 0);
 }
-void ddDiv;
 function ddSqrt(ah: number, al: number): void {
   const s = Math.sqrt(ah);
   twoProd(s, s); ddAdd(ah, al, -H, -L);
@@ -74,14 +62,9 @@ const F64 = new Float64Array(1), U32 = new Uint32Array(F64.buffer);
 /** Significand of a finite non-zero F80 as a double-double in [1, 2), its exponent in xE. */
 let xH = 0, xL = 0, xE = 0;
 function toDD(a: F80): void {
-  let e = a.e === 0 ? 1 : a.e, h = a.hi, l = a.lo;
-  if (!(h & 0x80000000)) {
-    if (h === 0) { h = l; l = 0; e -= 32; }
-    const z = Math.clz32(h);
-    if (z) { h = ((h << z) | (l >>> (32 - z))) >>> 0; l = (l << z) >>> 0; e -= z; }
-  }
-  const top = h * 4294967296 + (l - (l & 0x7ff));
-  xH = top / 9223372036854775808; xL = (l & 0x7ff) / 9223372036854775808; xE = e - 16383;
+  unpack(a);
+  const top = nH * 4294967296 + (nL - (nL & 0x7ff));
+  xH = top / 9223372036854775808; xL = (nL & 0x7ff) / 9223372036854775808; xE = nE - 16383;
 }
 const T1 = new F80(), T2 = new F80();
 /** F80 holding the double d exactly (d finite, non-zero, normal). */
@@ -393,7 +376,6 @@ function nanPair(r: F80, a: F80, b: F80, ka: number, kb: number): void {
   const save = env.exc;
   add(r, a, b, false, 64);
   env.exc = save | (ka === C_SNAN || kb === C_SNAN ? IE : 0);
-  void C_QNAN;
 }
 
 /** FYL2X (r = y * log2 x) and FYL2XP1 (r = y * log2(x + 1)); y = ST(1), x = ST(0). */
@@ -470,4 +452,3 @@ function multiplyY(r: F80, y: F80, lh: number, ll: number, scale: number): void 
   packDD(r, Math.abs(H), H < 0 ? -L : L, scale + xE, s);
 }
 
-void fromInt;

@@ -20,9 +20,9 @@ import { defineMatching, memLin } from './operands';
 import { CF, CR0_EM, CR0_MP, CR0_NE, CR0_TS, CS, PF, ZF, AF, OF, SF as EF_SF, VM, CR0_PE } from '../state';
 import { setArithFlags, condition } from '../flags';
 import {
-  F80, env, classify, IE, DE, ZE, OE, UE, PE, C_ZERO, C_NORMAL, C_DENORMAL, C_INF, C_QNAN, C_SNAN, C_UNSUPPORTED,
+  F80, env, classify, IE, DE, ZE, PE, C_ZERO, C_NORMAL, C_INF, C_QNAN, C_SNAN, C_UNSUPPORTED,
   setIndefinite, add, mul, div, sqrt, compare, fromInt, fromInt64, roundToInt, iNeg, iHi, iLo, fromF32, fromF64,
-  toF32, toF64, outHi, outLo, RC_ZERO, isNaNClass, QUOTIENT, fprem, fscale, fxtract, frndint,
+  toF32, toF64, outHi, outLo, RC_ZERO, fprem, fscale, fxtract, frndint,
 } from '../softfloat80';
 import { transcendental, T_F2XM1, T_FYL2X, T_FYL2XP1, T_FPTAN, T_FPATAN, T_FSIN, T_FCOS, T_FSINCOS } from './x87-math';
 
@@ -559,14 +559,12 @@ defineMatching(/^Fbld_m80bcd$/, (c: Cpu, i: Insn) => {
   begin2(c, i);
   // Digits from the most significant (byte 8) down; value kept as vh * 2^32 + vl.
   let vh = 0, vl = 0;
-  const digitByte = (k: number): number => k === 8 ? top2 & 0xff : k >= 4 ? (hi >>> (8 * (k - 4))) & 0xff : (lo >>> (8 * k)) & 0xff;
-  for (let k = 8; k >= 0; k--) {
-    const b = digitByte(k);
-    for (const d of [b >> 4, b & 15]) {
-      const l = vl * 10 + d;
-      vl = l % 4294967296;
-      vh = vh * 10 + Math.floor(l / 4294967296);
-    }
+  for (let n = 17; n >= 0; n--) {
+    const k = n >> 1;
+    const b = k === 8 ? top2 & 0xff : k >= 4 ? (hi >>> (8 * (k - 4))) & 0xff : (lo >>> (8 * k)) & 0xff;
+    const l = vl * 10 + (n & 1 ? b >> 4 : b & 15);
+    vl = l % 4294967296;
+    vh = vh * 10 + Math.floor(l / 4294967296);
   }
   fromInt(Bv, (top2 >> 15) & 1, vh >>> 0, vl >>> 0);
   pushValue(Bv);
@@ -574,11 +572,10 @@ defineMatching(/^Fbld_m80bcd$/, (c: Cpu, i: Insn) => {
 defineMatching(/^Fbstp_m80bcd$/, (c: Cpu, i: Insn) => {
   begin(c, true);
   const lin = mem(c, i, 10, true);
-  let lo = 0, hi = 0, se = 0, store = true;
-  const indefinite = () => { lo = 0; hi = 0xc0000000; se = 0xffff; };
+  // The packed BCD indefinite (SDM Vol. 1 Table 4-?): FFFF C000 0000 0000 0000H.
+  let lo = 0, hi = 0xc0000000, se = 0xffff, store = true;
   if (empty(0)) {
     if (!stackFault(false)) { pointers(c, i, lastOff); finish(true); return; }
-    indefinite();
   } else {
     get(0, A);
     let ok = roundToInt(A, env.rc);
@@ -587,7 +584,6 @@ defineMatching(/^Fbstp_m80bcd$/, (c: Cpu, i: Insn) => {
     if (!ok) {
       env.exc = (env.exc & ~PE) | IE; env.c1 = 0;
       if (!(env.masks & IE)) store = false;
-      indefinite();
     } else {
       let vh = iHi, vl = iLo;
       let digits = 0, dhi = 0, b8 = 0;
@@ -970,6 +966,3 @@ defineMatching(/^Frstor_m(94|108)byte$/, (c: Cpu, i: Insn) => {
     F8.fill(0, ST0 + 16 * k + 10, ST0 + 16 * k + 16);
   }
 });
-
-// Unused imports kept meaningful for readers: OE/UE/PE are raised through softfloat80.
-void OE; void UE; void isNaNClass;
