@@ -179,3 +179,15 @@ test('MMX instructions and EMMS raise #MF for a pending x87 exception (SDM Vol. 
     exceptionExit(cpu, 16, C + 8);
   }
 });
+
+test('FNOP waits for a pending exception (#MF); FNCLEX does not and clears it', () => {
+  const a = setup(['d92e', 'd9e8', 'd9ee', 'def9', 'd9d0']);
+  a.dv.setUint16(SRC, 0x037b, true);
+  a.cpu.cr0 |= CR0_NE;
+  exceptionExit(a.cpu, 16, C + 8);
+  const b = setup(['d92e', 'd9e8', 'd9ee', 'def9', 'dbe2', '9b']);
+  b.dv.setUint16(SRC, 0x037b, true);
+  b.cpu.cr0 |= CR0_NE;
+  halts(b.cpu);
+  assert.equal(fsw(b.cpu) & 0x80ff, 0);
+});

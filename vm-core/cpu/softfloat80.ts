@@ -294,8 +294,8 @@ function mul64(ah: number, al: number, bh: number, bl: number): number {
   for (let k = 0; k < 8; k++) {
     let sum = carry;
     for (let i = k < 4 ? 0 : k - 3; i <= k && i < 4; i++) sum += LA[i] * LB[k - i];
-    LP[k] = sum % 65536;
     carry = Math.floor(sum / 65536);
+    LP[k] = sum - carry * 65536; // not %: a double fmod is a slow library call
   }
   w2 = (LP[7] * 65536 + LP[6]) >>> 0;
   w1 = (LP[5] * 65536 + LP[4]) >>> 0;
@@ -369,7 +369,7 @@ function bitAt(n: number, m65: number, mh: number, ml: number): number {
   return n < 0 || n > 64 ? 0 : n === 64 ? m65 : n >= 32 ? (mh >>> (n - 32)) & 1 : (ml >>> n) & 1;
 }
 // Scratch 16-bit limb arrays for the square root (little-endian limbs).
-const SQ_REM = new Float64Array(8), SQ_ROOT = new Float64Array(8), SQ_T = new Float64Array(8);
+const SQ_REM = new Int32Array(8), SQ_ROOT = new Int32Array(8), SQ_T = new Int32Array(8);
 /** r = sqrt(a) rounded to env.pc bits (FSQRT, SDM Vol. 2 Table 3-?): negative non-zero -> IE. */
 export function sqrt(r: F80, a: F80, p = env.pc): void {
   const ka = classify(a);
@@ -394,10 +394,10 @@ export function sqrt(r: F80, a: F80, p = env.pc): void {
     const two = bitAt(b0 + 1, m65, mh, ml) * 2 + bitAt(b0, m65, mh, ml);
     // rem = rem * 4 + two
     let c = two;
-    for (let i = 0; i < 8; i++) { const v = SQ_REM[i] * 4 + c; SQ_REM[i] = v % 65536; c = Math.floor(v / 65536); }
+    for (let i = 0; i < 8; i++) { const v = SQ_REM[i] * 4 + c; SQ_REM[i] = v & 0xffff; c = v >>> 16; }
     // trial = root * 4 + 1
     c = 1;
-    for (let i = 0; i < 8; i++) { const v = SQ_ROOT[i] * 4 + c; SQ_T[i] = v % 65536; c = Math.floor(v / 65536); }
+    for (let i = 0; i < 8; i++) { const v = SQ_ROOT[i] * 4 + c; SQ_T[i] = v & 0xffff; c = v >>> 16; }
     let ge = true;
     for (let i = 7; i >= 0; i--) { if (SQ_REM[i] !== SQ_T[i]) { ge = SQ_REM[i] > SQ_T[i]; break; } }
     let bit = 0;
@@ -407,7 +407,7 @@ export function sqrt(r: F80, a: F80, p = env.pc): void {
       bit = 1;
     }
     c = bit;
-    for (let i = 0; i < 8; i++) { const v = SQ_ROOT[i] * 2 + c; SQ_ROOT[i] = v % 65536; c = Math.floor(v / 65536); }
+    for (let i = 0; i < 8; i++) { const v = SQ_ROOT[i] * 2 + c; SQ_ROOT[i] = v & 0xffff; c = v >>> 16; }
   }
   // Root V < 2^68 in limbs 0-4: w2:w1:w0 = V << 28, then normalise (V >= 2^66).
   const L0 = SQ_ROOT[0], L1 = SQ_ROOT[1], L2 = SQ_ROOT[2], L3 = SQ_ROOT[3], L4 = SQ_ROOT[4];

@@ -218,7 +218,7 @@ function shiftLeft(a: Float64Array, n: number): void {
   while (n >= 16) { for (let i = a.length - 1; i > 0; i--) a[i] = a[i - 1]; a[0] = 0; n -= 16; }
   if (!n) return;
   let carry = 0;
-  for (let i = 0; i < a.length; i++) { const v = a[i] * (1 << n) + carry; a[i] = v % 65536; carry = Math.floor(v / 65536); }
+  for (let i = 0; i < a.length; i++) { const v = a[i] * (1 << n) + carry; a[i] = v & 0xffff; carry = v >>> 16; }
 }
 function cmpLimbs(a: Float64Array, p: number[]): number {
   for (let i = a.length - 1; i >= 0; i--) { const b = i < p.length ? p[i] : 0; if (a[i] !== b) return a[i] > b ? 1 : -1; }

@@ -60,19 +60,18 @@ function put(k: number, x: F80): void {
 function empty(k: number): boolean { return !((F8[4] >> ((top() + k) & 7)) & 1); }
 function free(k: number): void { F8[4] &= ~(1 << ((top() + k) & 7)); }
 
-const SAVE = new Uint8Array(16);
-/** TOP - 1: slot k+1 <- slot k, slot 0 <- the old slot 7 (physical register TOP - 1). */
+/** TOP - 1: slot k+1 <- slot k, slot 0 <- the old slot 7 (physical register TOP - 1). No allocation. */
 function rotPush(): void {
-  SAVE.set(F8.subarray(ST0 + 112, ST0 + 128));
-  F8.copyWithin(ST0 + 16, ST0, ST0 + 112);
-  F8.set(SAVE, ST0);
+  const a = F32[36], b = F32[37], c = F32[38], d = F32[39];
+  F32.copyWithin(12, 8, 36);
+  F32[8] = a; F32[9] = b; F32[10] = c; F32[11] = d;
   setTop((top() - 1) & 7);
 }
 /** TOP + 1: slot k <- slot k+1, slot 7 <- the old slot 0. */
 function rotPop(): void {
-  SAVE.set(F8.subarray(ST0, ST0 + 16));
-  F8.copyWithin(ST0, ST0 + 16, ST0 + 128);
-  F8.set(SAVE, ST0 + 112);
+  const a = F32[8], b = F32[9], c = F32[10], d = F32[11];
+  F32.copyWithin(8, 12, 40);
+  F32[36] = a; F32[37] = b; F32[38] = c; F32[39] = d;
   setTop((top() + 1) & 7);
 }
 function pop(): void { free(0); rotPop(); }
@@ -645,7 +644,7 @@ defineMatching(/^Fincstp$/, (c: Cpu, i: Insn) => { begin(c, true); pointers(c, i
 defineMatching(/^Fdecstp$/, (c: Cpu, i: Insn) => { begin(c, true); pointers(c, i, 0); rotPush(); F16[1] &= ~C1; });
 // FNOP, and the 8087/287 control instructions a 387 and later treat as FNOP (FENI, FDISI, FSETPM).
 defineMatching(/^Fnop$|^F(n)?eni$|^F(n)?disi$|^F(n)?setpm$/, (c: Cpu, i: Insn) => {
-  begin(c, /^f[eds]/.test(i.mnemonic) ? true : !/^fn/.test(i.mnemonic));
+  begin(c, i.mnemonic === 'fnop' || !/^fn/.test(i.mnemonic)); // FNOP waits; FNENI/FNDISI/FNSETPM do not
   if (i.mnemonic === 'fnop') pointers(c, i, 0);
 });
 
