@@ -2,17 +2,18 @@
 // over worker processes. Prints how streams ended, the most common unemulated instructions (input
 // for whoever emulates them next) and every failure with the seed and bytes to reproduce it.
 //
-//   npm run fuzz -- [--count N] [--seed BASE] [--budget INSNS] [--jobs J] [--mode 16|32|64] [--top K]
+//   npm run fuzz -- [--count N] [--seed BASE] [--budget INSNS] [--jobs J] [--mode 16|32|64] [--top K] [--x87 N]
+//   (--x87 N: random states per x87 form in the native differential run after the streams, 0 skips; default 500)
 //   npm run fuzz -- --mode 64 --seed S --one     replay a single stream (seed as printed) and trace it
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { FuzzMode, setupMode } from './modes';
 import { FuzzStats, MODES, formatStats, mergeStats, newStats, runRange, runStream, streamBytes } from './fuzz-core';
 
-interface Args { count: number; seed: number; budget: number; jobs: number; modes: FuzzMode[]; top: number; one: boolean }
+interface Args { count: number; seed: number; budget: number; jobs: number; modes: FuzzMode[]; top: number; one: boolean; x87: number }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { count: 100_000, seed: 1, budget: 200, jobs: Math.min(2, availableParallelism()), modes: MODES, top: 40, one: false };
+  const a: Args = { count: 100_000, seed: 1, budget: 200, jobs: Math.min(2, availableParallelism()), modes: MODES, top: 40, one: false, x87: 500 };
   for (let k = 0; k < argv.length; k++) {
     const v = argv[k + 1];
     switch (argv[k]) {
@@ -23,6 +24,7 @@ function parseArgs(argv: string[]): Args {
       case '--mode': a.modes = [Number(v) as FuzzMode]; k++; break;
       case '--top': a.top = Number(v); k++; break;
       case '--one': a.one = true; break;
+      case '--x87': a.x87 = Number(v); k++; break;
       default: throw new Error(`run-fuzz: unknown argument '${argv[k]}'`);
     }
   }
@@ -74,6 +76,26 @@ async function main(): Promise<void> {
   } else {
     console.log('\nno stream threw out of the core or broke a reporting rule');
   }
+  if (a.x87 > 0) await x87Differential(a);
+}
+
+/** The x87 native differential (test/cpu/x87-native.ts) with `--x87 N` random states per form (0: skip). */
+async function x87Differential(a: Args): Promise<void> {
+  const { nativeHostProblem } = await import('../cpu/native-host');
+  const problem = nativeHostProblem('fpu', 'an x87 FPU');
+  if (problem) { console.log(`\nx87 differential skipped: ${problem}`); return; }
+  const { runX87Differential, X87_OPS, X87_TRANS_OPS } = await import('../cpu/x87-native');
+  const t0 = performance.now();
+  const main = runX87Differential(X87_OPS, a.x87, a.seed, false, 20);
+  const trans = runX87Differential(X87_TRANS_OPS, a.x87, a.seed, true, 0);
+  const bad = (r: typeof main) => Object.values(r.mismatchByOp).reduce((x, y) => x + y, 0);
+  const tb = bad(trans);
+  console.log(`\nx87 differential (${a.x87} states per form, ${((performance.now() - t0) / 1000).toFixed(1)} s): ` +
+    `${main.compared} cases, ${bad(main)} differ from the host`);
+  for (const f of main.failures) console.log('  ' + f);
+  console.log(`x87 transcendentals: ${trans.compared} cases, ${(100 * (trans.compared - tb) / trans.compared).toFixed(2)}% bit-exact, ` +
+    `${(100 * (trans.compared - tb + trans.oneUlp) / trans.compared).toFixed(2)}% within 1 ulp; differing by form ${JSON.stringify(trans.mismatchByOp)}`);
+  if (main.failures.length) process.exitCode = 1;
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });

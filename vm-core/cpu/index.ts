@@ -7,6 +7,7 @@ import './exec/segments';
 import './exec/far';
 import './exec/sse';
 import './exec/mmx';
+import './exec/x87';
 import './exec/shift';
 import './exec/muldiv';
 import './exec/bitops';

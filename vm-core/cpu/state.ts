@@ -140,8 +140,10 @@ export class CpuState {
   /** XMM0-15, 4 lanes each; MXCSR. */
   readonly xmm = new Int32Array(XMM_COUNT * 4);
   mxcsr = 0x1f80;
-  /** x87 control state kept for FXSAVE/FXRSTOR round trips (x87 arithmetic is not emulated). */
+  /** The x87 state as an FXSAVE image (exec/x87.ts, mmx.ts, FXSAVE/FXRSTOR). */
   readonly fxArea = new Uint8Array(512);
+  /** Times FERR# was signalled (an unmasked x87 exception reached a waiting instruction with CR0.NE = 0, AMD). */
+  x87FerrCount = 0;
   constructor() {
     this.fxArea[0] = 0x40; // x87 FCW at power-up (SDM Vol. 3A Table 9-1); MXCSR is kept in `mxcsr`
   }

@@ -14,9 +14,8 @@
 // These changes happen only once the instruction can no longer fault (memory accesses come first),
 // so a faulting instruction leaves the x87 state as it was.
 //
-// Exceptions: #UD if CR0.EM = 1, #NM if CR0.TS = 1 (mmxCheck); MOVQ2DQ/MOVDQ2Q also touch an XMM
-// register and follow the SSE rule (#UD when CR4.OSFXSR = 0 too). A pending x87 exception (#MF) is
-// not raised: the model does no x87 arithmetic, and WAIT/FWAIT and EMMS make the same choice.
+// Exceptions: #UD if CR0.EM = 1, #NM if CR0.TS = 1, #MF for a pending x87 exception (mmxCheck);
+// MOVQ2DQ/MOVDQ2Q also touch an XMM register and follow the SSE rule (#UD when CR4.OSFXSR = 0 too).
 // Memory operands are 8 bytes (4 for MOVD and the low-half unpacks, 2 for PINSRW) with no alignment
 // rule beyond #AC.
 import type { Cpu } from '../cpu';

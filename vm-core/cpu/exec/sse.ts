@@ -7,8 +7,9 @@
 import type { Cpu } from '../cpu';
 import { Insn, K_REG, K_XMM } from '../insn';
 import { defineMatching, memLin } from './operands';
-import { AF, CF, CR0_EM, CR0_MP, CR0_TS, CR4_OSFXSR, OF, PF, SF, ZF } from '../state';
+import { AF, CF, CR0_EM, CR0_TS, CR4_OSFXSR, OF, PF, SF, ZF } from '../state';
 import { setArithFlags } from '../flags';
+import { x87PendingCheck } from './x87';
 
 // ---------------------------------------------------------------- availability (SDM Vol. 3A 2.5, 13.1)
 
@@ -21,10 +22,11 @@ export function sseCheck(c: Cpu): void {
 function x87Check(c: Cpu): void {
   if (c.cr0 & (CR0_EM | CR0_TS)) c.fault(7);
 }
-/** MMX-state rule (EMMS): #UD if CR0.EM=1, #NM if CR0.TS=1 (SDM Vol. 2 EMMS). */
+/** MMX-state rule (EMMS): #UD if CR0.EM=1, #NM if CR0.TS=1, then #MF for a pending x87 exception (SDM Vol. 2 EMMS). */
 export function mmxCheck(c: Cpu): void {
   if (c.cr0 & CR0_EM) c.ud();
   if (c.cr0 & CR0_TS) c.fault(7);
+  x87PendingCheck(c);
 }
 
 // ---------------------------------------------------------------- register views and scratch
@@ -816,27 +818,8 @@ defineMatching(/^Fxrstor(64)?_m512byte$/, (c: Cpu, i: Insn) => {
   for (let k = 0; k < (n - FX_XMM) / 4; k++) x[k] = FXV.getInt32(FX_XMM + 4 * k, true);
 });
 
-// ---------------------------------------------------------------- x87 control (state in c.fxArea; SDM Vol. 1 8.1)
+// The x87 control instructions (FNINIT, FLDCW, FNSTSW...) and WAIT are in x87.ts.
 
-const FCW = 0, FSW = 2, FTW = 4;
-function fxWord(c: Cpu, off: number): number { return c.fxArea[off] | (c.fxArea[off + 1] << 8); }
-function setFxWord(c: Cpu, off: number, v: number): void { c.fxArea[off] = v & 0xff; c.fxArea[off + 1] = (v >> 8) & 0xff; }
-
-// FNINIT/FINIT: FCW=037FH, FSW=0, all tags empty, FIP/FDP/FOP cleared (SDM Vol. 1 8.1.1, Table 8-?).
-defineMatching(/^F(n)?init$/, (c: Cpu) => {
-  x87Check(c);
-  c.fxArea.fill(0, 0, 24);
-  setFxWord(c, FCW, 0x037f);
-});
-// WAIT/FWAIT: #NM if CR0.MP and CR0.TS; no x87 exception can be pending here.
-defineMatching(/^Wait$/, (c: Cpu) => {
-  if ((c.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) c.fault(7);
-});
-defineMatching(/^F(n)?stcw_m2byte$/, (c: Cpu, i: Insn) => { x87Check(c); c.writeLin16(memLin(c, i, 2, true), fxWord(c, FCW)); });
-defineMatching(/^Fldcw_m2byte$/, (c: Cpu, i: Insn) => { x87Check(c); setFxWord(c, FCW, c.readLin16(memLin(c, i, 2, false))); });
-defineMatching(/^F(n)?stsw_m2byte$/, (c: Cpu, i: Insn) => { x87Check(c); c.writeLin16(memLin(c, i, 2, true), fxWord(c, FSW)); });
-defineMatching(/^F(n)?stsw_AX$/, (c: Cpu) => { x87Check(c); c.set16(0, fxWord(c, FSW)); });
-// FNCLEX: clear the exception flags, ES and B in FSW.
-defineMatching(/^F(n)?clex$/, (c: Cpu) => { x87Check(c); setFxWord(c, FSW, fxWord(c, FSW) & 0x7f00); });
+const FTW = 4;
 // EMMS: mark every x87 register empty (abridged tag word 0 in the FXSAVE image).
 defineMatching(/^Emms$/, (c: Cpu) => { mmxCheck(c); c.fxArea[FTW] = 0; });
