@@ -53,6 +53,10 @@ export class VcpuArch {
   /** vcpu->arch.interrupt. */
   intr_injected = false; intr_nr = 0; intr_soft = false;
   nmi_pending = 0; nmi_injected = false;
+  /** vcpu->arch.pv.pv_unhalted (KVM_HC_KICK_CPU / APIC_DM_REMRD). */
+  pv_unhalted = false;
+  /** MSR_IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3). */
+  ia32_tsc_adjust_msr = 0;
 
   /** vcpu->requests. */
   requests = 0;
