@@ -122,7 +122,7 @@ wait:
   for (let k = 0; k < 10; k++) {
     r = runOnce(t.vcpu);
     assert.equal(r, U.KVM_EXIT_IO, `exit ${r}`);
-    const port = t.vcpu.kvm_run.io.port;
+    const port: number = (t.vcpu.kvm_run as { io: { port: number } }).io.port;
     ports.push(port);
     if (port === 0xf4) break;
     // The device drops its line at the second acknowledgement.

@@ -10,6 +10,7 @@ import { KvmObservers, type KvmObserver } from './observers';
 import { APIC_DEST_PHYSICAL, APIC_INT_ASSERT, APIC_INT_LEVELTRIG, type KvmLapicIrq } from './lapic';
 import { KvmHv } from './hyperv';
 import { KvmClock, DEFAULT_TSC_KHZ } from './clock';
+import { kvm_request_clock_update } from './x86/kvmclock';
 import { KvmIoapic, IOAPIC_NUM_PINS, type kvm_ioapic_state } from './ioapic';
 import { kvm_irq_delivery_to_apic, APIC_DEST_LOGICAL } from './lapic';
 
@@ -268,6 +269,7 @@ export class KvmVm {
     if (d.flags & ~U.KVM_CLOCK_VALID_FLAGS) return -U.EINVAL;
     if (d.flags & U.KVM_CLOCK_REALTIME) return -U.EINVAL;
     this.clock.kvmclockOffset = Number(d.clock) - this.clock.nowNs();
+    kvm_request_clock_update(this.vcpus);
     return 0;
   }
 

@@ -14,6 +14,7 @@ import { kvm_gpr_read32, kvm_gpr_write, VCPU_REGS_RCX } from './kvm_cache_regs';
 import { kvm_complete_insn_gp, kvm_set_efer_msr } from './x86';
 import { kvm_hv_msr_in_range, kvm_hv_get_msr_common, kvm_hv_set_msr_common } from '../hyperv';
 import { kvm_read_l1_tsc, kvm_set_tsc_msr, kvm_set_tsc_adjust_msr } from './tsc';
+import { kvm_write_system_time, kvm_write_wall_clock } from './kvmclock';
 import { APIC_BASE_MSR, MSR_IA32_TSCDEADLINE } from '../lapic';
 import { coreReadMsr, coreWriteMsr, MSR_EFER, MSR_IA32_APICBASE, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE, MSR_IA32_TSC, MSR_IA32_XSS } from '../../cpu/msr';
 
@@ -90,6 +91,8 @@ export function kvm_set_msr(v: KvmVcpu, msr: number, lo: number, hi: number, hos
     if (!hostInitiated && !guest_pv_has(v, pvFeature)) return KVM_MSR_RET_INVALID;
     if (msr === MSR_KVM_MIGRATION_CONTROL && (val & ~1)) return KVM_MSR_RET_INVALID;
     if (msr === MSR_KVM_PV_EOI_EN && v.lapic) return v.lapic.kvm_lapic_set_pv_eoi(val);
+    if (msr === MSR_KVM_SYSTEM_TIME_NEW || msr === MSR_KVM_SYSTEM_TIME) kvm_write_system_time(v, val, msr === MSR_KVM_SYSTEM_TIME_NEW);
+    if ((msr === MSR_KVM_WALL_CLOCK_NEW || msr === MSR_KVM_WALL_CLOCK) && val) kvm_write_wall_clock(v, val);
     if (msr === MSR_KVM_ASYNC_PF_ACK) return 0;
     a.pv_msrs.set(msr, val);
     return 0;

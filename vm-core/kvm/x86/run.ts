@@ -11,6 +11,7 @@ import { RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from '../
 import { handle_invalid_guest_state } from './emulate';
 import { entryInjectEvent } from './vcpu_run_common';
 import { kvm_vcpu_reset, kvm_vcpu_deliver_sipi_vector } from './reset';
+import { kvm_guest_time_update } from './kvmclock';
 
 /** kvm_apic_accept_events: a latched INIT resets the vCPU; a SIPI starts an AP in INIT_RECEIVED. */
 export function kvm_apic_accept_events(v: KvmVcpu): void {
@@ -135,6 +136,7 @@ function vcpu_enter_guest(v: KvmVcpu, budget: number): number {
     if (a.mp_state !== KVM_MP_STATE_RUNNABLE) return 1;
     kvm_check_and_inject_events(v);
   }
+  if (a.kvmclock.updatePending) kvm_guest_time_update(v);
   budget = timerBudget(v, budget);
   // The VM clock while this processor runs: the other vCPUs' instructions and skipped idle time.
   v.cpu.clockBias = v.vm.clock.cycles() - v.cpu.icount;

@@ -15,6 +15,7 @@ export function kvm_vcpu_write_tsc_offset(v: KvmVcpu, offset: number): void {
   v.cpu.tscOffset = offset;
   v.ops.setTscOffset?.(offset);
   v.lapic?.tscOffsetChanged();
+  if (v.arch.kvmclock.msr % 2) v.arch.kvmclock.updatePending = true; // KVM_REQ_CLOCK_UPDATE
 }
 
 /**
