@@ -201,3 +201,22 @@ test('EOI of a level-triggered vector is broadcast to the IOAPIC with its trigge
   assert.equal(rd(l, APIC_ESR), 0);
   void APIC_SELF_IPI; void APIC_TMICT;
 });
+
+test('KVM_GET/SET_LAPIC: the register page with TMCCT as read now; restoring it restarts the timer from the current count', () => {
+  const a = vm(), la = a.l(0);
+  wr(la, APIC_SPIV, 0x1ff); wr(la, APIC_TDCR, 0xb); wr(la, APIC_LVTT, 0x40); wr(la, APIC_TMICT, 1000);
+  a.vm.clock.advanceTo(600); // 300 ns later (2 GHz)
+  const st = a.vcpus[0].getLapic();
+  assert.ok(typeof st !== 'number');
+  const dv = new DataView(st.regs.buffer);
+  assert.equal(dv.getUint32(0x390, true), 700, 'TMCCT: 700 bus cycles left');
+  assert.equal(dv.getUint32(APIC_TMICT, true), 1000);
+  const b = vm(), lb = b.l(0);
+  assert.equal(b.vcpus[0].setLapic(st), 0);
+  assert.equal(rd(lb, APIC_SPIV), 0x1ff);
+  assert.equal(lb.expireCycles, 1400, 'fires 700 ns after the restore');
+  assert.equal(rd(lb, 0x390), 700);
+  assert.equal(b.vcpus[0].setLapic({ regs: new Uint8Array(16) }), -22);
+  const none = createVm('intel', {});
+  assert.equal((none.vcpu as KvmVcpu).getLapic(), -6);
+});

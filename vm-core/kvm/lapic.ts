@@ -537,14 +537,23 @@ export class KvmLapic {
     return Math.floor(ns / (APIC_BUS_CYCLE_NS * this.divide_count));
   }
 
-  /** set_target_expiration: one-shot and periodic modes count TMICT bus cycles from now. */
-  private set_target_expiration(): boolean {
+  /**
+   * set_target_expiration: one-shot and periodic modes count TMICT bus cycles from now (or the
+   * restored current count, count_reg = TMCCT, after KVM_SET_LAPIC).
+   */
+  private set_target_expiration(countReg = APIC_TMICT): boolean {
     const now = this.clock.nowNs();
     this.period = this.tmict_to_ns(this.get(APIC_TMICT));
     if (!this.period) { this.tscdeadline = 0; return false; }
     this.limit_periodic_timer_frequency();
-    this.tscdeadline = this.guestTsc() + this.clock.nsToCycles(this.period);
-    this.target_expiration = now + this.period;
+    let deadline = this.period;
+    if (countReg !== APIC_TMICT) {
+      deadline = this.tmict_to_ns(this.get(countReg));
+      if (deadline <= 0) deadline = this.timer_mode === APIC_LVT_TIMER_PERIODIC ? this.period : 0;
+      else if (deadline > this.period) { this.set(countReg, 0); deadline = this.period; }
+    }
+    this.tscdeadline = this.guestTsc() + this.clock.nsToCycles(deadline);
+    this.target_expiration = now + deadline;
     return true;
   }
 
@@ -588,10 +597,49 @@ export class KvmLapic {
     this.expireCycles = this.clock.nsToCycles(this.target_expiration);
   }
 
-  private start_apic_timer(): void {
+  /** __start_apic_timer. */
+  private start_apic_timer(countReg = APIC_TMICT): void {
     this.pending = 0;
-    if (this.timer_mode !== APIC_LVT_TIMER_TSCDEADLINE && !this.set_target_expiration()) return;
+    if (this.timer_mode !== APIC_LVT_TIMER_TSCDEADLINE && !this.set_target_expiration(countReg)) return;
     this.restart_apic_timer();
+  }
+
+  // ---------------------------------------------------------------- KVM_GET/SET_LAPIC
+
+  /** kvm_apic_get_state: the register page (struct kvm_lapic_state), TMCCT as read now; an x2APIC ID in the legacy format (ID << 24). */
+  kvm_apic_get_state(): Uint8Array {
+    const out = new Uint8Array(0x400);
+    const dv = new DataView(out.buffer);
+    for (let k = 0; k < 0x100; k++) dv.setUint32(4 * k, this.regs[k], true);
+    dv.setUint32(APIC_TMCCT, this.__apic_read(APIC_TMCCT), true);
+    if (this.x2apicMode) dv.setUint32(APIC_ID, (this.v.vcpu_id << 24) >>> 0, true);
+    return out;
+  }
+
+  /** kvm_apic_set_state: -EINVAL for a short buffer or an x2APIC ID other than the vCPU's; derived state and the timer follow the registers. */
+  kvm_apic_set_state(regs: Uint8Array): number {
+    if (regs.length < 0x400) return -22;
+    const dv = new DataView(regs.buffer, regs.byteOffset, 0x400);
+    if (this.x2apicMode && (dv.getUint32(APIC_ID, true) >>> 24) !== (this.v.vcpu_id & 0xff)) return -22;
+    for (let k = 0; k < 0x100; k++) this.regs[k] = dv.getUint32(4 * k, true);
+    if (this.x2apicMode) {
+      const id = this.v.vcpu_id;
+      this.set(APIC_ID, id);
+      this.set(APIC_LDR, ((id >>> 4) << 16) | (1 << (id & 0xf)));
+    }
+    this.set(APIC_LVR, 0x14 | ((NR_LVT_ENTRIES - 1) << 16));
+    this.apic_set_spiv(this.get(APIC_SPIV));
+    this.v.cpu.cr8 = (this.get(APIC_TASKPRI) >> 4) & 0xf;
+    this.apic_update_ppr();
+    this.cancel_apic_timer();
+    this.timer_mode = -1;
+    this.apic_update_lvtt();
+    this.lvt0_in_nmi_mode = (this.get(APIC_LVT0) & (0x700 | APIC_LVT_MASKED)) === APIC_DM_NMI;
+    this.update_divide_count();
+    this.start_apic_timer(APIC_TMCCT);
+    this.set(APIC_TMCCT, 0);
+    this.v.requestEvent();
+    return 0;
   }
 
   /** apic_timer_expired: one pending expiration (KVM coalesces: never more than one). */

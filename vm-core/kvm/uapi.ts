@@ -278,3 +278,7 @@ export interface kvm_clock_data { clock: bigint; flags: number; }
 
 /** KVM_GET/SET_IRQCHIP chip ids (asm/kvm.h). */
 export const KVM_IRQCHIP_PIC_MASTER = 0, KVM_IRQCHIP_PIC_SLAVE = 1, KVM_IRQCHIP_IOAPIC = 2;
+
+/** struct kvm_lapic_state: KVM_APIC_REG_SIZE (0x400) bytes of registers. */
+export const KVM_APIC_REG_SIZE = 0x400;
+export interface kvm_lapic_state { regs: Uint8Array; }

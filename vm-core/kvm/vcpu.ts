@@ -447,6 +447,19 @@ export class KvmVcpu {
     return 0;
   }
 
+  // ---------------------------------------------------------------- KVM_GET/SET_LAPIC
+
+  /** KVM_GET_LAPIC: struct kvm_lapic_state (the 1 KiB register page); -ENXIO without the in-kernel LAPIC. */
+  getLapic(): U.kvm_lapic_state | number {
+    if (!this.lapic) return -U.ENXIO;
+    return { regs: this.lapic.kvm_apic_get_state() };
+  }
+  /** KVM_SET_LAPIC. */
+  setLapic(s: U.kvm_lapic_state): number {
+    if (!this.lapic) return -U.ENXIO;
+    return this.lapic.kvm_apic_set_state(s.regs);
+  }
+
   // ---------------------------------------------------------------- KVM_GET/SET_MP_STATE
 
   getMpState(): U.kvm_mp_state { return { mp_state: this.arch.mp_state }; }
