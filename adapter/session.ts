@@ -11,6 +11,7 @@ import { resolveLaunchOptions } from '../vm-core/config/launch-options';
 import { EXIT_FILTERS } from '../vm-core/debug/exit-filters';
 import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
+import { interruptControllerNodes } from '../vm-core/debug/irqchip-scope';
 import { disassemble } from '../vm-core/debug/disasm';
 import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand } from './console';
 
@@ -375,6 +376,7 @@ export class KvmGuestSession extends LoggingDebugSession {
         ['KVM register cache', () => v.registerCacheScope(), false],
         ['Current exit (kvm_run)', () => v.currentExitScope(), false],
         ['Pending events', () => v.pendingEventsScope(), true],
+        ['Interrupt controllers & time', () => interruptControllerNodes(v.v), true],
         [v.v.ops.view.controlBlockLabel, () => v.controlBlockScope(), true],
         ['VM (capabilities, quirks)', () => v.vmScope(), true],
       ];

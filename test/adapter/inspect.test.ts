@@ -41,7 +41,7 @@ describe('inspection', () => {
   test('every scope has variables; nested ones expand; addresses carry memoryReference', async () => {
     const scopes = await s.scopes();
     assert.deepEqual(scopes.map((x) => x.name), ['Registers', 'Segments', 'Control & debug registers', 'MSRs', 'KVM register cache',
-      'Current exit (kvm_run)', 'Pending events', 'VMCS', 'VM (capabilities, quirks)']);
+      'Current exit (kvm_run)', 'Pending events', 'Interrupt controllers & time', 'VMCS', 'VM (capabilities, quirks)']);
     for (const sc of scopes) {
       const vars = (await s.dc.variablesRequest({ variablesReference: sc.variablesReference })).body.variables;
       assert.ok(vars.length > 0, sc.name);

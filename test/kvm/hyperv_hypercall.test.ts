@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as U from '../../vm-core/kvm';
 import * as T from '../../vm-core/kvm/hyperv_tlfs';
-import { withHypervCpuid, HV_MODEL_TSC_HZ } from '../../vm-core/kvm/hyperv';
+import { withHypervCpuid } from '../../vm-core/kvm/hyperv';
 import { kvm, longModeGuest, createVm, loadAsm, runOnce, ioByte } from './helpers';
 import { setupProtectedMode, setupRealMode } from '../../vm-core/vmm/boot';
 
@@ -59,12 +59,12 @@ org 0x100000
 `);
   hv(t);
   assert.equal(t.vcpu.setMsrs([{ index: T.HV_X64_MSR_VP_INDEX, data: 7n }]), 1);
-  assert.equal(t.vcpu.setMsrs([{ index: 0x10, data: 1_000_000n }]), 1); // IA32_TSC: 1 ms at the model's 1 GHz
+  assert.equal(t.vm.setClock({ clock: 1_000_000n, flags: 0 }), 0); // KVM_SET_CLOCK: kvmclock at 1 ms
   assert.equal(runOnce(t.vcpu), U.KVM_EXIT_IO);
   assert.equal(ioByte(t.vcpu), 7);
   assert.equal(runOnce(t.vcpu), U.KVM_EXIT_IO);
   const dv = new DataView(t.mem.buffer);
-  assert.equal(dv.getBigUint64(0x200000, true), BigInt(HV_MODEL_TSC_HZ));
+  assert.equal(dv.getBigUint64(0x200000, true), 2_000_000_000n, 'the VM clock\'s default TSC rate');
   assert.equal(dv.getUint32(0x200008, true), 10_000, 'TIME_REF_COUNT in 100 ns units (the few instructions before it round away)');
 });
 

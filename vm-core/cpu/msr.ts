@@ -19,9 +19,13 @@ export const MSR_NAMES: Record<number, string> = {
   [MSR_TSC_AUX]: 'TSC_AUX',
 };
 
-/** Virtual TSC: one tick per retired instruction, plus the offset (no wall clock reaches the guest). */
+/** The host cycle count the TSC is offset from: retired instructions (+ the machine's bias, see clockBias). */
+export function hostCycles(c: Cpu): number {
+  return c.icount + c.clockBias;
+}
+/** Virtual TSC: host cycles plus the offset (no wall clock reaches the guest). */
 export function readTsc(c: Cpu): number {
-  return c.icount + c.tscOffset;
+  return c.icount + c.clockBias + c.tscOffset;
 }
 
 const TWO32 = 4294967296;
@@ -69,7 +73,7 @@ export function eferValidBits(c: Cpu): number {
 export function coreWriteMsr(c: Cpu, msr: number, lo: number, hi: number): number {
   const v = join(lo, hi);
   switch (msr >>> 0) {
-    case MSR_IA32_TSC: c.tscOffset = v - c.icount; return 1;
+    case MSR_IA32_TSC: c.tscOffset = v - hostCycles(c); return 1;
     case MSR_IA32_APICBASE: c.apicBase = v; return 1;
     case MSR_IA32_SYSENTER_CS: c.sysenterCs = lo & 0xffff; return 1;
     case MSR_IA32_SYSENTER_ESP: if (!canonical(v)) return -1; c.sysenterEsp = v; return 1;

@@ -134,6 +134,12 @@ export class CpuState {
   pat = [0x00070406, 0x00070406];
   tscAux = 0;
   tscOffset = 0;
+  /**
+   * The host's cycle count minus this processor's icount while it runs (set by the hypervisor at
+   * each entry: the other processors' instructions and skipped idle time), so the TSC is one
+   * clock shared by every processor of the machine. 0 for a processor on its own.
+   */
+  clockBias = 0;
   miscEnable = 0x1800;
   apicBase = 0xfee00900;
 

@@ -10,7 +10,6 @@ import * as T from './hyperv_tlfs';
 import { KVM_REQ_HV_EXIT, KVM_REQ_HV_RESET } from './vcpu_arch';
 import { kvm_read_cr0_bits, kvm_gpr_write } from './x86/kvm_cache_regs';
 import { is_64_bit_mode, kvm_skip_emulated_instruction, kvm_queue_exception } from './x86/x86';
-import { readTsc } from '../cpu/msr';
 import { CR0_PE } from '../cpu/state';
 import { APIC_DM_FIXED } from './lapic';
 
@@ -19,10 +18,10 @@ const MSR_OK = 0, MSR_INVALID = 1, MSR_UNSUPPORTED = 2;
 const TWO32 = 4294967296;
 
 /**
- * The model's virtual TSC ticks once per retired instruction; Hyper-V's frequency MSRs call that
- * 1 GHz (deterministic, like everything the guest sees), so TIME_REF_COUNT = TSC / 100.
+ * Hyper-V's TSC frequency MSR reports the VM clock's TSC rate (clock.ts, default 2 GHz: one
+ * instruction is one TSC cycle); TIME_REF_COUNT is kvmclock time in 100 ns units, as in KVM.
  */
-export const HV_MODEL_TSC_HZ = 1_000_000_000;
+export function hvTscHz(v: KvmVcpu): number { return v.vm.clock.tscKhz * 1000; }
 /** APIC_BUS_FREQUENCY (KVM's default APIC bus cycle of 1 ns). */
 export const HV_APIC_BUS_FREQUENCY = 1_000_000_000;
 
@@ -168,13 +167,13 @@ function hv_check_msr_access(hv: KvmVcpuHv, msr: number): boolean {
   return false;
 }
 
-/** get_time_ref_counter: the partition reference time in 100 ns units (from the virtual TSC). */
+/** get_time_ref_counter: the partition reference time, get_kvmclock_ns / 100 (no TSC page set up). */
 function get_time_ref_counter(v: KvmVcpu): number {
-  return Math.floor(readTsc(v.cpu) / (HV_MODEL_TSC_HZ / 10_000_000));
+  return Math.floor(v.vm.get_kvmclock_ns() / 100);
 }
-/** current_task_runtime_100ns: the vCPU's run time in 100 ns units (retired instructions at 1 GHz). */
+/** current_task_runtime_100ns: the vCPU's run time in 100 ns units (its retired instructions on the VM clock). */
 function current_task_runtime_100ns(v: KvmVcpu): number {
-  return Math.floor(v.cpu.icount / (HV_MODEL_TSC_HZ / 10_000_000));
+  return Math.floor(v.vm.clock.cyclesToNs(v.cpu.icount) / 100);
 }
 
 const MODELLED_MSRS = new Set([T.HV_X64_MSR_GUEST_OS_ID, T.HV_X64_MSR_HYPERCALL, T.HV_X64_MSR_VP_INDEX, T.HV_X64_MSR_RESET,
@@ -195,7 +194,7 @@ export function kvm_hv_get_msr_common(v: KvmVcpu, msr: number, host: boolean): n
     case T.HV_X64_MSR_RESET: v.msrValue = 0; break;
     case T.HV_X64_MSR_VP_INDEX: v.msrValue = hv.vp_index; break;
     case T.HV_X64_MSR_VP_RUNTIME: v.msrValue = current_task_runtime_100ns(v) + hv.runtime_offset; break;
-    case T.HV_X64_MSR_TSC_FREQUENCY: v.msrValue = HV_MODEL_TSC_HZ; break;
+    case T.HV_X64_MSR_TSC_FREQUENCY: v.msrValue = hvTscHz(v); break;
     case T.HV_X64_MSR_APIC_FREQUENCY: v.msrValue = HV_APIC_BUS_FREQUENCY; break;
   }
   return MSR_OK;

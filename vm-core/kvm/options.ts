@@ -30,6 +30,12 @@ export interface VmOptions {
    * (TDX): such a loop then stays inside the processor, the case Notify VM exits exist for (seed 004).
    */
   interceptAcDb?: boolean;
+  /**
+   * The virtual TSC frequency in kHz (KVM_SET_TSC_KHZ on the VM, KVM_CAP_VM_TSC_CONTROL); default
+   * 2,000,000 (2 GHz). One guest instruction is one TSC cycle, so this sets how much virtual time an
+   * instruction takes (0.5 ns at 2 GHz) for kvmclock, the LAPIC timer and Hyper-V reference time.
+   */
+  tscKhz?: number;
 }
 
 export interface ResolvedVmOptions {
@@ -39,6 +45,7 @@ export interface ResolvedVmOptions {
   detectStaleCache: boolean;
   livelockThreshold: number;
   interceptAcDb: boolean;
+  tscKhz: number | undefined;
 }
 
 export function resolveVmOptions(o: VmOptions = {}): ResolvedVmOptions {
@@ -49,5 +56,6 @@ export function resolveVmOptions(o: VmOptions = {}): ResolvedVmOptions {
     detectStaleCache: o.detectStaleCache ?? true,
     livelockThreshold: o.livelockThreshold ?? 10000,
     interceptAcDb: o.interceptAcDb ?? true,
+    tscKhz: o.tscKhz,
   };
 }

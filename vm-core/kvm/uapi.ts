@@ -268,3 +268,17 @@ export class kvm_run {
 
 /** Offset of the I/O data area inside the run page, as KVM_EXIT_IO reports it (KVM_PIO_PAGE_OFFSET * PAGE_SIZE). */
 export const KVM_PIO_DATA_OFFSET = 4096;
+
+// ---------------------------------------------------------------- KVM_GET/SET_CLOCK (linux/kvm.h)
+
+export const KVM_CLOCK_TSC_STABLE = 2, KVM_CLOCK_REALTIME = 1 << 2, KVM_CLOCK_HOST_TSC = 1 << 3;
+export const KVM_CLOCK_VALID_FLAGS = KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC;
+/** struct kvm_clock_data (realtime and host_tsc are not modelled: no wall clock reaches the guest). */
+export interface kvm_clock_data { clock: bigint; flags: number; }
+
+/** KVM_GET/SET_IRQCHIP chip ids (asm/kvm.h). */
+export const KVM_IRQCHIP_PIC_MASTER = 0, KVM_IRQCHIP_PIC_SLAVE = 1, KVM_IRQCHIP_IOAPIC = 2;
+
+/** struct kvm_lapic_state: KVM_APIC_REG_SIZE (0x400) bytes of registers. */
+export const KVM_APIC_REG_SIZE = 0x400;
+export interface kvm_lapic_state { regs: Uint8Array; }

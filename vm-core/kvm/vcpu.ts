@@ -19,6 +19,7 @@ import {
   VCPU_EXREG_CR4, kvm_register_is_dirty, kvm_rip_read, kvm_rsp_read, regBitmapNames,
 } from './x86/kvm_cache_regs';
 import { kvm_vcpu_reset } from './x86/reset';
+import { kvm_synchronize_tsc } from './x86/tsc';
 import { kvm_arch_vcpu_ioctl_run } from './x86/run';
 import { CpuidMemo, kvm_find_cpuid_entry, kvm_vcpu_after_set_cpuid } from './x86/cpuid';
 import { kvm_get_msr, kvm_set_msr } from './x86/msr';
@@ -86,6 +87,7 @@ export class KvmVcpu {
     this.ops.vcpu_create();
     this.attachTrace();
     kvm_vcpu_reset(this, false);
+    kvm_synchronize_tsc(this, null); // kvm_arch_vcpu_postcreate
   }
 
   isBsp(): boolean { return this.vcpu_id === this.vm.bsp_vcpu_id; }
@@ -156,10 +158,23 @@ export class KvmVcpu {
     }
   }
 
-  /** IA32_APIC_BASE write (kvm_set_apic_base). */
+  /**
+   * IA32_APIC_BASE write (kvm_apic_set_base): reserved bits (0x2ff, EXTD without the x2APIC CPUID
+   * bit, above MAXPHYADDR) and EXTD without EN are refused; the guest cannot go from x2APIC back to
+   * xAPIC, nor from disabled straight to x2APIC (SDM Vol. 3A 11.12.5).
+   */
   setApicBase(val: number, hostInitiated: boolean): number {
-    if (!hostInitiated && (val % 4096 & ~(0x100 | 0x400 | 0x800))) return 1;
+    const old = this.arch.apic_base;
+    if (old === val) return 0;
+    const x2 = 1 << 10, en = 1 << 11;
+    const rsvd = 0x2ff | (this.guestCpuidHas(1, 'ecx', 21) ? 0 : x2);
+    if ((val % 4096) & rsvd || val >= 2 ** 52 || val < 0) return 1;
+    const mode = (b: number) => (b & en) ? ((b & x2) ? 2 : 1) : ((b & x2) ? -1 : 0); // x2APIC, xAPIC, invalid, disabled
+    const oldMode = mode(old), newMode = mode(val);
+    if (newMode < 0) return 1;
+    if (!hostInitiated && ((oldMode === 2 && newMode === 1) || (oldMode === 0 && newMode === 2))) return 1;
     this.setApicBaseRaw(val);
+    this.lapic?.baseChanged(old, val);
     return 0;
   }
   setApicBaseRaw(val: number): void { this.arch.apic_base = val; this.cpu.apicBase = val; }
@@ -429,6 +444,19 @@ export class KvmVcpu {
     }
     this.requestEvent();
     return 0;
+  }
+
+  // ---------------------------------------------------------------- KVM_GET/SET_LAPIC
+
+  /** KVM_GET_LAPIC: struct kvm_lapic_state (the 1 KiB register page); -ENXIO without the in-kernel LAPIC. */
+  getLapic(): U.kvm_lapic_state | number {
+    if (!this.lapic) return -U.ENXIO;
+    return { regs: this.lapic.kvm_apic_get_state() };
+  }
+  /** KVM_SET_LAPIC. */
+  setLapic(s: U.kvm_lapic_state): number {
+    if (!this.lapic) return -U.ENXIO;
+    return this.lapic.kvm_apic_set_state(s.regs);
   }
 
   // ---------------------------------------------------------------- KVM_GET/SET_MP_STATE

@@ -5,6 +5,7 @@ import { KVM_MP_STATE_RUNNABLE } from './uapi';
 import type { KvmVcpu } from './vcpu';
 import type { KvmVcpuHv } from './hyperv';
 import { NR_VCPU_REGS } from './x86/kvm_cache_regs';
+import { KvmClockVcpu } from './x86/kvmclock';
 
 /** KVM_REQ_* bits of this model (vcpu->requests). */
 export const KVM_REQ_TRIPLE_FAULT = 1 << 0, KVM_REQ_EVENT = 1 << 1, KVM_REQ_LOAD_MMU_PGD = 1 << 2,
@@ -53,6 +54,12 @@ export class VcpuArch {
   /** vcpu->arch.interrupt. */
   intr_injected = false; intr_nr = 0; intr_soft = false;
   nmi_pending = 0; nmi_injected = false;
+  /** vcpu->arch.pv.pv_unhalted (KVM_HC_KICK_CPU / APIC_DM_REMRD). */
+  pv_unhalted = false;
+  /** vcpu->arch.time / pvclock state (kvmclock.ts). */
+  kvmclock = new KvmClockVcpu();
+  /** MSR_IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3). */
+  ia32_tsc_adjust_msr = 0;
 
   /** vcpu->requests. */
   requests = 0;

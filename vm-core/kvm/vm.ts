@@ -7,8 +7,12 @@ import * as U from './uapi';
 import { KvmVcpu } from './vcpu';
 import { resolveVmOptions, type ResolvedVmOptions, type VmOptions } from './options';
 import { KvmObservers, type KvmObserver } from './observers';
-import { APIC_DM_FIXED } from './lapic';
+import { APIC_DEST_PHYSICAL, APIC_INT_ASSERT, APIC_INT_LEVELTRIG, type KvmLapicIrq } from './lapic';
 import { KvmHv } from './hyperv';
+import { KvmClock, DEFAULT_TSC_KHZ } from './clock';
+import { kvm_request_clock_update } from './x86/kvmclock';
+import { KvmIoapic, IOAPIC_NUM_PINS, type kvm_ioapic_state } from './ioapic';
+import { kvm_irq_delivery_to_apic, APIC_DEST_LOGICAL } from './lapic';
 
 export interface MemSlot { slot: number; flags: number; gpa: number; size: number; mem: Uint8Array; }
 
@@ -36,6 +40,10 @@ export class KvmVm {
   /** kvm_xen_hypercall_enabled (KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL): only its effect on the Hyper-V hypercall page is modelled. */
   xenHypercallEnabled = false;
   irqchip = false;
+  /** kvm->arch.vioapic (KVM_CREATE_IRQCHIP). */
+  ioapic: KvmIoapic | null = null;
+  /** kvm_irq_ack_notifier: called with the IOAPIC pin whose vector was EOIed (the PIT's reinjection). */
+  readonly ackNotifiers: ((pin: number) => void)[] = [];
   bsp_vcpu_id = 0;
   /** gfns that have an MMIO SPTE (first access was an EPT violation / NPF). */
   readonly mmioSptes = new Set<number>();
@@ -48,9 +56,17 @@ export class KvmVm {
    * makes KVM_RUN return -EINTR with the exit still to handle (the next KVM_RUN handles it first).
    */
   hwExitStop: ((vcpu: import('./vcpu').KvmVcpu) => boolean) | null = null;
+  /** The VM's virtual time (clock.ts): the host TSC and nanoseconds every timer and clock is built on. */
+  readonly clock: KvmClock;
+  /** Debugger hooks (not KVM): an interrupt injected into a processor, a LAPIC timer expiry, an EOI, an IPI sent. */
+  injectObserver: ((vcpu: KvmVcpu, vector: number, kind: 'irq' | 'nmi') => void) | null = null;
+  timerObserver: ((vcpu: KvmVcpu, lvtt: number) => void) | null = null;
+  eoiObserver: ((vcpu: KvmVcpu, vector: number, level: number) => void) | null = null;
+  ipiObserver: ((vcpu: KvmVcpu, irq: KvmLapicIrq) => void) | null = null;
 
   constructor(readonly vendor: 'intel' | 'amd', options: VmOptions = {}) {
     this.options = resolveVmOptions(options);
+    this.clock = new KvmClock(this, this.options.tscKhz ?? DEFAULT_TSC_KHZ);
     // A page that gets (or loses) an overlay is no longer MMIO: drop its MMIO SPTE.
     this.bus.addMapListener((ppn) => this.mmioSptes.delete(ppn));
   }
@@ -157,6 +173,7 @@ export class KvmVm {
     if (this.irqchip) return -U.EEXIST;
     if (this.vcpus.length) return -U.EINVAL;
     this.irqchip = true;
+    this.ioapic = new KvmIoapic(this);
     return 0;
   }
 
@@ -176,16 +193,107 @@ export class KvmVm {
     const t = this.vcpus.find((v) => v.lapic && v.lapic.id === apicId);
     if (t && t.arch.mp_state === U.KVM_MP_STATE_HALTED) { t.arch.mp_state = U.KVM_MP_STATE_RUNNABLE; t.cpu.halted = false; }
   }
-  /** KVM_HC_SEND_IPI: bitmap (a0, a1) of APIC IDs starting at a2, vector in a3; returns the count. */
+  /**
+   * kvm_pv_send_ipi (KVM_HC_SEND_IPI): bitmap (a0, a1) of physical APIC IDs starting at a2, the
+   * ICR's low word in a3 (vector, delivery mode, level, trigger); returns the count accepted.
+   */
   pvSendIpi(lo: number, hi: number, min: number, icr: number): number {
+    const irq: KvmLapicIrq = { vector: icr & 0xff, delivery_mode: icr & 0x700, dest_mode: APIC_DEST_PHYSICAL,
+      level: (icr & APIC_INT_ASSERT) !== 0, trig_mode: icr & APIC_INT_LEVELTRIG, shorthand: 0, dest_id: 0 };
     let count = 0;
     for (const v of this.vcpus) {
-      if (!v.lapic) continue;
-      const bit = v.lapic.id - min;
+      const l = v.lapic;
+      if (!l || !l.hwEnabled) continue;
+      const bit = l.id - min;
       const set = bit >= 0 && bit < 64 && (bit < 32 ? (lo >>> bit) & 1 : (hi >>> (bit - 32)) & 1);
-      if (set) { v.lapic.deliver(APIC_DM_FIXED, icr & 0xff); count++; }
+      if (set) count += l.kvm_apic_set_irq(irq);
     }
     return count;
+  }
+
+  // ---------------------------------------------------------------- in-kernel irqchip and timers
+
+  /** kvm_ioapic_update_eoi: a LAPIC EOI for `vector` reaches the in-kernel IOAPIC. */
+  kvm_ioapic_update_eoi(_v: KvmVcpu, vector: number, trig: number): void { this.ioapic?.kvm_ioapic_update_eoi(vector, trig); }
+  /** kvm_notify_acked_irq. */
+  kvm_notify_acked_irq(pin: number): void { for (const n of this.ackNotifiers) n(pin); }
+
+  /**
+   * KVM_IRQ_LINE (kvm_vm_ioctl_irq_line -> kvm_set_irq through the default routing: GSI 0-23 to the
+   * IOAPIC pin of the same number). Returns 0 and the status (1 delivered, 0 coalesced, -1 not
+   * delivered) as KVM_IRQ_LINE_STATUS does, or -ENXIO without an irqchip, -EINVAL for a GSI out of range.
+   */
+  irqLine(l: { irq: number; level: number }): { r: number; status: number } {
+    if (!this.ioapic) return { r: -U.ENXIO, status: 0 };
+    if (l.irq < 0 || l.irq >= IOAPIC_NUM_PINS) return { r: -U.EINVAL, status: 0 };
+    return { r: 0, status: this.ioapic.kvm_ioapic_set_irq(l.irq, l.level !== 0, 0) };
+  }
+
+  /**
+   * KVM_SIGNAL_MSI (kvm_set_msi): address 0xFEExxxxx with destination ID in bits 19:12 and logical
+   * destination in bit 2; data with vector, delivery mode, level (bit 14) and trigger (bit 15).
+   * Returns > 0 delivered, 0 blocked, -EINVAL for flags or a bad address, -ENXIO without an irqchip.
+   */
+  signalMsi(m: { address_lo: number; address_hi: number; data: number; flags?: number }): number {
+    if (!this.irqchip) return -U.ENXIO;
+    if (m.flags) return -U.EINVAL;
+    if ((m.address_lo >>> 20) !== 0xfee || m.address_hi !== 0) return -U.EINVAL;
+    const irq: KvmLapicIrq = {
+      vector: m.data & 0xff, delivery_mode: m.data & 0x700, dest_mode: (m.address_lo & 4) ? APIC_DEST_LOGICAL : APIC_DEST_PHYSICAL,
+      level: true, trig_mode: m.data & (1 << 15), shorthand: 0, dest_id: (m.address_lo >>> 12) & 0xff,
+    };
+    const r = kvm_irq_delivery_to_apic(this.vcpus, null, irq);
+    return r < 0 ? 0 : r;
+  }
+
+  /** KVM_GET_IRQCHIP for KVM_IRQCHIP_IOAPIC (chip 2); -ENXIO without an irqchip, -EINVAL for the PIC chips (not modelled). */
+  getIrqchip(chip_id: number): { r: number; ioapic?: kvm_ioapic_state } {
+    if (!this.ioapic) return { r: -U.ENXIO };
+    if (chip_id !== U.KVM_IRQCHIP_IOAPIC) return { r: -U.EINVAL };
+    return { r: 0, ioapic: this.ioapic.getState() };
+  }
+  /** KVM_SET_IRQCHIP for KVM_IRQCHIP_IOAPIC. */
+  setIrqchip(chip_id: number, s: kvm_ioapic_state): number {
+    if (!this.ioapic) return -U.ENXIO;
+    if (chip_id !== U.KVM_IRQCHIP_IOAPIC) return -U.EINVAL;
+    this.ioapic.setState(s);
+    return 0;
+  }
+
+  /** get_kvmclock_ns: the VM's kvmclock time (virtual ns plus the KVM_SET_CLOCK offset). */
+  get_kvmclock_ns(): number { return this.clock.nowNs() + this.clock.kvmclockOffset; }
+  /** KVM_GET_CLOCK: kvmclock ns; flags KVM_CLOCK_TSC_STABLE (every vCPU's TSC counts together). */
+  getClock(): U.kvm_clock_data { return { clock: BigInt(this.get_kvmclock_ns()), flags: U.KVM_CLOCK_TSC_STABLE }; }
+  /** KVM_SET_CLOCK: kvmclock reads `clock` now (flags other than KVM_CLOCK_REALTIME are -EINVAL; REALTIME has no meaning without a wall clock). */
+  setClock(d: U.kvm_clock_data): number {
+    if (d.flags & ~U.KVM_CLOCK_VALID_FLAGS) return -U.EINVAL;
+    if (d.flags & U.KVM_CLOCK_REALTIME) return -U.EINVAL;
+    this.clock.kvmclockOffset = Number(d.clock) - this.clock.nowNs();
+    kvm_request_clock_update(this.vcpus);
+    return 0;
+  }
+
+  /** The i8259's INTR output (kvm_pic's output; no in-kernel PIC yet: low). */
+  kvm_pic_output(): boolean { return false; }
+  /** kvm_pic_read_irq: the INTA cycle (-1 without a PIC). */
+  kvm_pic_read_irq(): number { return -1; }
+
+  /** The earliest deadline that can interrupt `v`: its LAPIC timer and the VM's devices. */
+  nextTimerCyclesFor(v: KvmVcpu): number {
+    return v.lapic ? v.lapic.expireCycles : Infinity;
+  }
+
+  /** The earliest host-cycle deadline of any in-kernel timer (Infinity: none armed). */
+  nextTimerCycles(): number {
+    let t = Infinity;
+    for (const v of this.vcpus) if (v.lapic && v.lapic.expireCycles < t) t = v.lapic.expireCycles;
+    return t;
+  }
+
+  /** Run every timer the clock has reached (the host's hrtimer interrupts). */
+  runExpiredTimers(): void {
+    const now = this.clock.cycles();
+    for (const v of this.vcpus) if (v.lapic) v.lapic.checkTimer(now);
   }
 }
 

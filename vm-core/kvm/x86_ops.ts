@@ -89,6 +89,8 @@ export interface KvmX86Ops {
   interrupt_allowed(): boolean;
   /** Exit as soon as the guest can take an interrupt / an NMI (interrupt-window, NMI-window exiting). */
   enable_irq_window(): void;
+  /** update_cr8_intercept: make CR8 writes exit while an interrupt is held back by TPR (VMX without a TPR threshold). */
+  update_cr8_intercept?(blocked: boolean): void;
   enable_nmi_window(): void;
   nmi_allowed(): boolean;
   update_exception_bitmap(): void;

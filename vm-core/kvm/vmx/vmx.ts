@@ -461,6 +461,10 @@ export class Vmx implements KvmX86Ops {
   /** vmx_enable_irq_window / vmx_enable_nmi_window: interrupt-window / NMI-window exiting. */
   enable_irq_window(): void { this.exec_controls_setbit(F.CPU_BASED_INTR_WINDOW_EXITING); }
   enable_nmi_window(): void { this.exec_controls_setbit(F.CPU_BASED_NMI_WINDOW_EXITING); }
+  update_cr8_intercept(blocked: boolean): void {
+    if (blocked) this.exec_controls_setbit(F.CPU_BASED_CR8_LOAD_EXITING);
+    else this.exec_controls_clearbit(F.CPU_BASED_CR8_LOAD_EXITING);
+  }
   exec_controls_setbit(bit: number): void {
     if (this.execControlsShadow & bit) return;
     this.execControlsShadow |= bit;

@@ -37,9 +37,12 @@ export function kvm_get_supported_cpuid(vendor: 'intel' | 'amd'): kvm_cpuid_entr
   if (vendor === 'amd') { l0.ebx = str4('Auth'); l0.edx = str4('enti'); l0.ecx = str4('cAMD'); }
   const l1 = add(1, 0);
   l1.ecx |= 1 << 31; // X86_FEATURE_HYPERVISOR
+  // KVM emulates x2APIC and the TSC-deadline timer in its in-kernel LAPIC (kvm_set_cpu_caps).
+  l1.ecx |= (1 << 21) | (1 << 24);
   l1.ecx >>>= 0;
   if (vendor === 'amd') l1.eax = 0x00a00f11;
-  add(7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+  const l7 = add(7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+  l7.ebx = (l7.ebx | (1 << 1)) >>> 0; // TSC_ADJUST (x86.c emulates IA32_TSC_ADJUST)
   add(0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
   out.push({ function: KVM_CPUID_SIGNATURE, index: 0, flags: 0, eax: KVM_CPUID_FEATURES,
     ebx: str4('KVMK'), ecx: str4('VMKV'), edx: str4('M\0\0\0') });

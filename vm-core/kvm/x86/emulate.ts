@@ -58,6 +58,8 @@ export class EmulatorContext implements EmulatorHooks {
   mmioRead(gpa: number, size: number): number {
     const l = this.v.lapic;
     if (l && l.inRange(gpa)) { this.v.cpu.hi = 0; return l.mmioRead(gpa, size); }
+    const io = this.v.vm.ioapic;
+    if (io && io.inRange(gpa)) { this.v.cpu.hi = 0; return io.mmioRead(gpa, size); }
     if (this.replayIdx < this.replayCount) {
       this.v.cpu.hi = this.replayHi[this.replayIdx];
       return this.replayLo[this.replayIdx++];
@@ -68,6 +70,8 @@ export class EmulatorContext implements EmulatorHooks {
   mmioWrite(gpa: number, size: number, lo: number, hi: number): void {
     const l = this.v.lapic;
     if (l && l.inRange(gpa)) { l.mmioWrite(gpa, size, lo); return; }
+    const io = this.v.vm.ioapic;
+    if (io && io.inRange(gpa)) { io.mmioWrite(gpa, size, lo); return; }
     if (this.writeCount >= MAX_PIECES) this.tooManyPieces();
     const k = this.writeCount++;
     this.writeGpa[k] = gpa; this.writeLen[k] = size; this.writeLo[k] = lo; this.writeHi[k] = hi;

@@ -14,7 +14,12 @@ import { kvm_gpr_read32, kvm_gpr_write, VCPU_REGS_RCX } from './kvm_cache_regs';
 import { kvm_complete_insn_gp, kvm_set_efer_msr } from './x86';
 import { kvm_find_cpuid_entry } from './cpuid';
 import { kvm_hv_msr_in_range, kvm_hv_get_msr_common, kvm_hv_set_msr_common } from '../hyperv';
+import { kvm_read_l1_tsc, kvm_set_tsc_msr, kvm_set_tsc_adjust_msr } from './tsc';
+import { kvm_write_system_time, kvm_write_wall_clock } from './kvmclock';
+import { APIC_BASE_MSR, MSR_IA32_TSCDEADLINE } from '../lapic';
 import { coreReadMsr, coreWriteMsr, MSR_EFER, MSR_IA32_APICBASE, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE, MSR_IA32_TSC, MSR_IA32_XSS } from '../../cpu/msr';
+
+const MSR_IA32_TSC_ADJUST = 0x3b;
 
 /** Return codes of the MSR accessors: 0 ok, 1 the value is refused (#GP), KVM_MSR_RET_UNSUPPORTED unknown MSR. */
 export const KVM_MSR_RET_OK = 0, KVM_MSR_RET_INVALID = 1, KVM_MSR_RET_UNSUPPORTED = 2;
@@ -30,7 +35,7 @@ export const PV_MSR_FEATURE: ReadonlyMap<number, number> = new Map([
 ]);
 
 /** MSRs KVM accepts and stores without further meaning in this model (MTRRs, microcode, MCE, ...). */
-const STORED_MSRS = new Set<number>([0x8b, 0x17, 0x3a, 0x3b, 0x179, 0x17a, 0x2ff, 0xfe, 0x1d9,
+const STORED_MSRS = new Set<number>([0x8b, 0x17, 0x3a, 0x179, 0x17a, 0x2ff, 0xfe, 0x1d9,
   ...Array.from({ length: 16 }, (_, k) => 0x200 + k), 0x250, 0x258, 0x259, ...Array.from({ length: 8 }, (_, k) => 0x268 + k),
   0x10a, 0xc0010015, 0xc001001f, 0xc0011029]);
 const MSR_IA32_SPEC_CTRL = 0x48, MSR_IA32_PRED_CMD = 0x49;
@@ -69,9 +74,17 @@ export function kvm_get_msr(v: KvmVcpu, msr: number, hostInitiated: boolean): nu
   const a = v.arch, c = v.cpu;
   msr >>>= 0;
   if (kvm_hv_msr_in_range(msr)) return kvm_hv_get_msr_common(v, msr, hostInitiated);
+  if (msr >= APIC_BASE_MSR && msr <= APIC_BASE_MSR + 0xff) {
+    // kvm_x2apic_msr_read: #GP without an in-kernel APIC in x2APIC mode, or for an unreadable register.
+    const r = v.lapic ? v.lapic.kvm_x2apic_msr_read(msr) : null;
+    if (r === null) return KVM_MSR_RET_INVALID;
+    v.msrValue = r;
+    return 0;
+  }
   const pvFeature = PV_MSR_FEATURE.get(msr);
   if (pvFeature !== undefined) {
     if (!hostInitiated && !guest_pv_has(v, pvFeature)) return KVM_MSR_RET_INVALID;
+    if (msr === MSR_KVM_PV_EOI_EN && v.lapic) { v.msrValue = v.lapic.pv_eoi_msr; return 0; }
     v.msrValue = msr === MSR_KVM_ASYNC_PF_ACK ? 0 : a.pv_msrs.get(msr) ?? 0;
     return 0;
   }
@@ -85,6 +98,9 @@ export function kvm_get_msr(v: KvmVcpu, msr: number, hostInitiated: boolean): nu
     case MSR_IA32_SPEC_CTRL: // vmx_get_msr / svm_get_msr
       if (!hostInitiated && !guest_has_spec_ctrl_msr(v)) return KVM_MSR_RET_INVALID;
       v.msrValue = a.msrs.get(msr) ?? 0; return 0;
+    case MSR_IA32_TSC: v.msrValue = kvm_read_l1_tsc(v); return 0;
+    case MSR_IA32_TSC_ADJUST: v.msrValue = a.ia32_tsc_adjust_msr; return 0;
+    case MSR_IA32_TSCDEADLINE: v.msrValue = v.lapic ? v.lapic.getTscDeadline() : 0; return 0;
   }
   if (isLegacyPerfMsr(msr)) { v.msrValue = 0; return 0; }
   if (STORED_MSRS.has(msr)) { v.msrValue = a.msrs.get(msr) ?? MSR_RESET_VALUES.get(msr) ?? 0; return 0; }
@@ -98,10 +114,14 @@ export function kvm_set_msr(v: KvmVcpu, msr: number, lo: number, hi: number, hos
   msr >>>= 0;
   const val = (hi >>> 0) * 4294967296 + (lo >>> 0);
   if (kvm_hv_msr_in_range(msr)) return kvm_hv_set_msr_common(v, msr, lo, hi, hostInitiated);
+  if (msr >= APIC_BASE_MSR && msr <= APIC_BASE_MSR + 0xff) return v.lapic ? v.lapic.kvm_x2apic_msr_write(msr, lo, hi) : KVM_MSR_RET_INVALID;
   const pvFeature = PV_MSR_FEATURE.get(msr);
   if (pvFeature !== undefined) {
     if (!hostInitiated && !guest_pv_has(v, pvFeature)) return KVM_MSR_RET_INVALID;
     if (msr === MSR_KVM_MIGRATION_CONTROL && (val & ~1)) return KVM_MSR_RET_INVALID;
+    if (msr === MSR_KVM_PV_EOI_EN && v.lapic) return v.lapic.kvm_lapic_set_pv_eoi(val);
+    if (msr === MSR_KVM_SYSTEM_TIME_NEW || msr === MSR_KVM_SYSTEM_TIME) kvm_write_system_time(v, val, msr === MSR_KVM_SYSTEM_TIME_NEW);
+    if ((msr === MSR_KVM_WALL_CLOCK_NEW || msr === MSR_KVM_WALL_CLOCK) && val) kvm_write_wall_clock(v, val);
     if (msr === MSR_KVM_ASYNC_PF_ACK) return 0;
     a.pv_msrs.set(msr, val);
     return 0;
@@ -120,7 +140,9 @@ export function kvm_set_msr(v: KvmVcpu, msr: number, lo: number, hi: number, hos
     }
     case MSR_IA32_MISC_ENABLE: a.ia32_misc_enable_msr = val; return 0;
     case MSR_IA32_XSS: if (val !== 0) return KVM_MSR_RET_INVALID; a.ia32_xss = 0; return 0;
-    case MSR_IA32_TSC: c.tscOffset = val - c.icount; v.ops.setTscOffset?.(c.tscOffset); return 0;
+    case MSR_IA32_TSC: kvm_set_tsc_msr(v, val, hostInitiated); return 0;
+    case MSR_IA32_TSC_ADJUST: kvm_set_tsc_adjust_msr(v, val, hostInitiated); return 0;
+    case MSR_IA32_TSCDEADLINE: v.lapic?.setTscDeadline(val); return 0;
     case 0x9e: if (!hostInitiated) return KVM_MSR_RET_INVALID; a.smbase = val; return 0;
     case MSR_IA32_SPEC_CTRL: // IBRS | STIBP | SSBD are the bits KVM lets a guest set (kvm_spec_ctrl_test_value)
       if (!hostInitiated && !guest_has_spec_ctrl_msr(v)) return KVM_MSR_RET_INVALID;

@@ -36,6 +36,7 @@ export function kvm_vcpu_reset(v: KvmVcpu, initEvent: boolean): void {
   v.cpu.cr2 = 0;
   a.requests |= KVM_REQ_EVENT;
   a.pv_msrs.clear();
+  a.kvmclock.msr = 0; a.kvmclock.updatePending = false; // kvmclock_reset
   if (!initEvent) {
     a.smbase = 0x30000;
     a.pat[0] = PAT_DEFAULT_LO; a.pat[1] = PAT_DEFAULT_HI;

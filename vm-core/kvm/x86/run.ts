@@ -11,6 +11,7 @@ import { RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from '../
 import { handle_invalid_guest_state } from './emulate';
 import { entryInjectEvent } from './vcpu_run_common';
 import { kvm_vcpu_reset, kvm_vcpu_deliver_sipi_vector } from './reset';
+import { kvm_guest_time_update } from './kvmclock';
 
 /** kvm_apic_accept_events: a latched INIT resets the vCPU; a SIPI starts an AP in INIT_RECEIVED. */
 export function kvm_apic_accept_events(v: KvmVcpu): void {
@@ -30,7 +31,21 @@ export function kvm_apic_accept_events(v: KvmVcpu): void {
   }
 }
 
-/** kvm_check_and_inject_events: re-inject, then a queued exception, an NMI, or a LAPIC interrupt. */
+/** kvm_cpu_has_extint: the PIC's output reaches this vCPU through LINT0 (ExtINT). */
+function kvm_cpu_has_extint(v: KvmVcpu): boolean {
+  return v.lapic !== null && v.vm.kvm_pic_output() && v.lapic.kvm_apic_accept_pic_intr();
+}
+/** kvm_cpu_has_interrupt / kvm_cpu_has_injectable_intr: an ExtINT or an APIC interrupt above PPR. */
+export function kvm_cpu_has_interrupt(v: KvmVcpu): boolean {
+  return kvm_cpu_has_extint(v) || (v.lapic !== null && v.lapic.hasInterrupt());
+}
+/** kvm_cpu_get_interrupt: the PIC's INTA cycle for an ExtINT, else IRR -> ISR. */
+function kvm_cpu_get_interrupt(v: KvmVcpu): number {
+  if (kvm_cpu_has_extint(v)) return v.vm.kvm_pic_read_irq();
+  return v.lapic ? v.lapic.kvm_get_apic_interrupt() : -1;
+}
+
+/** kvm_check_and_inject_events: re-inject, then a queued exception, an NMI, or an external interrupt. */
 function kvm_check_and_inject_events(v: KvmVcpu): void {
   const a = v.arch, ops = v.ops;
   if (a.exc_injected) ops.inject_exception(a.exc_vector, a.exc_has_error, a.exc_error, 0);
@@ -41,21 +56,69 @@ function kvm_check_and_inject_events(v: KvmVcpu): void {
     ops.inject_exception(a.exc_vector, a.exc_has_error, a.exc_error, 0);
   } else if (a.nmi_pending && ops.nmi_allowed()) {
     a.nmi_pending--; a.nmi_injected = true; ops.inject_nmi();
-  } else if (v.lapic && v.lapic.hasInterrupt() && ops.interrupt_allowed()) {
-    const vector = v.lapic.acceptInterrupt();
-    a.intr_injected = true; a.intr_nr = vector; a.intr_soft = false;
-    ops.inject_irq(vector);
+    if (v.vm.injectObserver) v.vm.injectObserver(v, 2, 'nmi');
+  } else if (kvm_cpu_has_interrupt(v) && ops.interrupt_allowed()) {
+    const vector = kvm_cpu_get_interrupt(v);
+    if (vector >= 0) {
+      a.intr_injected = true; a.intr_nr = vector; a.intr_soft = false;
+      ops.inject_irq(vector);
+      if (v.vm.injectObserver) v.vm.injectObserver(v, vector, 'irq');
+    }
   }
   // Events that must wait: exit when the guest can take them (enable_nmi_window / enable_irq_window).
   if (a.nmi_pending > 0) ops.enable_nmi_window();
-  if (v.lapic && v.lapic.hasInterrupt()) ops.enable_irq_window();
+  if (kvm_cpu_has_interrupt(v)) ops.enable_irq_window();
+  update_cr8_intercept(v);
+}
+
+/** update_cr8_intercept: while the highest IRR vector is held back by TPR, a CR8 write that lowers it exits. */
+function update_cr8_intercept(v: KvmVcpu): void {
+  const l = v.lapic;
+  if (!l || !v.ops.update_cr8_intercept) return;
+  const irr = l.apic_find_highest_irr();
+  v.ops.update_cr8_intercept(irr !== -1 && (irr & 0xf0) <= (l.getTpr() & 0xf0));
 }
 
 /** Is there work that needs event injection before entry (KVM_REQ_EVENT)? */
 function needsEvents(v: KvmVcpu): boolean {
   const a = v.arch;
   return (a.requests & KVM_REQ_EVENT) !== 0 || a.exc_pending || a.exc_injected || a.intr_injected || a.nmi_injected ||
-    a.nmi_pending > 0 || (v.lapic !== null && v.lapic.hasInterrupt());
+    a.nmi_pending > 0 || kvm_cpu_has_interrupt(v);
+}
+
+/** kvm_inject_pending_timer_irqs: timers that fired for this vCPU become interrupts. */
+function kvm_inject_pending_timer_irqs(v: KvmVcpu): void {
+  const l = v.lapic;
+  if (!l) return;
+  l.checkTimer(v.vm.clock.cycles());
+  if (l.pending) l.kvm_inject_apic_timer_irqs();
+}
+
+/**
+ * The processor runs at most until the next timer deadline this vCPU can see (its LAPIC timer, the
+ * VM's devices), so the interrupt arrives at exactly the instruction the virtual clock says.
+ */
+function timerBudget(v: KvmVcpu, budget: number): number {
+  const dl = v.vm.nextTimerCyclesFor(v);
+  if (dl === Infinity) return budget;
+  const left = dl - v.vm.clock.cycles();
+  return left < 1 ? 1 : left < budget ? left : budget;
+}
+
+/** What the entry stub does with the local APIC: VTPR (CR8) and the PV EOI word (kvm_lapic_sync_to_vapic). */
+function lapicBeforeEntry(v: KvmVcpu): void {
+  const l = v.lapic;
+  if (!l) return;
+  v.cpu.cr8 = (l.getTpr() >> 4) & 0xf;
+  l.kvm_lapic_sync_to_vapic();
+}
+/** After the exit: a CR8 write that did not exit (TPR shadow) moved TPR; a cleared PV EOI bit is an EOI. */
+function lapicAfterExit(v: KvmVcpu): void {
+  const l = v.lapic;
+  if (!l) return;
+  const cr8 = v.cpu.cr8 & 0xf;
+  if (cr8 !== (l.getTpr() >> 4)) l.apic_set_tpr(cr8 << 4);
+  l.kvm_lapic_sync_from_vapic();
 }
 
 /** vcpu_enter_guest: 1 keep running, 0 userspace exit, < 0 error. `budget` limits instructions. */
@@ -73,9 +136,15 @@ function vcpu_enter_guest(v: KvmVcpu, budget: number): number {
     if (a.mp_state !== KVM_MP_STATE_RUNNABLE) return 1;
     kvm_check_and_inject_events(v);
   }
+  if (a.kvmclock.updatePending) kvm_guest_time_update(v);
+  budget = timerBudget(v, budget);
+  // The VM clock while this processor runs: the other vCPUs' instructions and skipped idle time.
+  v.cpu.clockBias = v.vm.clock.cycles() - v.cpu.icount;
   if (v.ops.emulation_required()) return enter_emulated(v, budget);
   const before = v.cpu.icount;
+  lapicBeforeEntry(v);
   const r = v.ops.vcpu_run(budget);
+  lapicAfterExit(v);
   // Nothing retired (event-delivery loop, exit storm): the time still counts against the budget.
   if (v.cpu.icount === before) v.stallUnits += r === RUN_BUDGET ? budget : 1;
   if (r === RUN_EXIT) {
@@ -108,15 +177,59 @@ function afterRun(v: KvmVcpu, r: number): number {
   return 1;
 }
 
-/** vcpu_block: a halted or waiting vCPU wakes on INIT/SIPI or an interrupt; otherwise it would sleep. */
+/** kvm_vcpu_has_events (for a halted vCPU): what wakes it from HLT. */
+function kvm_vcpu_has_events(v: KvmVcpu): boolean {
+  const a = v.arch;
+  if (a.pv_unhalted || a.exc_pending || (a.nmi_pending > 0 && v.ops.nmi_allowed())) return true;
+  return kvm_cpu_has_interrupt(v) && v.ops.interrupt_allowed();
+}
+
+/** A vCPU that cannot run until something happens to it (halted or waiting for INIT/SIPI, nothing pending). */
+function kvm_vcpu_is_idle(v: KvmVcpu): boolean {
+  const st = v.arch.mp_state;
+  if (st === KVM_MP_STATE_RUNNABLE) return false;
+  if (v.lapic && (v.lapic.pendingInit || v.lapic.pendingSipi || v.lapic.pending)) return false;
+  return st !== KVM_MP_STATE_HALTED || !kvm_vcpu_has_events(v);
+}
+
+/** How many timer expiries an idle VM may skip to in one block without any vCPU waking (a masked periodic timer). */
+const MAX_IDLE_EXPIRIES = 64;
+
+/**
+ * Every vCPU of the VM is idle: the host would sleep until the next hrtimer. Time jumps to it and
+ * each vCPU's expired timers are injected (as the hrtimer callbacks and each vCPU's next entry
+ * would), until one of them can run or no timer is armed. True if this vCPU may run.
+ */
+function kvm_vm_idle_advance(v: KvmVcpu): boolean {
+  const vm = v.vm;
+  for (let k = 0; k < MAX_IDLE_EXPIRIES; k++) {
+    const t = vm.nextTimerCycles();
+    if (t === Infinity) return false;
+    vm.clock.advanceTo(t);
+    vm.runExpiredTimers();
+    let woke = false;
+    for (const o of vm.vcpus) {
+      if (o.lapic && o.lapic.pending) o.lapic.kvm_inject_apic_timer_irqs();
+      if (!kvm_vcpu_is_idle(o)) woke = true;
+    }
+    if (woke) return !kvm_vcpu_is_idle(v);
+  }
+  return false;
+}
+
+/** vcpu_block: a halted or waiting vCPU wakes on INIT/SIPI or an event; otherwise it would sleep. */
 function vcpu_block(v: KvmVcpu): number {
   const a = v.arch;
   if (v.lapic && (v.lapic.pendingInit || v.lapic.pendingSipi)) kvm_apic_accept_events(v);
-  if (a.mp_state === KVM_MP_STATE_HALTED && (a.nmi_pending || (v.lapic && v.lapic.hasInterrupt()) || a.exc_pending)) {
+  kvm_inject_pending_timer_irqs(v);
+  if (a.mp_state === KVM_MP_STATE_HALTED && kvm_vcpu_has_events(v)) {
     a.mp_state = KVM_MP_STATE_RUNNABLE;
+    a.pv_unhalted = false;
     v.cpu.halted = false;
   }
   if (a.mp_state === KVM_MP_STATE_RUNNABLE) return 1;
+  // HLT with a timer armed: when nothing else can run, virtual time moves to the deadline.
+  if (v.vm.vcpus.every(kvm_vcpu_is_idle) && kvm_vm_idle_advance(v)) return vcpu_block(v);
   v.blocked = true;
   return -EINTR;
 }
@@ -127,6 +240,7 @@ function vcpu_run(v: KvmVcpu): number {
   for (;;) {
     const left = v.budgetLeft();
     if (left <= 0) { run.exit_reason = KVM_EXIT_INTR; return -EINTR; }
+    if (v.lapic) kvm_inject_pending_timer_irqs(v);
     const r = v.arch.mp_state === KVM_MP_STATE_RUNNABLE ? vcpu_enter_guest(v, left) : vcpu_block(v);
     if (r <= 0) {
       if (r === -EINTR) run.exit_reason = KVM_EXIT_INTR;

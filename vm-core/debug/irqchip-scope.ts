@@ -1,0 +1,89 @@
+// The debugger's "Interrupt controllers & time" scope: the vCPU's local APIC with its registers
+// decoded (IRR/ISR/TMR as vector lists, LVTs, the timer's mode and deadline in host cycles, guest
+// TSC and ns), the VM's IOAPIC redirection table, and the VM clock (clock.ts).
+import type { KvmVcpu } from '../kvm/vcpu';
+import type { VarNode } from './inspect';
+import {
+  APIC_ID, APIC_LVR, APIC_TASKPRI, APIC_PROCPRI, APIC_LDR, APIC_DFR, APIC_SPIV, APIC_ISR, APIC_TMR, APIC_IRR, APIC_ESR,
+  APIC_ICR, APIC_ICR2, APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT0, APIC_LVT1, APIC_LVTERR, APIC_TMICT, APIC_TDCR,
+  APIC_LVT_TIMER_PERIODIC, APIC_LVT_TIMER_TSCDEADLINE,
+} from '../kvm/lapic';
+import { IOAPIC_NUM_PINS, RTE_MASK, RTE_TRIG_LEVEL, RTE_REMOTE_IRR, RTE_DEST_LOGICAL } from '../kvm/ioapic';
+
+const hex = (v: number) => '0x' + (v >>> 0).toString(16);
+const vecList = (vs: number[]) => vs.length ? vs.map((x) => hex(x)).join(' ') : 'none';
+const MODES = ['Fixed', 'LowestPrio', 'SMI', 'RemoteRead', 'NMI', 'INIT', 'StartUp', 'ExtINT'];
+
+/** One LVT entry decoded (SDM Vol. 3A 11.5.1). */
+function lvt(val: number, timer = false): string {
+  const mode = timer ? ['one-shot', 'periodic', 'TSC-deadline', 'reserved'][(val >>> 17) & 3] : MODES[(val >>> 8) & 7];
+  return `${hex(val)} vector=${hex(val & 0xff)} ${mode}${val & (1 << 15) ? ' level' : ''}${val & (1 << 16) ? ' masked' : ''}`;
+}
+
+function lapicNodes(v: KvmVcpu): VarNode[] {
+  const l = v.lapic!;
+  const r = (off: number) => l.get(off);
+  const clock = v.vm.clock, now = clock.cycles();
+  const armed = l.expireCycles !== Infinity;
+  const mode = l.timer_mode === APIC_LVT_TIMER_TSCDEADLINE ? 'TSC-deadline' : l.timer_mode === APIC_LVT_TIMER_PERIODIC ? 'periodic' : 'one-shot';
+  return [
+    { name: 'mode', value: !l.hwEnabled ? 'disabled (IA32_APIC_BASE.EN = 0)' : l.x2apicMode ? 'x2APIC' : `xAPIC at ${hex(l.base)}` },
+    { name: 'ID', value: l.x2apicMode ? hex(r(APIC_ID)) : hex(r(APIC_ID) >>> 24) },
+    { name: 'version', value: hex(r(APIC_LVR)) },
+    { name: 'SPIV', value: `${hex(r(APIC_SPIV))} ${l.sw_enabled ? 'software-enabled' : 'software-disabled'} spurious=${hex(r(APIC_SPIV) & 0xff)}` },
+    { name: 'TPR / PPR', value: `${hex(r(APIC_TASKPRI))} / ${hex(r(APIC_PROCPRI))}` },
+    { name: 'IRR', value: vecList(l.vectors(APIC_IRR)) },
+    { name: 'ISR', value: vecList(l.vectors(APIC_ISR)) },
+    { name: 'TMR', value: vecList(l.vectors(APIC_TMR)) },
+    { name: 'LDR / DFR', value: `${hex(r(APIC_LDR))} / ${r(APIC_DFR) === 0xffffffff ? 'flat' : 'cluster'}` },
+    { name: 'ICR', value: `${hex(r(APIC_ICR2))}:${hex(r(APIC_ICR))} ${MODES[(r(APIC_ICR) >>> 8) & 7]}` },
+    { name: 'ESR', value: hex(r(APIC_ESR)) },
+    { name: 'LVT timer', value: lvt(r(APIC_LVTT), true) },
+    { name: 'LVT thermal', value: lvt(r(APIC_LVTTHMR)) },
+    { name: 'LVT perfmon', value: lvt(r(APIC_LVTPC)) },
+    { name: 'LVT LINT0', value: lvt(r(APIC_LVT0)) },
+    { name: 'LVT LINT1', value: lvt(r(APIC_LVT1)) },
+    { name: 'LVT error', value: lvt(r(APIC_LVTERR)) },
+    {
+      name: 'timer', value: armed ? `${mode}, fires in ${l.expireCycles - now} cycles` : `${mode}, not armed`,
+      children: () => [
+        { name: 'initial count / divide', value: `${r(APIC_TMICT)} / ${l.divide_count} (TDCR ${hex(r(APIC_TDCR))})` },
+        { name: 'period (ns)', value: String(l.period) },
+        { name: 'deadline (host cycles)', value: armed ? String(l.expireCycles) : 'none' },
+        { name: 'deadline (guest TSC)', value: l.tscdeadline ? String(l.tscdeadline) : 'none' },
+        { name: 'deadline (VM ns)', value: armed ? String(clock.cyclesToNs(l.expireCycles)) : 'none' },
+        { name: 'expiration pending', value: String(l.pending > 0) },
+        { name: 'expirations / EOIs', value: `${l.timerFired} / ${l.eois}` },
+      ],
+    },
+    { name: 'PV EOI', value: l.pvEoiEnabled() ? `enabled at ${hex(l.pv_eoi_msr - (l.pv_eoi_msr % 4))}` : 'off' },
+  ];
+}
+
+function ioapicNodes(v: KvmVcpu): VarNode[] {
+  const io = v.vm.ioapic!;
+  const out: VarNode[] = [{ name: 'ID / IRR', value: `${io.id} / ${hex(io.irr)}` }];
+  for (let pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
+    const lo = io.lo[pin], hi = io.hi[pin];
+    out.push({
+      name: `pin ${pin}`,
+      value: `vector=${hex(lo & 0xff)} ${MODES[(lo >>> 8) & 7]} ${lo & RTE_TRIG_LEVEL ? 'level' : 'edge'}${lo & RTE_REMOTE_IRR ? ' remote-IRR' : ''}` +
+        ` dest=${hex(hi >>> 24)}${lo & RTE_DEST_LOGICAL ? ' logical' : ''}${lo & RTE_MASK ? ' masked' : ''} (delivered ${io.delivered[pin]})`,
+    });
+  }
+  return out;
+}
+
+/** The scope's nodes for vCPU `v`. */
+export function interruptControllerNodes(v: KvmVcpu): VarNode[] {
+  const clock = v.vm.clock;
+  const nodes: VarNode[] = [
+    { name: 'VM clock', value: `${clock.cycles()} cycles = ${clock.nowNs()} ns at ${clock.tscKhz} kHz (idle skipped: ${clock.idleCycles} cycles)` },
+    { name: 'guest TSC', value: `${clock.cycles() + v.arch.tsc_offset} (offset ${v.arch.tsc_offset}, IA32_TSC_ADJUST ${v.arch.ia32_tsc_adjust_msr})` },
+    { name: 'kvmclock', value: v.arch.kvmclock.msr % 2 ? `${v.vm.get_kvmclock_ns()} ns, page at ${hex(v.arch.kvmclock.msr - 1)}` : `${v.vm.get_kvmclock_ns()} ns (no page)` },
+  ];
+  if (v.lapic) nodes.push({ name: 'LAPIC', value: `IRR ${vecList(v.lapic.vectors(APIC_IRR))}, ISR ${vecList(v.lapic.vectors(APIC_ISR))}`, children: () => lapicNodes(v) });
+  else nodes.push({ name: 'LAPIC', value: 'none (no KVM_CREATE_IRQCHIP)' });
+  if (v.vm.ioapic) nodes.push({ name: 'IOAPIC', value: `irr ${hex(v.vm.ioapic.irr)}`, children: () => ioapicNodes(v) });
+  return nodes;
+}
