@@ -413,7 +413,12 @@ export class Machine {
         for (let b = 0; b < io.size; b++) run.data[off + b] = (val >>> (8 * b)) & 0xff;
       }
     }
-    if (this.resetRequested !== null) this.resetVm();
+    if (this.resetRequested !== null) {
+      // The guest's reset request with reboot on: the VM restarts inside this run, whose instruction budget goes on.
+      const left = this.totalLeft, output = this.output, serial = this.serial;
+      this.resetVm();
+      this.totalLeft = left; this.output = output; this.serial = serial;
+    }
   }
 
   /** KVM_EXIT_MMIO: the platform's MMIO windows (pc-testdev's IORAM); elsewhere reads are all ones, writes dropped. */
