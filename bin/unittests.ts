@@ -144,10 +144,22 @@ export function classify(code: number | null, timedOut: boolean, output: string,
   return { status: 'FAIL', reason: why, firstFailure: failAt >= 0 ? lines[failAt] : undefined, context };
 }
 
-function runOne(p: Plan, bin: string, logDir: string): Promise<TestResult> {
+/**
+ * How a child runs `kvm-guest run`: the bundle this command already runs from (bin/.bundle-cli.cjs,
+ * built by bin/kvm-guest.js), loaded directly, so parallel children do not rebuild it at once;
+ * else (running from the sources) bin/kvm-guest.js.
+ */
+function childCommand(): string[] | undefined {
+  const bundle = join(__dirname, '.bundle-cli.cjs');
+  if (existsSync(bundle)) return ['-e', 'require(process.argv[1]).main(process.argv.slice(2)).then((c) => { process.exitCode = c; })', bundle];
+  const bin = join(__dirname, 'kvm-guest.js');
+  return existsSync(bin) ? [bin] : undefined;
+}
+
+function runOne(p: Plan, cmd: string[], logDir: string): Promise<TestResult> {
   return new Promise((done) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [bin, 'run', ...p.argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cmd, 'run', ...p.argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const cap = 4 << 20;
     child.stdout.on('data', (d: Buffer) => { if (out.length < cap) out += d.toString('latin1'); });
@@ -194,7 +206,7 @@ export async function cmdUnittests(argv: string[], io: CliIo): Promise<number> {
   if (unknown.length) { io.err(`kvm-guest unittests: no test or group named ${unknown.join(', ')} in ${cfgPath}\n`); return EXIT_USAGE; }
   const chosen = names.length ? tests.filter((t) => names.includes(t.name) || t.groups.some((g) => names.includes(g))) : tests;
   const plans = chosen.map((t) => planTest(t, resolve(dir), names.includes(t.name), timeout));
-  const bin = [join(__dirname, 'kvm-guest.js'), join(__dirname, '..', 'bin', 'kvm-guest.js')].find((p) => existsSync(p));
+  const bin = childCommand();
   if (!bin) { io.err('kvm-guest unittests: cannot find bin/kvm-guest.js\n'); return EXIT_USAGE; }
   const logs = logDir ? resolve(logDir) : mkdtempSync(join(tmpdir(), 'kvm-guest-unittests-'));
   const results: TestResult[] = new Array(plans.length);
