@@ -108,6 +108,7 @@ export function usage(): string {
     '  asm FILE -o OUT [-l LST]  assemble NASM-syntax source into a flat binary (and a listing)',
     '  dap [--port N]            serve the Debug Adapter Protocol on stdio, or on 127.0.0.1:N',
     '  bench                     run the benchmarks (same as npm run bench)',
+    '  unittests DIR [NAME...]   run kvm-unit-tests x86 tests (DIR/x86/unittests.cfg) headless: PASS/FAIL/SKIP',
     '',
     'Options of run (also accepted in --config FILE.json and launch.json, by their camelCase names):',
   ];

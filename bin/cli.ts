@@ -16,6 +16,7 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
   const args = parseArgs(argv);
   // bench has options of its own (--section, --seconds, --no-peers ...): everything after the word goes to it.
   if (args.command === 'bench') return cmdBench(argv.slice(argv.indexOf('bench') + 1), io);
+  if (args.command === 'unittests') return (await import('./unittests')).cmdUnittests(argv.slice(argv.indexOf('unittests') + 1), io);
   if (args.flags.version) { io.out(`kvm-guest ${version()}\n`); return 0; }
   if (args.flags.help || !args.command || args.command === 'help') {
     io.out(usage() + '\n');
@@ -30,7 +31,7 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
     case 'run': return (await import('./run')).cmdRun(args, io);
     case 'dap': return (await import('./dap')).cmdDap(args, io);
     default:
-      io.err(`kvm-guest: unknown command '${args.command}' (run, asm, dap, bench)\n`);
+      io.err(`kvm-guest: unknown command '${args.command}' (run, asm, dap, bench, unittests)\n`);
       return EXIT_USAGE;
   }
 }

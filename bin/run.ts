@@ -59,13 +59,14 @@ export function endName(s: StopReason): string {
     case 'kvm-bug': return 'KVM_BUG';
     case 'stopped': return 'STOPPED';
     case 'slice': return 'SLICE';
+    case 'system-event': return s.event === 'reset' ? 'SYSTEM_RESET' : 'SYSTEM_SLEEP';
   }
 }
 
 export function exitStatus(s: StopReason): number {
   switch (s.kind) {
     case 'exit-port': return s.code;
-    case 'halted': return 0;
+    case 'halted': case 'system-event': return 0;
     case 'limit': return EXIT_LIMIT;
     case 'shutdown': return EXIT_SHUTDOWN;
     default: return EXIT_INTERNAL;

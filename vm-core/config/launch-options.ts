@@ -38,6 +38,8 @@ export interface LaunchOptions {
   cpuidBeforeReset: boolean;
   exitLog: 'userspace' | 'all';
   defines: Record<string, string>;
+  append?: string;
+  initrd?: string;
 }
 
 export interface OptionError { option: string; message: string; }
@@ -86,6 +88,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'preFixSeed001', kind: 'boolean', default: false, description: 'Reproduce KVM before the seed 001 fixes: CR3 not cleared on RESET/INIT, GUEST_CR0 read before it is ever written.' },
   { name: 'cpuidBeforeReset', kind: 'boolean', default: false, description: 'Set the vCPU\'s CPUID before RESET, so RDX holds CPUID.1.EAX instead of 0x600.' },
   { name: 'exitLog', kind: 'enum', values: ['userspace', 'all'], default: 'userspace', description: "Which exits are logged: only exits to userspace, or every hardware exit too." },
+  { name: 'append', kind: 'string', arg: 'TEXT', description: 'Multiboot kernels: the command line after the kernel path in the multiboot information (QEMU -append).' },
+  { name: 'initrd', kind: 'string', arg: 'FILE[,FILE...]', description: "Multiboot kernels: modules loaded after the kernel, comma-separated, each 'FILE[ ARGS]' (QEMU -initrd); kvm-unit-tests reads its environment from the first." },
   { name: 'defines', kind: 'map', arg: 'NAME=VALUE', repeatable: true, default: {}, description: 'Preprocessor definitions for assembly sources (%define NAME VALUE).' },
 ];
 

@@ -49,6 +49,8 @@ export interface GuestImage {
   lines: LineEntry[];
   /** Function ranges from DWARF .debug_info or the symbol table, for the call stack. */
   functions?: { name: string; low: number; high: number; file?: string; line?: number }[];
+  /** A multiboot v1 kernel (header found in its first 8 KiB): the VMM boots it as QEMU's -kernel does. */
+  multiboot?: import('./multiboot').MultibootHeader;
 }
 
 /** A problem in user input, with its location. Loaders collect these and never throw. */

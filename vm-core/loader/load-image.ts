@@ -1,12 +1,13 @@
 // Loads any guest image the debugger accepts: an ELF (by its magic, gABI e_ident), assembly
 // source (by extension .asm/.nasm, through the built-in NASM-compatible assembler), or else
 // a flat binary. Never throws: every problem is a Diagnostic.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { ElfLoadOptions, isElf, loadElfFile } from './elf';
 import { FlatOptions, loadFlatFile } from './flat';
 import type { LoadResult } from './image';
 import { assemble } from './assemble';
+import { findMultibootHeader, loadMultibootAout, MB_AOUT_KLUDGE } from './multiboot';
 
 /** NASM-syntax sources (GNU as files (.s) are built into ELF by the user's toolchain instead). */
 export const ASM_EXTENSIONS = ['.asm', '.nasm'];
@@ -46,10 +47,31 @@ export function loadImage(path: string, opts: LoadImageOptions = {}): LoadResult
   const abs = resolve(path);
   const kind = opts.format && opts.format !== 'auto' ? opts.format : sniffImageKind(abs);
   switch (kind) {
-    case 'elf': return loadElfFile(abs, opts);
-    case 'asm': return assembleSource(abs, opts);
-    default: return loadFlatFile(abs, opts);
+    case 'elf': return withMultiboot(loadElfFile(abs, opts), abs);
+    case 'asm': {
+      // An assembled kernel with a multiboot header in its first 8 KiB is booted by multiboot too.
+      const r = assembleSource(abs, opts);
+      if (r.ok && r.image.segments[0]) { const h = findMultibootHeader(r.image.segments[0].bytes); if (h) r.image.multiboot = h; }
+      return r;
+    }
+    default: {
+      // A flat file with a multiboot header using the a.out kludge is placed by that header.
+      const h = opts.format === 'flat' || opts.loadAddress !== undefined || opts.placement === 'reset' ? undefined : findMultibootHeader(readHead(abs, 8192) ?? new Uint8Array(0));
+      if (h && h.flags & MB_AOUT_KLUDGE) {
+        try { return loadMultibootAout(readFileSync(abs), abs, h); }
+        catch (e) { return { ok: false, diagnostics: [{ file: abs, line: 0, column: 0, severity: 'error', message: `multiboot: cannot read file: ${(e as Error).message}` }] }; }
+      }
+      return loadFlatFile(abs, opts);
+    }
   }
+}
+
+/** An ELF kernel carrying a multiboot header is booted by multiboot (its PT_LOAD segments placed by the ELF loader). */
+function withMultiboot(r: LoadResult, path: string): LoadResult {
+  if (!r.ok) return r;
+  const h = findMultibootHeader(readHead(path, 8192) ?? new Uint8Array(0));
+  if (h) r.image.multiboot = h;
+  return r;
 }
 
 /** Assembles NASM-syntax source with the built-in assembler (vm-core/loader/assemble.ts). */

@@ -1,6 +1,7 @@
 // From launch options (the schema shared by the CLI, --config files and launch.json) to a running
 // Machine: load the image, translate KVM capability and quirk names into numbers, and report every
 // problem as a message that names the option or the file location.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadImage } from '../loader/load-image';
 import { formatDiagnostic, type GuestImage } from '../loader/image';
@@ -88,6 +89,17 @@ export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial
     return { ok: false, errors: loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic), warnings };
   }
   const { opts, errors } = machineOptions(o);
+  if (o.append !== undefined) opts.cmdline = o.append;
+  if (o.initrd) {
+    opts.modules = [];
+    for (const [k, item] of o.initrd.split(',').entries()) {
+      const file = item.trim().split(/\s+/)[0];
+      if (!file) { errors.push(`initrd: module ${k} has no file name`); continue; }
+      try { opts.modules.push({ name: item.trim(), bytes: new Uint8Array(readFileSync(resolve(baseDir, file))) }); }
+      catch (e) { errors.push(`initrd: cannot read module ${k} ${file}: ${(e as Error).message}`); }
+    }
+  }
+  if ((o.append !== undefined || o.initrd) && !loaded.image.multiboot) warnings.push(`append/initrd: ${o.program} is not a multiboot kernel, so they are ignored`);
   if (errors.length) return { ok: false, errors, warnings };
   try {
     const machine = new Machine(loaded.image, { ...opts, ...extra });

@@ -12,6 +12,9 @@ import { setupEntry, type EntryMode } from './boot';
 import { handlePortIn, handlePortOut, DEBUG_PORT, EXIT_PORT } from './devices';
 import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions } from './overlay';
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
+import { Platform } from './platform';
+import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
+import { virtualNanoseconds } from './virtual-clock';
 
 /** Seed 002 (hyperv, hypervOverlay: overlay.ts) and seed 004 (notifyWindow, notifyUser, tripleFaultEvent, notifyPolicy: notify.ts). */
 export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptions {
@@ -47,6 +50,14 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   observers?: import('../kvm/observers').KvmObserver[];
   /** Further KVM_ENABLE_CAP calls on the VM, made before any vCPU exists (vCPU caps go to each vCPU). */
   caps?: { cap: number; args: bigint[]; vcpu?: boolean }[];
+  /** Multiboot kernels: the command line after the kernel path (QEMU -append). */
+  cmdline?: string;
+  /** Multiboot kernels: the modules (QEMU -initrd). */
+  modules?: MultibootModule[];
+  /** Write the ACPI and MP tables into the BIOS area (default: for multiboot kernels). */
+  platformTables?: boolean;
+  /** A guest's reset request (port 0x92, 0xCF9, i8042) resets the VM and runs on (default: the run stops, like QEMU -no-reboot). */
+  reboot?: boolean;
 }
 
 export interface ExitLogEntry { vcpu: number; kind: 'kvm' | 'hw'; reason: string; detail: string; rip: number; }
@@ -61,7 +72,9 @@ export type StopReason =
   | { kind: 'kvm-bug'; bug: string; message: string }
   | { kind: 'stopped'; vcpu: number }
   /** run(sliceLimit) used up its slice: nothing happened, call run() again to continue. */
-  | { kind: 'slice' };
+  | { kind: 'slice' }
+  /** The guest asked the platform for a reset (and reboot is off) or an ACPI sleep state. */
+  | { kind: 'system-event'; event: 'reset' | 'sleep'; source: string };
 
 /** A hook called at every exit to userspace before the VMM handles it; return true to stop the run. */
 export type ExitHook = (vcpu: KvmVcpu, run: U.kvm_run) => boolean | void;
@@ -92,6 +105,10 @@ export class Machine {
   private stop: StopReason | null = null;
   /** Overlay pages placed for KVM_EXIT_HYPERV_OVERLAY (seed 002). */
   readonly hypervOverlays = new HypervOverlays();
+  /** The PC platform's devices (platform.ts); rebuilt by a RESET of the VM. */
+  platform!: Platform;
+  /** Where the multiboot information structure was written (multiboot kernels). */
+  multibootInfo: number | null = null;
 
   constructor(readonly image: GuestImage | null, readonly opts: MachineOptions = {}) {
     const vendor = opts.vendor ?? 'intel';
@@ -114,10 +131,56 @@ export class Machine {
     const nf = configureNotifyVm(this.vm, opts);
     if (nf) throw new MachineConfigError(`KVM_ENABLE_CAP(${capName(nf[0])}, 0x${nf[1].toString(16)}) failed: ${errnoName(-nf[2])}` +
       (nf[0] === U.KVM_CAP_X86_NOTIFY_VMEXIT && this.vm.vendor !== 'intel' ? ' (Notify VM exits are Intel-only: KVM_CHECK_EXTENSION returns 0 on AMD)' : ''));
-    if (image) this.load(image);
+    this.platform = this.createPlatform();
+    if (image) { this.load(image); this.bootProtocol(); }
     const entryMode = opts.entry ?? this.defaultEntry();
     for (let k = 0; k < (opts.vcpus ?? 1); k++) this.addVcpu(k, entryMode);
     if (opts.logHardwareExits) this.vm.observe({ hwExit: (e) => this.exitLog.push({ vcpu: e.vcpu, kind: 'hw', reason: e.name, detail: `info1=0x${e.info1.toString(16)}`, rip: e.rip }) });
+  }
+
+  private createPlatform(): Platform {
+    const img = this.image, mb = img?.multiboot;
+    const p = new Platform({
+      mem: this.mem,
+      vcpus: this.opts.vcpus ?? 1,
+      nowNs: () => virtualNanoseconds(this.vcpus.reduce((n, v) => n + v.cpu.icount, 0)),
+      transmit: (b) => { this.serial += String.fromCharCode(b); },
+      systemEvent: (event, source) => {
+        if (event === 'reset' && this.opts.reboot) this.resetRequested = source;
+        else this.stop = { kind: 'system-event', event, source };
+      },
+      fwCfg: img && mb ? {
+        kernel: { addr: img.segments[0]?.addr ?? 0, size: img.segments.reduce((n, s) => n + s.bytes.length, 0), entry: img.entry },
+        cmdline: { addr: 0, text: this.opts.cmdline ?? '' },
+        ...(this.opts.modules?.length ? { initrd: { addr: 0, size: this.opts.modules[0].bytes.length } } : {}),
+      } : undefined,
+    });
+    // The ISA IRQ lines (COM1, pc-testdev) reach the guest once the in-kernel irqchip takes KVM_IRQ_LINE: until then p.setIrq stays a no-op.
+    return p;
+  }
+
+  /** A reset request seen while reboot is on: the VMM resets the VM after the current exit. */
+  private resetRequested: string | null = null;
+
+  /** Multiboot kernels: the MBI, modules and tables (the boot vCPU is set up in addVcpu / resetVm). */
+  private bootProtocol(): void {
+    const img = this.image;
+    if (!img) return;
+    if (this.opts.platformTables ?? !!img.multiboot) Platform.writeTables(this.mem, this.opts.vcpus ?? 1);
+    if (!img.multiboot || this.opts.entry) return;
+    try {
+      const info = writeMultibootInfo(this.mem, img, { cmdline: [img.path, this.opts.cmdline ?? ''].filter((x) => x).join(' '), modules: this.opts.modules ?? [], memSize: this.mem.length });
+      this.multibootInfo = info.mbi;
+    } catch (e) {
+      if (e instanceof MultibootError) throw new MachineConfigError(e.message);
+      throw e;
+    }
+  }
+
+  private setupBootVcpu(v: KvmVcpu, mode: EntryMode): void {
+    if (!this.image) return;
+    if (this.multibootInfo !== null && !this.opts.entry) setupMultibootEntry(v, this.mem, this.image.entry, this.multibootInfo);
+    else setupEntry(v, this.mem, mode, this.image.entry);
   }
 
   private defaultEntry(): EntryMode {
@@ -152,7 +215,7 @@ export class Machine {
       const r = v.enableCap({ cap: c.cap, args: c.args });
       if (r < 0) throw new MachineConfigError(`KVM_ENABLE_CAP(${capName(c.cap)}) on vCPU ${id} failed: ${errnoName(-r)}`);
     }
-    if (id === 0 && this.image) setupEntry(v, this.mem, mode, this.image.entry);
+    if (id === 0) this.setupBootVcpu(v, mode);
     this.vcpus.push(v);
   }
 
@@ -248,11 +311,14 @@ export class Machine {
    */
   resetVm(): void {
     this.clearRamForReset();
-    if (this.image) this.load(this.image);
+    this.platform = this.createPlatform();
+    this.multibootInfo = null;
+    this.resetRequested = null;
+    if (this.image) { this.load(this.image); this.bootProtocol(); }
     const mode = this.opts.entry ?? this.defaultEntry();
     for (const v of this.vcpus) {
       v.reset();
-      if (v.vcpu_id === 0 && this.image) setupEntry(v, this.mem, mode, this.image.entry);
+      if (v.vcpu_id === 0) this.setupBootVcpu(v, mode);
     }
     this.vm.bus.noteWrite(0, this.mem.length);
     this.output = '';
@@ -305,7 +371,7 @@ export class Machine {
     const run = v.kvm_run;
     switch (run.exit_reason) {
       case U.KVM_EXIT_IO: this.handleIo(v); break;
-      case U.KVM_EXIT_MMIO: if (!run.mmio.is_write) run.mmio.data.fill(0xff); break;
+      case U.KVM_EXIT_MMIO: this.handleMmio(v); break;
       case U.KVM_EXIT_HLT: if (!this.haltWakes(v)) this.stop = { kind: 'halted' }; break;
       case U.KVM_EXIT_SHUTDOWN: this.stop = { kind: 'shutdown' }; break;
       case U.KVM_EXIT_HYPERCALL: break; // reply ret = 0 (set by KVM) unless a hook changed it
@@ -339,13 +405,29 @@ export class Machine {
         let val = 0;
         for (let b = 0; b < io.size; b++) val |= run.data[off + b] << (8 * b);
         if (io.port === EXIT_PORT) { this.stop = { kind: 'exit-port', code: val & 0xff }; return; }
+        if (this.platform.bus.write(io.port, io.size, val >>> 0)) { if (this.stop) return; continue; }
         const text = handlePortOut(this, io.port, io.size, val >>> 0);
-        if (text) { if (io.port === DEBUG_PORT) this.output += text; else this.serial += text; }
+        if (text && io.port === DEBUG_PORT) this.output += text;
       } else {
-        const val = handlePortIn(this, io.port, io.size);
+        const val = this.platform.bus.read(io.port, io.size) ?? handlePortIn(this, io.port, io.size);
         for (let b = 0; b < io.size; b++) run.data[off + b] = (val >>> (8 * b)) & 0xff;
       }
     }
+    if (this.resetRequested !== null) {
+      // The guest's reset request with reboot on: the VM restarts inside this run, whose instruction budget goes on.
+      const left = this.totalLeft, output = this.output, serial = this.serial;
+      this.resetVm();
+      this.totalLeft = left; this.output = output; this.serial = serial;
+    }
+  }
+
+  /** KVM_EXIT_MMIO: the platform's MMIO windows (pc-testdev's IORAM); elsewhere reads are all ones, writes dropped. */
+  private handleMmio(v: KvmVcpu): void {
+    const mmio = v.kvm_run.mmio, gpa = Number(mmio.phys_addr);
+    const dev = this.platform.bus.mmioDevice(gpa);
+    const data = mmio.data.subarray(0, mmio.len);
+    if (!dev) { if (!mmio.is_write) data.fill(0xff); return; }
+    if (mmio.is_write) dev.mmioWrite(gpa, data); else dev.mmioRead(gpa, data);
   }
 
   private describe(run: U.kvm_run): string {
