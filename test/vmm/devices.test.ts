@@ -225,3 +225,27 @@ wait:
   assert.deepEqual(m.run(), { kind: 'exit-port', code: 0 });
   assert.equal(m.output, 'k\x02');
 });
+
+test('ISA IRQ lines reach the in-kernel IOAPIC as on QEMU\'s pc machine: COM1 on GSI 4, IRQ0 on GSI 2 (the MADT override); nowhere without an irqchip', () => {
+  const src = 'bits 16\norg 0x7c00\nhlt\n';
+  const m = new Machine(guest(src), {});
+  const io = m.vm.ioapic!;
+  assert.ok(io, 'the default VMM creates the in-kernel irqchip');
+  m.platform.setIrq(4, 1);
+  assert.equal((io.irr >>> 4) & 1, 1, 'COM1 raised IRR bit 4 (pin masked: latched, not delivered)');
+  m.platform.setIrq(4, 0);
+  m.platform.setIrq(0, 1);
+  assert.equal((io.irr >>> 2) & 1, 1, 'IRQ0 arrives on pin 2');
+  assert.equal(io.irr & 1, 0, 'not on pin 0');
+  const n = new Machine(guest(src), { irqchip: false });
+  assert.equal(n.vm.ioapic ?? null, null);
+  n.platform.setIrq(4, 1); // no irqchip: the line goes nowhere and nothing throws
+});
+
+test('the RTC runs on the VM\'s virtual clock (kvm/clock.ts), never the host\'s', () => {
+  const m = new Machine(guest('bits 16\norg 0x7c00\nhlt\n'), {});
+  const read = (reg: number) => { m.platform.cmos.portWrite(0x70, 1, reg); return m.platform.cmos.portRead(0x71, 1); };
+  const before = read(0);
+  assert.equal(m.vm.clock.nowNs(), 0, 'no instruction retired yet');
+  assert.equal(before, read(0), 'the seconds register does not move while the guest does not run');
+});

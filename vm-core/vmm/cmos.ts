@@ -1,13 +1,14 @@
 // The MC146818 RTC and CMOS RAM (hw/rtc/mc146818rtc.c): index port 0x70 (bit 7 disables NMIs),
 // data port 0x71; registers 0-9 the time of day in BCD or binary (register B bit 2) and 24- or
 // 12-hour format (bit 1), A/B/C/D status, 0x32 the century, and the memory-size bytes QEMU's
-// pc_cmos_init writes (0x15-0x18, 0x30-0x31, 0x34-0x35, 0x5B-0x5D). Time is virtual (virtual-clock.ts).
+// pc_cmos_init writes (0x15-0x18, 0x30-0x31, 0x34-0x35, 0x5B-0x5D). Time is the VM's virtual clock (kvm/clock.ts), never the host's.
 import type { PortDevice } from './port-bus';
-import { RTC_EPOCH_SECONDS } from './virtual-clock';
 
 export const CMOS_INDEX = 0x70, CMOS_DATA = 0x71;
 const SEC = 0, MIN = 2, HOUR = 4, WDAY = 6, MDAY = 7, MONTH = 8, YEAR = 9, REG_A = 0x0a, REG_B = 0x0b, REG_C = 0x0c, REG_D = 0x0d, CENTURY = 0x32;
 const REG_B_DM = 0x04, REG_B_24H = 0x02, REG_D_VRT = 0x80;
+/** The RTC's time at virtual time 0: 2000-01-01 00:00:00 UTC (a fixed date, never the host's). */
+export const RTC_EPOCH_SECONDS = Date.UTC(2000, 0, 1) / 1000;
 
 export class Cmos implements PortDevice {
   readonly ram = new Uint8Array(128);

@@ -14,7 +14,6 @@ import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
 import { Platform } from './platform';
 import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
-import { virtualNanoseconds } from './virtual-clock';
 
 /** Seed 002 (hyperv, hypervOverlay: overlay.ts) and seed 004 (notifyWindow, notifyUser, tripleFaultEvent, notifyPolicy: notify.ts). */
 export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptions {
@@ -143,7 +142,7 @@ export class Machine {
     const p = new Platform({
       mem: this.mem,
       vcpus: this.opts.vcpus ?? 1,
-      nowNs: () => virtualNanoseconds(this.vcpus.reduce((n, v) => n + v.cpu.icount, 0)),
+      nowNs: () => this.vm.clock.nowNs(),
       transmit: (b) => { this.serial += String.fromCharCode(b); },
       systemEvent: (event, source) => {
         if (event === 'reset' && this.opts.reboot) this.resetRequested = source;
@@ -155,7 +154,10 @@ export class Machine {
         ...(this.opts.modules?.length ? { initrd: { addr: 0, size: this.opts.modules[0].bytes.length } } : {}),
       } : undefined,
     });
-    // The ISA IRQ lines (COM1, pc-testdev) reach the guest once the in-kernel irqchip takes KVM_IRQ_LINE: until then p.setIrq stays a no-op.
+    // ISA IRQ lines (COM1, pc-testdev) as QEMU's pc machine routes them to the in-kernel IOAPIC: KVM_IRQ_LINE
+    // on the GSI of the same number, IRQ0 on GSI 2 (the interrupt source override the MADT and MP table
+    // describe). No in-kernel PIC is modelled, and without an irqchip the lines go nowhere.
+    p.setIrq = (line, level) => { if (this.vm.irqchip) this.vm.irqLine({ irq: line === 0 ? 2 : line, level }); };
     return p;
   }
 
