@@ -82,6 +82,20 @@ test('without dist/cli.cjs the CLI says to run npm run build (exit 70), and buil
   }
 });
 
+test('--help and --version start without loading the emulator or iced-x86 (their start-up cost)', () => {
+  // The bundle is required as bin/kvm-guest.js does; afterwards no iced-x86 module is loaded.
+  const probe = `const cli = require(${JSON.stringify(CLI_BUNDLE)});
+    const io = { out() {}, err() {} };
+    (async () => {
+      for (const a of [['--help'], ['--version'], ['run', '--help']]) if (await cli.main(a, io) !== 0) throw new Error('status of ' + a.join(' '));
+      const loaded = Object.keys(require.cache).filter((f) => f.includes('iced-x86'));
+      process.stdout.write(JSON.stringify(loaded));
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [], 'modules loaded by --help/--version');
+});
+
 test('8 parallel runs all succeed and write no file into bin/ or dist/', async () => {
   const listing = () => ['bin', 'dist'].flatMap((d) => readdirSync(join(ROOT, d)).map((f) => `${d}/${f}@${statSync(join(ROOT, d, f)).mtimeMs}`)).sort();
   const before = listing();
