@@ -12,7 +12,8 @@
 //
 // Environment: KVM_GUEST_E2E_CACHE (tool cache), KVM_GUEST_E2E_KEEP=1 (keep the temporary
 // home with code-server's log), KVM_GUEST_E2E_NO_BUILD=1 (use the existing dist/*.vsix),
-// KVM_GUEST_E2E_NO_INSTALL=1 (install nothing: run only with what is already there), CI.
+// KVM_GUEST_E2E_NO_INSTALL=1 (install nothing: run only with what is already there),
+// KVM_GUEST_E2E_TIMEOUT_SCALE=N (longer UI waits on a busy machine), CI.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
