@@ -1,9 +1,7 @@
 // kvm-guest subcommands: run, asm, dap, bench. Thin: everything real lives in vm-core and adapter.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, usage, ParsedArgs } from './args';
-import { assemble } from '../vm-core/loader/assemble';
-import { formatDiagnostic } from '../vm-core/loader/image';
 
 import { EXIT_USAGE, EXIT_INTERNAL, type CliIo } from './status';
 export * from './status';
@@ -45,7 +43,10 @@ function version(): string {
 }
 
 /** kvm-guest asm FILE -o OUT [-l LISTING] [-D NAME=VALUE]: NASM-syntax source to a flat binary. */
-function cmdAsm(args: ParsedArgs, io: CliIo): number {
+async function cmdAsm(args: ParsedArgs, io: CliIo): Promise<number> {
+  // Loaded here, not at the top: the assembler's tables cost --help and --version their start-up time.
+  const { assemble } = await import('../vm-core/loader/assemble');
+  const { formatDiagnostic } = await import('../vm-core/loader/image');
   const file = args.positional[0];
   if (!file || args.positional.length > 1) { io.err('kvm-guest asm: expected one source FILE\n'); return EXIT_USAGE; }
   const outFile = typeof args.flags.output === 'string' ? args.flags.output : undefined;
@@ -77,7 +78,11 @@ async function cmdBench(benchArgs: string[], io: CliIo): Promise<number> {
   const { spawnSync } = await import('node:child_process');
   const script = resolve(__dirname, '..', 'scripts', 'run-bundled.mjs');
   const bench = resolve(__dirname, '..', 'bench', 'run.ts');
+  // The bench is bundled on the fly with esbuild, a devDependency: it runs from a clone, not from an installed package.
+  if (!existsSync(script) || !existsSync(bench)) {
+    io.err(`kvm-guest bench: ${bench} not found: the bench runs from a clone of the repository (npm install, then npm run bench)\n`);
+    return EXIT_USAGE;
+  }
   const r = spawnSync(process.execPath, [script, bench, ...benchArgs], { stdio: 'inherit' });
-  void io;
   return r.status ?? EXIT_INTERNAL;
 }

@@ -1,16 +1,25 @@
 #!/usr/bin/env node
-// kvm-guest: the command-line face of vm-core. The TypeScript sources run as one esbuild bundle
-// (built on the fly beside bin/cli.ts; a bundle keeps the emulator's hot path fast).
+// kvm-guest: the command-line face of vm-core. Runs the esbuild bundle of bin/cli.ts that
+// `npm run build` writes to dist/cli.cjs (npm runs the build as `prepare` on `npm install` or
+// `npm ci` in a clone; a published package ships the bundle). Nothing is built or written at
+// start-up: one bundle keeps the emulator's hot path fast, and parallel runs share no output file.
 'use strict';
 const { join } = require('node:path');
-const { pathToFileURL } = require('node:url');
 
-(async () => {
-  const { bundle } = await import(pathToFileURL(join(__dirname, '..', 'scripts', 'run-bundled.mjs')).href);
-  const out = await bundle(join(__dirname, 'cli.ts'));
-  const { main } = require(out);
-  process.exitCode = await main(process.argv.slice(2));
-})().catch((e) => {
+const BUNDLE = join(__dirname, '..', 'dist', 'cli.cjs');
+let cli;
+try {
+  cli = require(BUNDLE);
+} catch (e) {
+  if (e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(BUNDLE)) {
+    console.error(`kvm-guest: ${BUNDLE} is missing: run \`npm run build\` in ${join(__dirname, '..')} (npm install runs it too)`);
+    process.exit(70);
+  }
+  throw e;
+}
+cli.main(process.argv.slice(2)).then((status) => {
+  process.exitCode = status;
+}, (e) => {
   console.error(`kvm-guest: ${e && e.message ? e.message : e}`);
   process.exitCode = 70;
 });

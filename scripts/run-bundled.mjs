@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Runs a TypeScript entry point as one esbuild bundle (scope-hoisted: calls between modules are
 // direct, unlike a per-file transpiler's export getters, which cost the emulator's hot path more
-// than half its speed). Used by `npm run bench`, `npm run fuzz` and bin/kvm-guest.js.
+// than half its speed). Used by `npm run bench` and bench/dap.ts; the CLI's own bundle is built by
+// scripts/build.mjs. The bundle is written atomically (temporary file, then rename), so runs started
+// together never load a half-written one.
 // Usage: node scripts/run-bundled.mjs ENTRY.ts [args...]
 import * as esbuild from 'esbuild';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { V8_TUNING_JS } from './v8-tuning.mjs';
+import { writeFileAtomic } from './write-atomic.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,9 +33,10 @@ const moduleDirname = {
 export async function bundle(entry) {
   // Beside the entry, so __dirname-relative files (guest sources, fixtures) resolve as in the sources.
   const outfile = join(dirname(resolve(entry)), '.bundle-' + basename(entry).replace(/\.ts$/, '') + '.cjs');
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: [resolve(entry)],
     outfile,
+    write: false,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -47,6 +51,7 @@ export async function bundle(entry) {
     // Every bundle run this way runs the emulator: tune V8 first (scripts/v8-tuning.mjs).
     banner: { js: V8_TUNING_JS },
   });
+  for (const f of result.outputFiles) writeFileAtomic(f.path, f.contents);
   return outfile;
 }
 

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { main, EXIT_USAGE, EXIT_LIMIT, EXIT_SHUTDOWN, EXIT_INTERNAL } from '../../bin/cli';
+import { BIN, ensureCliBundle } from './cli-bundle';
 
 const ROOT = resolve(__dirname, '../..');
 const GUESTS = join(ROOT, 'test/adapter/guests');
 const exits = join(GUESTS, 'exits.asm'), faults = join(GUESTS, 'faults.asm');
-const BIN = join(ROOT, 'bin/kvm-guest.js');
 
 async function cli(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
   let out = '', err = '';
@@ -205,10 +205,7 @@ describe('kvm-guest asm', () => {
 });
 
 describe('the bundled bin/kvm-guest.js', () => {
-  before(() => {
-    // Build the bundle once (the first call bundles bin/cli.ts with esbuild).
-    spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
-  });
+  before(ensureCliBundle);
 
   test('run --json from a shell: the same document, the exit status of the guest', () => {
     const r = spawnSync(process.execPath, [BIN, 'run', exits, '--json'], { encoding: 'utf8' });

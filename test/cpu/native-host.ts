@@ -15,6 +15,21 @@ export function nativeHostProblem(flag: string, name: string): string | undefine
   return undefined;
 }
 
+/**
+ * The processor vendor of this host as the emulator models vendors (Cpu.vendor), from
+ * /proc/cpuinfo's vendor_id: GenuineIntel is intel; AuthenticAMD and HygonGenuine (a Zen licensee)
+ * are amd; anything else undefined. A native comparison runs the emulator as this vendor, so fields
+ * whose behaviour differs by vendor (AMD's FXSAVE error pointers) are compared like for like.
+ */
+export function hostVendor(cpuinfo?: string): 'intel' | 'amd' | undefined {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try { text = readFileSync('/proc/cpuinfo', 'utf8'); } catch { return undefined; }
+  }
+  const id = /^vendor_id\s*:\s*(\S+)/m.exec(text)?.[1];
+  return id === 'GenuineIntel' ? 'intel' : id === 'AuthenticAMD' || id === 'HygonGenuine' ? 'amd' : undefined;
+}
+
 /** Build test/cpu/NAME.c (gcc -O2 -mno-red-zone) into a fresh temporary folder; returns the executable. */
 export function buildNativeHarness(name: string): string {
   const exe = join(mkdtempSync(join(tmpdir(), `${name}-`)), name);

@@ -282,6 +282,27 @@ test('FXSAVE writes the SDM Vol. 1 Table 10-2 image; FXRSTOR restores it', () =>
   for (let r = 0; r < 16; r++) assert.deepEqual(xmm(cpu, r), [0x1000 * r, 0x1000 * r + 1, 0x1000 * r + 2, 0x1000 * r + 3]);
 });
 
+test('FXSAVE stores FOP/FIP/FDP as the modelled vendor does: Intel always, AMD only while FSW.ES is set', () => {
+  // The image to restore: FOP 0x123, FIP and FDP with distinct bytes; FSW ES set or clear.
+  const run = (vendor: 'intel' | 'amd', fcw: number, fsw: number) => {
+    const { cpu, mem, dv } = setup(['0fae0e' /* fxrstor [rsi] */, '0fae07' /* fxsave [rdi] */]);
+    cpu.vendor = vendor;
+    dv.setUint16(SRC, fcw, true);
+    dv.setUint16(SRC + 2, fsw, true);
+    dv.setUint16(SRC + 6, 0x123, true);
+    for (let k = 8; k < 24; k++) mem[SRC + k] = 0x10 + k;
+    dv.setUint32(SRC + 24, 0x1f80, true);
+    halts(cpu);
+    return Array.from(mem.subarray(DST + 6, DST + 24));
+  };
+  const pointers = [0x23, 0x01, ...seq(16, (k) => 0x18 + k)];
+  assert.deepEqual(run('intel', 0x037f, 0), pointers, 'Intel, ES clear');
+  assert.deepEqual(run('amd', 0x037f, 0), new Array(18).fill(0), 'AMD, ES clear: zeros');
+  // FCW 0x37e unmasks #I and FSW has IE and ES set: an exception is pending.
+  assert.deepEqual(run('amd', 0x037e, 0x0081), pointers, 'AMD, ES set');
+  assert.deepEqual(run('intel', 0x037e, 0x0081), pointers, 'Intel, ES set');
+});
+
 test('FXRSTOR with reserved MXCSR bits raises #GP(0) and restores nothing', () => {
   const { cpu, dv } = setup(['0fae0e' /* fxrstor [rsi] */]);
   dv.setUint32(SRC + 24, 0x40000, true);

@@ -7,10 +7,13 @@
 // builds the .vsix (npm run package), installs it into a fresh code-server, opens a temporary
 // copy of test/e2e/workspace/ and checks what a user sees; screenshots go to
 // test/e2e/screenshots/. Where the tools cannot be had (not Linux x64, no root for apt-get, no
-// registry) every test is skipped with the reason.
+// registry), outside CI every test is skipped with the reason; in CI (CI=true) the suite fails
+// with the reason: CI never passes without the end-to-end tests having run.
 //
 // Environment: KVM_GUEST_E2E_CACHE (tool cache), KVM_GUEST_E2E_KEEP=1 (keep the temporary
-// home with code-server's log), KVM_GUEST_E2E_NO_BUILD=1 (use the existing dist/*.vsix).
+// home with code-server's log), KVM_GUEST_E2E_NO_BUILD=1 (use the existing dist/*.vsix),
+// KVM_GUEST_E2E_NO_INSTALL=1 (install nothing: run only with what is already there),
+// KVM_GUEST_E2E_TIMEOUT_SCALE=N (longer UI waits on a busy machine), CI.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -18,7 +21,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureSetup, e2ePaths } from './setup.mjs';
+import { ensureSetup, e2ePaths, unavailable } from './setup.mjs';
 import { zipEntries } from './zip.mjs';
 import {
   contextMenu, installExtension, launchChromium, openFile, openWorkbench, prepareHome, retry, revealRow, runCommand,
@@ -54,8 +57,10 @@ if (!skip && !process.env.KVM_GUEST_E2E_NO_BUILD) {
 if (!skip && !existsSync(VSIX)) skip = `${VSIX} does not exist`;
 
 if (skip) {
-  log(`SKIPPED: ${skip}`);
-  test('end-to-end tests in code-server', { skip }, () => {});
+  const u = unavailable(skip);
+  log(u.fail ? `FAILED: ${u.message}` : `SKIPPED: ${u.message}`);
+  if (u.fail) test('end-to-end tests in code-server', () => assert.fail(u.message));
+  else test('end-to-end tests in code-server', { skip: u.message }, () => {});
 } else {
   const home = mkdtempSync(join(tmpdir(), 'kvm-guest-e2e-'));
   const workspace = join(home, 'workspace');

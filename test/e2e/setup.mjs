@@ -6,14 +6,19 @@
 //     node24/        npm package node@24 (code-server 4.139 needs Node 24; its headers build the natives)
 //     code-server/   code-server@4.139.x and playwright-core (no browser download: Debian's is used)
 //     setup.json     what was installed, and when
-// First run: about 3.5 minutes and 1.3 GB. Later runs: a few checks, nothing downloaded.
+// First run: about 3.5 minutes and 1.3 GB on a quiet machine. Later runs: a few checks, nothing
+// downloaded. The child npm runs under Node 24 with an environment cleaned of the npm_* variables
+// of an enclosing `npm run` (code-server's postinstall reads the Node version from
+// npm_config_user_agent: the outer npm's Node 20 made it refuse, and npm rolled code-server back),
+// and the cache's package.json approves the install scripts code-server needs (npm 11's
+// allowScripts; code-server's postinstall then builds its native modules with node-gyp).
 //
 //   node test/e2e/setup.mjs           install what is missing, print what it did
 //   node test/e2e/setup.mjs --check   only say what is missing (exit 1 if anything is)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CODE_SERVER_VERSION = '4.139.1';
@@ -39,6 +44,8 @@ export function e2ePaths(cache = cacheDir()) {
     node: join(nodeDist, 'bin', 'node'),
     codeServerDir: join(cache, 'code-server'),
     codeServerEntry: join(cache, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js'),
+    /** A native module code-server's postinstall builds (kerberos, with libkrb5-dev): the postinstall ran to its end. */
+    codeServerNative: join(cache, 'code-server', 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules', 'kerberos', 'build', 'Release', 'kerberos.node'),
     playwrightCore: join(cache, 'code-server', 'node_modules', 'playwright-core'),
     chromium: CHROMIUM,
     stamp: join(cache, 'setup.json'),
@@ -72,6 +79,7 @@ export function checkSetup(paths = e2ePaths()) {
   if (!nodeV?.startsWith(`v${NODE_MAJOR}.`)) missing.push(`Node ${NODE_MAJOR} (npm package node@${NODE_MAJOR}) in ${paths.nodeDir}`);
   const cs = readJson(join(paths.codeServerDir, 'node_modules', 'code-server', 'package.json'));
   if (cs?.version !== CODE_SERVER_VERSION || !existsSync(paths.codeServerEntry)) missing.push(`code-server ${CODE_SERVER_VERSION} in ${paths.codeServerDir}`);
+  else if (!existsSync(paths.codeServerNative)) missing.push(`code-server ${CODE_SERVER_VERSION}'s native modules (its postinstall did not finish: ${paths.codeServerNative} missing)`);
   const pw = readJson(join(paths.playwrightCore, 'package.json'));
   if (pw?.version !== PLAYWRIGHT_CORE_VERSION) missing.push(`playwright-core ${PLAYWRIGHT_CORE_VERSION} in ${paths.codeServerDir}`);
   return missing;
@@ -99,10 +107,56 @@ function run(cmd, args, opts, log) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with ${r.status ?? r.signal}`);
 }
 
-function ensureDir(dir) {
+/**
+ * Packages whose install scripts the set-up runs, by folder (package.json "allowScripts", which
+ * npm 11 consults before running a dependency's install scripts): node's preinstall fetches the
+ * Linux x64 build; code-server's postinstall installs VS Code's server dependencies and builds
+ * their native modules; argon2 (code-server's password hashing) builds with node-gyp.
+ */
+const ALLOW_SCRIPTS = {
+  node: { node: true },
+  codeServer: { [`code-server@${CODE_SERVER_VERSION}`]: true, argon2: true },
+};
+
+/** The folder's package.json: created if missing; `allowScripts` merged in. */
+function ensureDir(dir, allowScripts) {
   mkdirSync(dir, { recursive: true });
-  const pkg = join(dir, 'package.json');
-  if (!existsSync(pkg)) writeFileSync(pkg, JSON.stringify({ private: true, description: 'kvm-guest-debugger end-to-end test tools (test/e2e/setup.mjs)' }, null, 2) + '\n');
+  const file = join(dir, 'package.json');
+  const pkg = readJson(file) ?? { private: true, description: 'kvm-guest-debugger end-to-end test tools (test/e2e/setup.mjs)' };
+  if (allowScripts) pkg.allowScripts = { ...pkg.allowScripts, ...allowScripts };
+  writeFileSync(file, JSON.stringify(pkg, null, 2) + '\n');
+}
+
+/**
+ * The environment of a child npm: this process's, without what an enclosing `npm run` or `npx`
+ * put there (npm_* and npm_config_* variables, INIT_CWD, NODE, the project's node_modules/.bin
+ * and npm's node-gyp-bin on PATH), which the child npm would otherwise take as its own
+ * configuration; `prepend` goes first on PATH.
+ */
+export function childEnv(env = process.env, { prepend = [], extra = {} } = {}) {
+  const out = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || /^npm_/i.test(k) || k === 'INIT_CWD' || k === 'NODE') continue;
+    out[k] = v;
+  }
+  const path = (env.PATH ?? '').split(delimiter).filter((d) => d && !d.endsWith(`${sep}node_modules${sep}.bin`) && !/node-gyp-bin$/.test(d));
+  out.PATH = [...prepend, ...path].join(delimiter);
+  return { ...out, ...extra };
+}
+
+/** Whether this run is CI's (the CI variable set, as CI services and .ci/run do). */
+export function isCi(env = process.env) {
+  return !!env.CI && !/^(0|false|no)$/i.test(env.CI);
+}
+
+/**
+ * What a suite does when its tools are unavailable: outside CI it skips, naming the reason; in CI
+ * it fails, so a CI run never passes without the end-to-end tests having run.
+ */
+export function unavailable(reason, env = process.env) {
+  return isCi(env)
+    ? { fail: true, message: `the end-to-end suite cannot run in CI (CI=${env.CI}): ${reason}` }
+    : { fail: false, message: `skipped (outside CI): ${reason}` };
 }
 
 /**
@@ -114,6 +168,7 @@ export function ensureSetup({ log = console.log, paths = e2ePaths() } = {}) {
   let missing = checkSetup(paths);
   if (missing.length === 0) return { ok: true, did, missing };
   if (process.platform !== 'linux' || process.arch !== 'x64') return { ok: false, did, missing };
+  if (process.env.KVM_GUEST_E2E_NO_INSTALL) return { ok: false, did, missing: [...missing, 'nothing installed (KVM_GUEST_E2E_NO_INSTALL is set)'] };
 
   const t0 = Date.now();
   // 1. Debian packages (needs root and apt-get).
@@ -142,9 +197,9 @@ export function ensureSetup({ log = console.log, paths = e2ePaths() } = {}) {
   const nodeV = existsSync(paths.node) ? version(paths.node, ['--version']) : undefined;
   if (!nodeV?.startsWith(`v${NODE_MAJOR}.`)) {
     log(`setup: npm install node@${NODE_MAJOR} into ${paths.nodeDir}`);
-    ensureDir(paths.nodeDir);
     try {
-      run(process.execPath, [npm, 'install', '--no-audit', '--no-fund', '--save-exact', `node@${NODE_MAJOR}`], { cwd: paths.nodeDir }, log);
+      ensureDir(paths.nodeDir, ALLOW_SCRIPTS.node);
+      run(process.execPath, [npm, 'install', '--no-audit', '--no-fund', '--save-exact', `node@${NODE_MAJOR}`], { cwd: paths.nodeDir, env: childEnv() }, log);
       did.push(`npm install node@${NODE_MAJOR} (${version(paths.node, ['--version'])})`);
     } catch (e) {
       log(`setup: ${e.message}`);
@@ -156,15 +211,18 @@ export function ensureSetup({ log = console.log, paths = e2ePaths() } = {}) {
   const csMissing = checkSetup(paths).filter((m) => m.startsWith('code-server') || m.startsWith('playwright-core'));
   if (csMissing.length && existsSync(paths.node)) {
     log(`setup: npm install code-server@${CODE_SERVER_VERSION} playwright-core@${PLAYWRIGHT_CORE_VERSION} into ${paths.codeServerDir} (about 3 minutes)`);
-    ensureDir(paths.codeServerDir);
-    const env = {
-      ...process.env,
-      PATH: join(paths.nodeDist, 'bin') + delimiter + (process.env.PATH ?? ''),
-      npm_config_nodedir: paths.nodeDist,
-      // playwright-core never downloads a browser; say so anyway.
-      PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1',
-    };
+    const env = childEnv(process.env, {
+      prepend: [join(paths.nodeDist, 'bin')],
+      extra: {
+        npm_config_nodedir: paths.nodeDist,
+        // playwright-core never downloads a browser; say so anyway.
+        PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1',
+      },
+    });
     try {
+      ensureDir(paths.codeServerDir, ALLOW_SCRIPTS.codeServer);
+      // A code-server whose postinstall did not finish: remove it, or npm would keep it as installed.
+      if (!existsSync(paths.codeServerNative)) rmSync(join(paths.codeServerDir, 'node_modules', 'code-server'), { recursive: true, force: true });
       run(paths.node, [npm, 'install', '--no-audit', '--no-fund', '--save-exact', `code-server@${CODE_SERVER_VERSION}`, `playwright-core@${PLAYWRIGHT_CORE_VERSION}`], { cwd: paths.codeServerDir, env }, log);
       did.push(`npm install code-server@${CODE_SERVER_VERSION} playwright-core@${PLAYWRIGHT_CORE_VERSION}`);
     } catch (e) {
@@ -173,7 +231,7 @@ export function ensureSetup({ log = console.log, paths = e2ePaths() } = {}) {
   }
 
   missing = checkSetup(paths);
-  if (did.length) {
+  if (did.length && existsSync(paths.cache)) {
     writeFileSync(paths.stamp, JSON.stringify({
       when: new Date().toISOString(), seconds: Math.round((Date.now() - t0) / 1000), did,
       node: version(paths.node, ['--version']), codeServer: CODE_SERVER_VERSION, playwrightCore: PLAYWRIGHT_CORE_VERSION,

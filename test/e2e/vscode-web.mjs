@@ -8,6 +8,12 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
+/**
+ * Multiplies the UI waits (page default, waitFor's default, the workbench's first load): set
+ * KVM_GUEST_E2E_TIMEOUT_SCALE=3 on a slow or busy machine. A broken step still fails, later.
+ */
+export const TIMEOUT_SCALE = Math.max(1, Number(process.env.KVM_GUEST_E2E_TIMEOUT_SCALE) || 1);
+
 export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -141,9 +147,10 @@ export async function launchChromium(paths) {
 export async function openWorkbench(browser, server, folder) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
-  page.setDefaultTimeout(30000);
-  await page.goto(`${server.url}/?folder=${encodeURIComponent(folder)}`);
-  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
+  page.setDefaultTimeout(30000 * TIMEOUT_SCALE);
+  // The first load fetches the workbench's scripts; 'domcontentloaded' does not wait for every one.
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(folder)}`, { waitUntil: 'domcontentloaded', timeout: 60000 * TIMEOUT_SCALE });
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 * TIMEOUT_SCALE });
   await page.locator('.statusbar').waitFor({ state: 'visible' });
   return page;
 }
@@ -185,7 +192,7 @@ export async function screenshot(page, dir, name) {
 }
 
 /** Polls `fn` until it returns a truthy value or the time is up (the extension host registers contributions a few seconds after the workbench appears). */
-export async function waitFor(fn, { timeout = 30000, interval = 250, what = 'condition' } = {}) {
+export async function waitFor(fn, { timeout = 30000 * TIMEOUT_SCALE, interval = 250, what = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
   let last;
   while (Date.now() < deadline) {

@@ -8,16 +8,59 @@ import { define, HandlerFactory } from '../decode';
 import type { Handler } from '../insn';
 import { RSP, SS } from '../state';
 
-/** Every iced Code whose name matches `re` (for registering instruction families). */
-let codeNames: [string, number][] | undefined;
+/**
+ * The text every string matched by `re` starts with, read off its source: `^` and the literal
+ * characters after it, up to the first metacharacter (less the last one when a quantifier follows
+ * it); '' where that cannot be read off (no `^`, a top-level `|`, the i, g or y flag).
+ */
+export function literalPrefix(re: RegExp): string {
+  const s = re.source;
+  if (s[0] !== '^' || /[igy]/.test(re.flags)) return '';
+  for (let k = 0, depth = 0, inClass = false; k < s.length; k++) {
+    const ch = s[k];
+    if (ch === '\\') k++;
+    else if (inClass) inClass = ch !== ']';
+    else if (ch === '[') inClass = true;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === '|' && depth === 0) return '';
+  }
+  let end = 1;
+  while (end < s.length && /[A-Za-z0-9_]/.test(s[end])) end++;
+  if (end > 1 && end < s.length && '?*{'.includes(s[end])) end--;
+  return s.slice(1, end);
+}
+
+/** iced's Code names sorted, with their values and their order in the enum. */
+let codeNames: { name: string; code: number; order: number }[] | undefined;
+
+/**
+ * Every iced Code whose name matches `re` (for registering instruction families), in enum order.
+ * Only names starting with the regex's literal prefix are tested (a binary search in the sorted
+ * names): some 370 families against 4,900 names would otherwise cost the CLI 100 ms at start-up.
+ */
 export function codesMatching(re: RegExp): number[] {
   if (!codeNames) {
     codeNames = [];
-    for (const [name, v] of Object.entries(Code)) if (typeof v === 'number') codeNames.push([name, v]);
+    // Object.keys, not Object.entries: iced's frozen 9,900-property enum makes entries 100 ms slower.
+    const byName = Code as unknown as Record<string, number | string>;
+    for (const name of Object.keys(byName)) {
+      const v = byName[name];
+      if (typeof v === 'number') codeNames.push({ name, code: v, order: codeNames.length });
+    }
+    codeNames.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
-  const out: number[] = [];
-  for (const [name, v] of codeNames) if (re.test(name)) out.push(v);
-  return out;
+  const prefix = literalPrefix(re);
+  let lo = 0, hi = codeNames.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (codeNames[mid].name < prefix) lo = mid + 1; else hi = mid;
+  }
+  const hits: { code: number; order: number }[] = [];
+  for (let k = lo; k < codeNames.length && codeNames[k].name.startsWith(prefix); k++) {
+    if (re.test(codeNames[k].name)) hits.push(codeNames[k]);
+  }
+  return hits.sort((a, b) => a.order - b.order).map((h) => h.code);
 }
 export function defineMatching(re: RegExp, h: Handler | { factory: HandlerFactory }): void {
   const codes = codesMatching(re);

@@ -791,10 +791,24 @@ function fxLin(c: Cpu, i: Insn, write: boolean): number {
   return lin;
 }
 
+/** FOP (6-7), FIP (8-15) and FDP (16-23) in the FXSAVE image; FSW.ES, the x87 exception summary. */
+const FX_FOP = 6, FX_POINTERS_END = 24, FX_FSW = 2, FSW_ES = 0x80;
+
+/**
+ * The x87 error pointers as `vendor` saves them into an FXSAVE image `img` (x87 part filled): AMD
+ * processors store FOP, FIP and FDP only while FSW.ES is set and zeros otherwise (AMD APM Vol. 4
+ * FXSAVE; Linux's X86_BUG_FXSAVE_LEAK); Intel stores them always (SDM Vol. 1 10.5.1). The modelled
+ * CPUID does not set 8000_0008H EBX[2] (RstrFpErrPtrs), so an AMD guest sees the zeros.
+ */
+export function fxsaveErrorPointers(c: Cpu, img: Uint8Array): void {
+  if (c.vendor === 'amd' && (img[FX_FSW] & FSW_ES) === 0) img.fill(0, FX_FOP, FX_POINTERS_END);
+}
+
 defineMatching(/^Fxsave(64)?_m512byte$/, (c: Cpu, i: Insn) => {
   const lin = fxLin(c, i, true);
   const n = fxLength(c);
   FX.set(c.fxArea.subarray(0, FX_XMM));
+  fxsaveErrorPointers(c, FX);
   FXV.setInt32(FX_MXCSR, c.mxcsr, true);
   FXV.setInt32(FX_MXCSR_MASK, MXCSR_MASK, true);
   const x = c.xmm;

@@ -36,6 +36,9 @@ function build(): void {
   for (const k of names) {
     const code = (Code as unknown as Record<string, number>)[k] as Code;
     if (code === Code.INVALID || k.startsWith('Declare') || k === 'Zero_bytes' || /486|Undoc|undoc/.test(k)) continue;
+    // iced names every EVEX, XOP and MVEX form with that prefix: skip them before asking iced (the
+    // encoding check below would), which saves 2,000 WebAssembly look-ups at every start.
+    if (/^(EVEX|XOP|MVEX)_/.test(k)) continue;
     const oc = CodeExt.opCode(code);
     try {
       const enc = oc.encoding;
