@@ -83,7 +83,7 @@ function examine(e: DebugEngine, vi: number, t: string): ConsoleResult {
   const addr = Number(BigInt.asIntN(64, Expression.parse(addrText).evaluate(e.evalContext(vi))));
   const v = e.views[vi];
   if (fmt === 'i') {
-    return { text: disassemble(v, e.image, addr, 0, n, v.v.cpu.codeBits).map((l) => `0x${l.address.toString(16)}${l.symbol ? ` <${l.symbol}>` : ''}:  ${l.bytes.padEnd(24)} ${l.text}`).join('\n') };
+    return { text: disassemble(v, e.image, addr, 0, n, v.codeBits()).map((l) => `0x${l.address.toString(16)}${l.symbol ? ` <${l.symbol}>` : ''}:  ${l.bytes.padEnd(24)} ${l.text}`).join('\n') };
   }
   const { bytes, unreadable } = underlying ? v.readUnderlying(addr, n * unit) : v.readMemory(addr, n * unit, physical);
   if (unreadable === n * unit) return { text: `0x${addr.toString(16)}: not mapped${physical ? ' (no RAM at that GPA)' : ''}` };

@@ -460,7 +460,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       const count = args.instructionCount;
       if (!Number.isSafeInteger(count) || count < 0 || count > 100_000) throw new BadRequest(`disassemble: bad instructionCount ${count}`);
       const view = e.views[e.focus];
-      const lines = disassemble(view, e.image, a + (args.offset ?? 0), args.instructionOffset ?? 0, count, view.v.cpu.codeBits);
+      const lines = disassemble(view, e.image, a + (args.offset ?? 0), args.instructionOffset ?? 0, count, view.codeBits());
       response.body = {
         instructions: lines.map((l) => ({
           address: '0x' + l.address.toString(16), instructionBytes: l.bytes, instruction: l.text, symbol: l.symbol,
