@@ -131,7 +131,10 @@ describe('inspection', () => {
     assert.equal(d[0].location?.path, src);
     assert.equal(d[0].line, lineOf(src, 'cpuid') - 9 - 2);
     const call = d.find((i) => i.line === L('call'))!;
-    assert.match(call.instruction, /^call\s+.*; add_two/);
+    assert.match(call.instruction, /^call\s+0x[0-9a-f]+ <add_two>$/);
+    // GDB's numbers (0x174), never NASM/MASM's 174h; every branch into a labelled range names it as <symbol+offset>.
+    assert.ok(d.every((i) => !/\b[0-9][0-9a-f]*h\b/i.test(i.instruction)), d.map((i) => i.instruction).find((t) => /\b[0-9][0-9a-f]*h\b/i.test(t)));
+    assert.ok(d.some((i) => /^j\w+\s+0x[0-9a-f]+ <\w+\+\d+>$/.test(i.instruction)) || d.some((i) => /<\w+>$/.test(i.instruction)));
     assert.equal(d.find((i) => i.symbol === 'add_two')?.line, L('add_two'));
     const back = (await s.dc.disassembleRequest({ memoryReference: call.address, instructionOffset: -2, instructionCount: 3 })).body!.instructions;
     assert.equal(back[2].address, call.address);
