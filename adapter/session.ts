@@ -475,6 +475,10 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   // ---------------------------------------------------------------- evaluate, completions, exceptions
 
+  /**
+   * Errors go to the Watch/hover/console line itself, never to a notification (no showUser), as in
+   * C/C++ debugging: a watch that cannot be evaluated at this stop shows its message inline.
+   */
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
     this.guard(response, () => {
       const e = this.need();
@@ -496,10 +500,10 @@ export class KvmGuestSession extends LoggingDebugSession {
           variablesReference: 0, memoryReference: '0x' + v.toString(16) };
         this.sendResponse(response);
       } catch (err) {
-        if (err instanceof ExprError) { this.sendErrorResponse(response, 2010, exprErrorText(err)); return; }
+        if (err instanceof ExprError) { this.sendErrorResponse(response, { id: 2010, format: exprErrorText(err) }); return; }
         throw err;
       }
-    });
+    }, false);
   }
 
   protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
@@ -605,12 +609,15 @@ export class KvmGuestSession extends LoggingDebugSession {
     return bp;
   }
 
-  /** Run a request handler; bad requests and unexpected errors become error responses, never crashes. */
-  private guard(response: DebugProtocol.Response, f: () => void): void {
+  /**
+   * Run a request handler; bad requests and unexpected errors become error responses, never crashes.
+   * `showUser`: VS Code also shows the message as a notification (not for evaluate: shown inline).
+   */
+  private guard(response: DebugProtocol.Response, f: () => void, showUser = true): void {
     try { f(); }
     catch (e) {
       const msg = e instanceof BadRequest ? e.message : `internal error: ${(e as Error).message}`;
-      this.sendErrorResponse(response, e instanceof BadRequest ? 2003 : 2999, msg);
+      this.sendErrorResponse(response, { id: e instanceof BadRequest ? 2003 : 2999, format: msg, showUser });
     }
   }
 }
