@@ -109,17 +109,15 @@ defineMatching(/^In_(AL|AX|EAX)_(imm8|DX)$/, {
     };
   },
 });
-defineMatching(/^Out_(imm8|DX)_(AL|AX|EAX)$/, {
-  factory: (i: Insn) => {
-    const size = i.osz;
-    return (c: Cpu, i: Insn) => {
-      const port = i.k0 === K_IMM ? i.imm & 0xff : c.R[2 * RDX] & 0xffff;
-      checkIoPermission(c, port, size);
-      if (c.intercepts.io && !c.mmioHandler) return ioExit(c, i, port, size, false, false);
-      portOut(c, port, size, regVal(c, RAX, size));
-    };
-  },
-});
+// The access size is the accumulator's (AL/AX/EAX), not the first operand's: OUT DX, AL writes one byte.
+for (const [acc, size] of [['AL', 1], ['AX', 2], ['EAX', 4]] as const) {
+  defineMatching(new RegExp(`^Out_(imm8|DX)_${acc}$`), (c: Cpu, i: Insn) => {
+    const port = i.k0 === K_IMM ? i.imm & 0xff : c.R[2 * RDX] & 0xffff;
+    checkIoPermission(c, port, size);
+    if (c.intercepts.io && !c.mmioHandler) return ioExit(c, i, port, size, false, false);
+    portOut(c, port, size, regVal(c, RAX, size));
+  });
+}
 
 // INS/OUTS with REP (SDM Vol. 2): at most a page of iterations per execution, then resume.
 const STRING_IO_BATCH = 4096;
