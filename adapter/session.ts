@@ -2,7 +2,7 @@
 // like vscode-mock-debug's session over its runtime. The engine knows nothing of DAP.
 import {
   LoggingDebugSession, InitializedEvent, StoppedEvent, OutputEvent, TerminatedEvent, ExitedEvent, Thread, StackFrame,
-  Scope, Source, Breakpoint, InvalidatedEvent, ProgressStartEvent, ProgressUpdateEvent, ProgressEndEvent,
+  Scope, Source, Breakpoint, InvalidatedEvent, ContinuedEvent, ProgressStartEvent, ProgressUpdateEvent, ProgressEndEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
@@ -12,7 +12,8 @@ import { EXIT_FILTERS } from '../vm-core/debug/exit-filters';
 import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
 import { disassemble } from '../vm-core/debug/disasm';
-import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand } from './console';
+import { exitFieldsText } from '../vm-core/debug/exit-events';
+import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand, EXIT_LOG_KEYS } from './console';
 
 /** Keys of a launch configuration that belong to VS Code, not to the launch options. */
 const DAP_KEYS = ['type', 'request', 'name', 'cwd', 'noDebug', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
@@ -136,6 +137,9 @@ export class KvmGuestSession extends LoggingDebugSession {
       const e = this.need();
       e.resetVm();
       this.sendResponse(response);
+      // The guest runs again: VS Code drops the previous stop's details (the Call Stack header kept
+      // the last exit's text otherwise; it clears them only on continued or on its own step requests).
+      this.sendEvent(new ContinuedEvent(1, true));
       this.sendEvent(new OutputEvent('VM RESET\n', 'console'));
       if (this.stopOnEntry) e.stopAtEntry('RESET');
       else e.resume(false);
@@ -552,7 +556,7 @@ export class KvmGuestSession extends LoggingDebugSession {
           const since = typeof a.sinceIndex === 'number' ? a.sinceIndex : 0;
           // The source line is looked up at pc (CS.base + RIP: a real-mode exit's IP alone is not an address).
           response.body = { exits: e.exitLog(since).map((r) => ({ index: r.index, vcpu: r.vcpu, reason: r.reason, rip: r.rip, pc: r.pc, layer: r.layer,
-            details: Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'pc', 'layer'].includes(k)).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`).join(' '),
+            details: exitFieldsText(r, EXIT_LOG_KEYS),
             source: (() => { const l = e.views[r.vcpu]?.sourceLineAt(Number(r.pc ?? r.rip)); return l ? { path: l.file, line: l.line } : undefined; })() })) };
           break;
         }
