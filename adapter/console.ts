@@ -140,7 +140,7 @@ function regcacheTable(v: DebugEngine['views'][number]): string {
   const summary = v.registerCacheScope().filter((n) => !n.children);
   const w0 = Math.max(...summary.map((n) => n.name.length));
   const regs = v.registerCacheEntries();
-  const head = ['kvm_reg', 'cached (vcpu->arch)', v.v.ops.name === 'vmx' ? 'VMCS' : 'VMCB', 'avail', 'dirty'];
+  const head = ['kvm_reg', 'cached (vcpu->arch)', v.v.ops.view.controlBlockLabel, 'avail', 'dirty'];
   const rows = regs.map((r) => [r.name, r.cached, r.vmcs ?? '-', r.avail ? '1' : '0', r.dirty ? '1' : '0']);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');

@@ -104,3 +104,27 @@ describe('VMCS, register cache and exit fields (vmm-exits.asm)', () => {
     assert.deepEqual(events, ['continued', 'stopped']);
   });
 });
+
+describe('VMCB areas and the register cache on AMD', () => {
+  let s: DapSession;
+  before(async () => {
+    s = await DapSession.start();
+    await s.launch({ program: src, stopOnEntry: true, vendor: 'amd' });
+  });
+  after(() => s.close());
+
+  test('the VMCB scope: control area, then state save area (APM Appendix B)', async () => {
+    const { vars } = await s.scope('VMCB');
+    assert.deepEqual(vars.map((v) => v.name), ['Control area (APM B.1)', 'State save area (APM B.2)']);
+    const kids = async (i: number) => (await s.dc.variablesRequest({ variablesReference: vars[i].variablesReference })).body.variables.map((v) => v.name);
+    assert.ok((await kids(0)).every((n) => n.startsWith('control.')));
+    assert.ok((await kids(1)).every((n) => n.startsWith('save.')));
+  });
+
+  test('RAX has a VMCB value (save.rax); RCX has none', async () => {
+    const rc = (await s.dc.customRequest('kvmGuest/registerCache', {})).body as { regs: { name: string; vmcs?: string }[] };
+    assert.ok(rc.regs.find((r) => r.name === 'VCPU_REGS_RAX')?.vmcs);
+    assert.equal(rc.regs.find((r) => r.name === 'VCPU_REGS_RCX')?.vmcs, undefined);
+    assert.match(await s.repl('info regcache'), /^kvm_reg\s+cached \(vcpu->arch\)\s+VMCB\s+avail\s+dirty$/m);
+  });
+});

@@ -11,7 +11,7 @@ import { lineForAddress, type LineEntry } from '../loader/image';
 import { getRflags, materializeFlags } from '../cpu/flags';
 import { CS, SEG_NAMES, GPR_NAMES, CR0_PG, CR4_PAE, EFER_LMA, CR4_PSE } from '../cpu/state';
 import { coreReadMsr, MSR_NAMES } from '../cpu/msr';
-import { KVM_REG_NAMES, VCPU_EXREG_CR0, VCPU_EXREG_CR3, VCPU_EXREG_CR4, VCPU_REGS_RAX, VCPU_REGS_RSP, VCPU_REGS_RIP } from '../kvm/x86/kvm_cache_regs';
+import { KVM_REG_NAMES, VCPU_EXREG_CR0, VCPU_EXREG_CR3, VCPU_EXREG_CR4, VCPU_REGS_RIP } from '../kvm/x86/kvm_cache_regs';
 import * as U from '../kvm/uapi';
 import { KVM_REQ_TRIPLE_FAULT, KVM_REQ_LOAD_MMU_PGD } from '../kvm/vcpu_arch';
 import { exitRecord } from '../vmm/exit-record';
@@ -453,10 +453,10 @@ export class VcpuView {
       let cached = '-', hw: string | undefined;
       if (r < 17) {
         cached = hex(this.archReg(r));
-        // Only RSP and RIP have a VMCS field (GUEST_RSP, GUEST_RIP; SDM 24.4.1); the VMCB's save area
-        // also holds RAX (APM Vol. 2 Appendix B). The other GPRs live only in vcpu->arch.regs.
+        // Only RSP and RIP have a VMCS field (GUEST_RSP, GUEST_RIP); the VMCB's save area also holds
+        // RAX. The other GPRs live only in vcpu->arch.regs.
         if (r === VCPU_REGS_RIP) hw = hex(c.rip);
-        else if (r === VCPU_REGS_RSP || (r === VCPU_REGS_RAX && this.v.ops.name === 'svm')) hw = hex(this.cpuReg(r));
+        else if (this.v.ops.view.gprInControlBlock(r)) hw = hex(this.cpuReg(r));
       } else {
         switch (KVM_REG_NAMES[r]) {
           case 'EXREG_CR0': cached = hex(a.cr0 >>> 0); hw = hex(c.cr0 >>> 0); break;
@@ -559,18 +559,14 @@ export class VcpuView {
    * by encoding (Appendix B); the VMCB as its control area and state save area (APM Vol. 2 Appendix B).
    */
   controlBlockScope(): VarNode[] {
-    const groups = new Map<string, VarNode[]>();
-    const order = this.v.ops.name === 'vmx' ? VMCS_GROUPS : VMCB_GROUPS;
-    for (const g of order) groups.set(g, []);
-    const fields = this.v.controlBlock().slice().sort((a, b) => (a.encoding ?? 0) - (b.encoding ?? 0));
+    const view = this.v.ops.view;
+    const groups = new Map<string, VarNode[]>(view.controlBlockAreas.map((g) => [g, []]));
+    // A VMCS field is known by its encoding, a VMCB field by its place in the VMCB (the list's order).
+    const fields = this.v.controlBlock().map((f, k) => ({ ...f, id: f.encoding ?? k })).sort((a, b) => a.id - b.id);
     for (const f of fields) {
-      const g = f.encoding !== undefined ? vmcsGroup(f.encoding, f.name) : f.name.startsWith('control.') ? VMCB_GROUPS[0] : VMCB_GROUPS[1];
-      groups.get(g)!.push({ name: f.encoding !== undefined ? `${f.name} (${hex(f.encoding)})` : f.name, value: hex(f.value) });
+      groups.get(view.controlBlockArea(f.id))?.push({ name: f.encoding !== undefined ? `${f.name} (${hex(f.encoding)})` : f.name, value: hex(f.value) });
     }
-    return order.filter((g) => groups.get(g)!.length).map((g) => {
-      const kids = groups.get(g)!;
-      return { name: g, value: `${kids.length} field${kids.length === 1 ? '' : 's'}`, children: () => kids };
-    });
+    return [...groups].filter(([, kids]) => kids.length).map(([g, kids]) => ({ name: g, value: `${kids.length} field${kids.length === 1 ? '' : 's'}`, children: () => kids }));
   }
 
   vmScope(): VarNode[] {
@@ -600,26 +596,6 @@ const SUBREGS: Record<string, [number, number, number]> = {};
   ['ah', 'ch', 'dh', 'bh'].forEach((n, i) => { SUBREGS[n] = [i, 8, 8]; });
   ['spl', 'bpl', 'sil', 'dil'].forEach((n, i) => { SUBREGS[n] = [4 + i, 0, 8]; });
   for (let i = 8; i < 16; i++) { SUBREGS[`r${i}d`] = [i, 0, 32]; SUBREGS[`r${i}w`] = [i, 0, 16]; SUBREGS[`r${i}b`] = [i, 0, 8]; SUBREGS[`r${i}l`] = [i, 0, 8]; }
-}
-
-const VMCS_GROUPS = ['Guest-state area (SDM 24.4)', 'Host-state area (SDM 24.5)', 'VM-execution control fields (SDM 24.6)',
-  'VM-exit control fields (SDM 24.7)', 'VM-entry control fields (SDM 24.8)', 'VM-exit information fields (SDM 24.9)'];
-const VMCB_GROUPS = ['Control area (APM B.1)', 'State save area (APM B.2)'];
-
-/**
- * The SDM group of a VMCS field: the encoding's type (bits 11:10, SDM Appendix B: 0 control, 1
- * VM-exit information, 2 guest state, 3 host state); controls split into execution, exit and entry
- * controls as 24.6-24.8 list them (the exit and entry ones are the VM_EXIT_* and VM_ENTRY_* fields).
- */
-export function vmcsGroup(encoding: number, name: string): string {
-  switch ((encoding >>> 10) & 3) {
-    case 1: return VMCS_GROUPS[5];
-    case 2: return VMCS_GROUPS[0];
-    case 3: return VMCS_GROUPS[1];
-  }
-  if (name.startsWith('VM_EXIT_')) return VMCS_GROUPS[3];
-  if (name.startsWith('VM_ENTRY_')) return VMCS_GROUPS[4];
-  return VMCS_GROUPS[2];
 }
 
 /** KVM's enum kvm_reg name: VCPU_REGS_RAX .. VCPU_REGS_RIP, then VCPU_EXREG_* (KVM_REG_NAMES already carry EXREG_). */
