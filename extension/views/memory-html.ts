@@ -3,7 +3,7 @@
 // the last stop highlighted, a byte edited in place (the extension writes it with DAP
 // writeMemory). Same Content-Security-Policy as the statistics page: default-src 'none', one
 // nonce'd script and style, data in a JSON block (never parsed as HTML). No VS Code import (unit-tested).
-import { contentSecurityPolicy, jsonForScript } from './statistics-html';
+import { webviewPage } from './statistics-html';
 
 /** Where the view reads: GVA (through the page tables), GPA, or beneath an overlay page (`under:`). */
 export type MemorySpace = 'gva' | 'gpa' | 'under';
@@ -144,14 +144,5 @@ const SCRIPT = `(() => {
 })();`;
 
 export function memoryHtml(state: MemoryPageState, nonce: string): string {
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(nonce)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Guest Memory</title>
-<style nonce="${nonce}">${STYLE}</style>
-</head><body><div id="root"></div>
-<script type="application/json" id="data">${jsonForScript(state)}</script>
-<script nonce="${nonce}">${SCRIPT}</script>
-</body></html>`;
+  return webviewPage('Guest Memory', STYLE, SCRIPT, state, nonce);
 }

@@ -143,15 +143,20 @@ const SCRIPT = `(() => {
   window.addEventListener('resize', () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(() => draw(state)); });
 })();`;
 
-export function statisticsHtml(state: StatisticsPageState, nonce: string): string {
+/** A webview page under contentSecurityPolicy(nonce): one nonce'd style and script, the state as JSON in #data. */
+export function webviewPage(title: string, style: string, script: string, state: unknown, nonce: string): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>VM Exit Statistics</title>
-<style nonce="${nonce}">${STYLE}</style>
+<title>${title}</title>
+<style nonce="${nonce}">${style}</style>
 </head><body><div id="root"></div>
 <script type="application/json" id="data">${jsonForScript(state)}</script>
-<script nonce="${nonce}">${SCRIPT}</script>
+<script nonce="${nonce}">${script}</script>
 </body></html>`;
+}
+
+export function statisticsHtml(state: StatisticsPageState, nonce: string): string {
+  return webviewPage('VM Exit Statistics', STYLE, SCRIPT, state, nonce);
 }
