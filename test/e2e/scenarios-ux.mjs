@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openFile, retry, revealRow, runCommand, screenshot, setPaneExpanded, waitFor } from './vscode-web.mjs';
+import { retry, revealRow, runCommand, screenshot, setPaneExpanded, waitFor } from './vscode-web.mjs';
 
 /**
  * @param {object} ctx what run.mjs shares: uiTest, page() (the workbench page), ROOT, SHOTS, workspace,
@@ -31,7 +31,7 @@ export function uxScenarios(ctx) {
     }, null, 2));
     await runCommand(page, 'View: Show Run and Debug');
     await page.locator('.start-debug-action-item-label', { hasText: CONFIG }).waitFor({ state: 'visible' });
-    await openFile(page, FILE);
+    // F5 starts the selected configuration (the guest file was just copied: Quick Open may not index it yet).
     await page.locator('.editor-instance .view-lines').first().click();
     await page.keyboard.press('F5');
     await callStackFrame(`line 7, ${FILE}`).waitFor({ state: 'visible', timeout: 30000 });
@@ -40,7 +40,7 @@ export function uxScenarios(ctx) {
     // 1. A Watch expression that cannot be evaluated: its error inline, no notification toast.
     await setPaneExpanded(page, 'Watch', true);
     const watch = page.locator('.debug-watch');
-    await runCommand(page, 'Debug: Add Expression');
+    await page.locator('.pane-header', { hasText: /^Watch/ }).locator('.action-label[aria-label*="Add Expression"]').first().click();
     const input = watch.locator('input, textarea').first();
     await input.waitFor({ state: 'visible', timeout: 5000 });
     await input.fill('qword [0x7fff00000000]');
@@ -95,7 +95,14 @@ export function uxScenarios(ctx) {
     await page.locator('.monaco-list-row[aria-label^="KVM_EXIT_IO"]', { hasText: 'port=0x3f8' }).first().waitFor({ state: 'visible' });
     await page.locator('.monaco-list-row[aria-label^="EXIT_REASON_CPUID"]').first().waitFor({ state: 'visible' });
 
-    // 5. Run to the end: the view keeps the last run.
+    // 5. The next stop is at another exit (the hypercall if its filter is still ticked, else the exit
+    // port's KVM_EXIT_IO): the Call Stack header names that one, not the serial port's.
+    await page.locator('.editor-instance .view-lines').first().click();
+    await page.keyboard.press('F5');
+    await waitFor(async () => /KVM_EXIT_HYPERCALL|port=0xf4/.test(await header.textContent()), { timeout: 20000, what: 'the Call Stack header at the next exit' });
+    assert.doesNotMatch(await header.textContent(), /port=0x3f8/);
+
+    // 6. Run to the end: the view keeps the last run.
     await waitFor(async () => {
       if (!(await page.locator('.debug-toolbar').isVisible())) return true;
       await page.locator('.editor-instance .view-lines').first().click();
