@@ -64,10 +64,10 @@ export function uxScenarios(ctx) {
     await box.press('Enter');
     const mem = page.frameLocator('iframe.webview').last().frameLocator('iframe#active-frame');
     await mem.locator('table.dump td.addr', { hasText: '0x00100000' }).first().waitFor({ state: 'visible', timeout: 20000 });
-    await waitFor(async () => /rip = 0x100007/.test(await mem.locator('.sub').first().innerText()), { what: 'the memory view at RIP 0x100007' });
+    await waitFor(async () => /rip = 0x100005/.test(await mem.locator('.sub').first().innerText()), { what: 'the memory view at RIP 0x100005' });
     await page.keyboard.press('F11');
     await callStackFrame(`line 9, ${FILE}`).waitFor({ state: 'visible', timeout: 15000 });
-    await waitFor(async () => /rip = 0x10000c/.test(await mem.locator('.sub').first().innerText()), { what: 'the memory view following RIP to 0x10000c' });
+    await waitFor(async () => /rip = 0x10000a/.test(await mem.locator('.sub').first().innerText()), { what: 'the memory view following RIP to 0x10000a' });
     await screenshot(page, SHOTS, '18-memory-view.png');
     log('memory view follows rip');
 
