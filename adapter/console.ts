@@ -3,7 +3,11 @@
 import type { DebugEngine } from '../vm-core/debug/engine';
 import { Expression } from '../vm-core/debug/expr';
 import { disassemble } from '../vm-core/debug/disasm';
+import { exitFieldsText } from '../vm-core/debug/exit-events';
 import { GPR_NAMES } from '../vm-core/cpu/state';
+
+/** Keys of an exit-log record shown in their own columns, not among its fields. */
+export const EXIT_LOG_KEYS = ['index', 'vcpu', 'reason', 'rip', 'pc', 'layer'];
 
 export interface ConsoleResult { text: string; resumes?: boolean; invalidate?: boolean }
 
@@ -49,12 +53,11 @@ function info(e: DebugEngine, vi: number, args: string[]): ConsoleResult {
     case 'exits': {
       const n = args[1] ? Math.min(Number(args[1]) || 20, 1000) : 20;
       const log = e.exitLog();
-      return { text: log.slice(-n).map((r) => `#${r.index} vcpu${r.vcpu} ${r.layer.padEnd(9)} ${r.reason.padEnd(22)} rip=${r.rip}${r.pc && r.pc !== r.rip ? ` pc=${r.pc}` : ''} ${Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'pc', 'layer'].includes(k)).map(([k, x]) => `${k}=${Array.isArray(x) ? `[${x.join(',')}]` : String(x)}`).join(' ')}`).join('\n') || '(no exits yet)' };
+      return { text: log.slice(-n).map((r) => `#${r.index} vcpu${r.vcpu} ${r.layer.padEnd(9)} ${r.reason.padEnd(22)} rip=${r.rip}${r.pc && r.pc !== r.rip ? ` pc=${r.pc}` : ''} ${exitFieldsText(r, EXIT_LOG_KEYS)}`).join('\n') || '(no exits yet)' };
     }
     case 'vmcs': case 'vmcb':
-      return { text: v.controlBlockScope().map((n) => `${n.name.padEnd(44)} ${n.value}`).join('\n') };
-    case 'regcache':
-      return { text: v.registerCacheScope().map((n) => `${n.name.padEnd(24)} ${n.value}`).join('\n') };
+      return { text: v.controlBlockScope().map((g) => [`${g.name}: ${g.value}`, ...(g.children?.() ?? []).map((n) => `  ${n.name.padEnd(44)} ${n.value}`)].join('\n')).join('\n') };
+    case 'regcache': return { text: regcacheTable(v) };
     case 'overlays': {
       const pages = v.overlayPages();
       return { text: pages.length ? pages.map((p) => `overlay page at GPA 0x${p.toString(16)}: x/16x gpa:0x${p.toString(16)} shows what the guest sees, x/16x under:0x${p.toString(16)} its own page beneath`).join('\n') : 'no overlay pages' };
@@ -83,7 +86,7 @@ function examine(e: DebugEngine, vi: number, t: string): ConsoleResult {
   const addr = Number(BigInt.asIntN(64, Expression.parse(addrText).evaluate(e.evalContext(vi))));
   const v = e.views[vi];
   if (fmt === 'i') {
-    return { text: disassemble(v, e.image, addr, 0, n, v.v.cpu.codeBits).map((l) => `0x${l.address.toString(16)}${l.symbol ? ` <${l.symbol}>` : ''}:  ${l.bytes.padEnd(24)} ${l.text}`).join('\n') };
+    return { text: disassemble(v, e.image, addr, 0, n, v.codeBits()).map((l) => `0x${l.address.toString(16)}${l.symbol ? ` <${l.symbol}>` : ''}:  ${l.bytes.padEnd(24)} ${l.text}`).join('\n') };
   }
   const { bytes, unreadable } = underlying ? v.readUnderlying(addr, n * unit) : v.readMemory(addr, n * unit, physical);
   if (unreadable === n * unit) return { text: `0x${addr.toString(16)}: not mapped${physical ? ' (no RAM at that GPA)' : ''}` };
@@ -131,3 +134,15 @@ Commands:
   inject init|nmi|triple-fault [vcpu]
   reset                 RESET the whole VM
   stats                 exits by reason`;
+
+/** `info regcache`: the bitmaps and counters, then one aligned row per kvm_reg (cached, VMCS/VMCB, avail, dirty). */
+function regcacheTable(v: DebugEngine['views'][number]): string {
+  const summary = v.registerCacheScope().filter((n) => !n.children);
+  const w0 = Math.max(...summary.map((n) => n.name.length));
+  const regs = v.registerCacheEntries();
+  const head = ['kvm_reg', 'cached (vcpu->arch)', v.v.ops.view.controlBlockLabel, 'avail', 'dirty'];
+  const rows = regs.map((r) => [r.name, r.cached, r.vmcs ?? '-', r.avail ? '1' : '0', r.dirty ? '1' : '0']);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [...summary.map((n) => `${n.name.padEnd(w0)}  ${n.value}`), '', line(head), ...rows.map(line)].join('\n');
+}

@@ -2,7 +2,7 @@
 // like vscode-mock-debug's session over its runtime. The engine knows nothing of DAP.
 import {
   LoggingDebugSession, InitializedEvent, StoppedEvent, OutputEvent, TerminatedEvent, ExitedEvent, Thread, StackFrame,
-  Scope, Source, Breakpoint, InvalidatedEvent, ProgressStartEvent, ProgressUpdateEvent, ProgressEndEvent,
+  Scope, Source, Breakpoint, InvalidatedEvent, ContinuedEvent, ProgressStartEvent, ProgressUpdateEvent, ProgressEndEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
@@ -13,7 +13,8 @@ import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
 import { interruptControllerNodes } from '../vm-core/debug/irqchip-scope';
 import { disassemble } from '../vm-core/debug/disasm';
-import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand } from './console';
+import { exitFieldsText } from '../vm-core/debug/exit-events';
+import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand, EXIT_LOG_KEYS } from './console';
 
 /** Keys of a launch configuration that belong to VS Code, not to the launch options. */
 const DAP_KEYS = ['type', 'request', 'name', 'cwd', 'noDebug', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
@@ -137,6 +138,9 @@ export class KvmGuestSession extends LoggingDebugSession {
       const e = this.need();
       e.resetVm();
       this.sendResponse(response);
+      // The guest runs again: VS Code drops the previous stop's details (the Call Stack header kept
+      // the last exit's text otherwise; it clears them only on continued or on its own step requests).
+      this.sendEvent(new ContinuedEvent(1, true));
       this.sendEvent(new OutputEvent('VM RESET\n', 'console'));
       if (this.stopOnEntry) e.stopAtEntry('RESET');
       else e.resume(false);
@@ -462,7 +466,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       const count = args.instructionCount;
       if (!Number.isSafeInteger(count) || count < 0 || count > 100_000) throw new BadRequest(`disassemble: bad instructionCount ${count}`);
       const view = e.views[e.focus];
-      const lines = disassemble(view, e.image, a + (args.offset ?? 0), args.instructionOffset ?? 0, count, view.v.cpu.codeBits);
+      const lines = disassemble(view, e.image, a + (args.offset ?? 0), args.instructionOffset ?? 0, count, view.codeBits());
       response.body = {
         instructions: lines.map((l) => ({
           address: '0x' + l.address.toString(16), instructionBytes: l.bytes, instruction: l.text, symbol: l.symbol,
@@ -477,6 +481,10 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   // ---------------------------------------------------------------- evaluate, completions, exceptions
 
+  /**
+   * Errors go to the Watch/hover/console line itself, never to a notification (no showUser), as in
+   * C/C++ debugging: a watch that cannot be evaluated at this stop shows its message inline.
+   */
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
     this.guard(response, () => {
       const e = this.need();
@@ -498,10 +506,10 @@ export class KvmGuestSession extends LoggingDebugSession {
           variablesReference: 0, memoryReference: '0x' + v.toString(16) };
         this.sendResponse(response);
       } catch (err) {
-        if (err instanceof ExprError) { this.sendErrorResponse(response, 2010, exprErrorText(err)); return; }
+        if (err instanceof ExprError) { this.sendErrorResponse(response, { id: 2010, format: exprErrorText(err) }); return; }
         throw err;
       }
-    });
+    }, false);
   }
 
   protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
@@ -550,7 +558,7 @@ export class KvmGuestSession extends LoggingDebugSession {
           const since = typeof a.sinceIndex === 'number' ? a.sinceIndex : 0;
           // The source line is looked up at pc (CS.base + RIP: a real-mode exit's IP alone is not an address).
           response.body = { exits: e.exitLog(since).map((r) => ({ index: r.index, vcpu: r.vcpu, reason: r.reason, rip: r.rip, pc: r.pc, layer: r.layer,
-            details: Object.entries(r).filter(([k]) => !['index', 'vcpu', 'reason', 'rip', 'pc', 'layer'].includes(k)).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`).join(' '),
+            details: exitFieldsText(r, EXIT_LOG_KEYS),
             source: (() => { const l = e.views[r.vcpu]?.sourceLineAt(Number(r.pc ?? r.rip)); return l ? { path: l.file, line: l.line } : undefined; })() })) };
           break;
         }
@@ -607,12 +615,15 @@ export class KvmGuestSession extends LoggingDebugSession {
     return bp;
   }
 
-  /** Run a request handler; bad requests and unexpected errors become error responses, never crashes. */
-  private guard(response: DebugProtocol.Response, f: () => void): void {
+  /**
+   * Run a request handler; bad requests and unexpected errors become error responses, never crashes.
+   * `showUser`: VS Code also shows the message as a notification (not for evaluate: shown inline).
+   */
+  private guard(response: DebugProtocol.Response, f: () => void, showUser = true): void {
     try { f(); }
     catch (e) {
       const msg = e instanceof BadRequest ? e.message : `internal error: ${(e as Error).message}`;
-      this.sendErrorResponse(response, e instanceof BadRequest ? 2003 : 2999, msg);
+      this.sendErrorResponse(response, { id: e instanceof BadRequest ? 2003 : 2999, format: msg, showUser });
     }
   }
 }

@@ -26,6 +26,7 @@ export function configurationFor(program: string, name?: string): vscode.DebugCo
     name: name ?? `KVM Guest: ${basename(program)}`,
     program,
     stopOnEntry: true,
+    exitLog: 'all',
   };
 }
 
@@ -50,6 +51,9 @@ export class KvmGuestConfigurationProvider implements vscode.DebugConfigurationP
     if (!config.type) config.type = DEBUG_TYPE;
     if (!config.request) config.request = 'launch';
     if (!config.name) config.name = 'KVM Guest';
+    // The VM Exits view shows hardware exits too (its filter hides reasons): log every exit unless
+    // the configuration says otherwise.
+    if (config.exitLog === undefined) config.exitLog = 'all';
     if (config.program === undefined || config.program === '') {
       const active = activeFileUri();
       if (active) {

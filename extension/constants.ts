@@ -11,6 +11,7 @@ export const COMMANDS = {
   toggleExitFilters: 'kvmGuest.toggleExitFilters',
   filterExitsView: 'kvmGuest.filterExitsView',
   showStatistics: 'kvmGuest.showStatistics',
+  showMemory: 'kvmGuest.showMemory',
   refreshViews: 'kvmGuest.refreshViews',
 } as const;
 

@@ -1,6 +1,6 @@
 // KVM Guest Debugger: the VS Code side. Registers the kvm-guest debugger (configuration providers,
 // adapter factory), the guest assembly diagnostics, the VM Exits and Register Cache views, the exit
-// statistics panel and the VMM commands. Everything that debugs lives in the adapter (adapter/),
+// statistics panel, the memory view and the VMM commands. Everything that debugs lives in the adapter (adapter/),
 // loaded through adapter-loader.ts.
 import * as vscode from 'vscode';
 import { COMMANDS, DEBUG_TYPE, VIEWS } from './constants';
@@ -11,6 +11,7 @@ import { SessionTracker } from './session-tracker';
 import { ExitsViewProvider } from './views/exits-view';
 import { RegCacheViewProvider } from './views/regcache-view';
 import { StatisticsPanel } from './views/statistics-panel';
+import { MemoryPanel } from './views/memory-panel';
 import { INJECT_COMMANDS, toggleExitFilters, vmmAction } from './commands';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -27,7 +28,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const exits = new ExitsViewProvider(tracker);
   const regCache = new RegCacheViewProvider(tracker);
   const statistics = new StatisticsPanel(tracker);
-  subs.push(tracker, exits, regCache, statistics);
+  const memory = new MemoryPanel(tracker);
+  subs.push(tracker, exits, regCache, statistics, memory);
   const exitsView = vscode.window.createTreeView(VIEWS.exits, { treeDataProvider: exits });
   const regCacheView = vscode.window.createTreeView(VIEWS.regCache, { treeDataProvider: regCache });
   exits.attach(exitsView);
@@ -38,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   subs.push(vscode.commands.registerCommand(COMMANDS.refreshViews, refreshViews));
   subs.push(vscode.commands.registerCommand(COMMANDS.showStatistics, () => statistics.show()));
+  subs.push(vscode.commands.registerCommand(COMMANDS.showMemory, (arg?: unknown) => memory.show(arg)));
   subs.push(vscode.commands.registerCommand(COMMANDS.toggleExitFilters, () => toggleExitFilters(tracker)));
   subs.push(vscode.commands.registerCommand(COMMANDS.filterExitsView, async () => {
     const reasons = exits.reasons();

@@ -7,22 +7,18 @@ import { EXIT_LOG_REQUEST, type ExitLogArguments, type ExitLogEntry, type ExitLo
 import type { SessionTracker } from '../session-tracker';
 import { activeGuestSession, ask } from './session';
 import { exitDisplayName, exitLayerIcon } from './exit-format';
+import { ExitLogStore } from './exit-log-store';
 
 type Node = { kind: 'exit'; exit: ExitLogEntry } | { kind: 'message'; text: string };
 
-/** Exits kept (and shown) per session: the newest. */
-const MAX_KEPT = 5000;
 const POLL_MS = 1000;
 const NO_SESSION = 'Start a KVM Guest debug session to see its VM exits.';
 
 export class ExitsViewProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
-  private exits: ExitLogEntry[] = [];
-  /** Exits dropped from `exits` (beyond MAX_KEPT). */
-  private dropped = 0;
-  private next = 0;
-  private sessionId: string | undefined;
+  /** The log shown: the active session's, or the last run's once it ended (until the next launch). */
+  private readonly store = new ExitLogStore();
   private message: string | undefined = NO_SESSION;
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
@@ -34,8 +30,12 @@ export class ExitsViewProvider implements vscode.TreeDataProvider<Node>, vscode.
   constructor(private readonly tracker: SessionTracker) {
     this.subscriptions.push(
       tracker.onDidStop(() => void this.refresh()),
-      tracker.onDidReset((s) => { if (s.id === this.sessionId) this.clear(); void this.refresh(); }),
-      tracker.onDidChangeState(() => this.updatePolling()),
+      tracker.onDidReset((s) => { if (s.id === this.store.sessionId) this.store.clear(); void this.refresh(); }),
+      tracker.onDidChangeState((s) => {
+        this.updatePolling();
+        // The guest ended: fetch the exits of its last stretch while the adapter still answers.
+        if (tracker.info(s)?.state === 'ended' && s.id === this.store.sessionId) void this.refresh(s);
+      }),
       vscode.debug.onDidChangeActiveDebugSession(() => { this.updatePolling(); void this.refresh(); }),
     );
   }
@@ -47,53 +47,40 @@ export class ExitsViewProvider implements vscode.TreeDataProvider<Node>, vscode.
 
   /** Every reason seen in this session's log. */
   reasons(): string[] {
-    return [...new Set(this.exits.map(exitDisplayName))].sort();
+    return this.store.reasons();
   }
 
   /** The exits held (for tests and commands), oldest first. */
   entries(): readonly ExitLogEntry[] {
-    return this.exits;
-  }
-
-  private clear(): void {
-    this.exits = [];
-    this.dropped = 0;
-    this.next = 0;
+    return this.store.exits;
   }
 
   /** Fetches the exits logged since the last fetch. Concurrent calls share one request. */
-  refresh(): Promise<void> {
-    this.busy ??= this.fetch().finally(() => { this.busy = undefined; });
+  refresh(session = activeGuestSession()): Promise<void> {
+    this.busy ??= this.fetch(session).finally(() => { this.busy = undefined; });
     return this.busy;
   }
 
-  private async fetch(): Promise<void> {
-    const session = activeGuestSession();
-    if (session?.id !== this.sessionId) {
-      this.sessionId = session?.id;
-      this.clear();
-    }
+  private async fetch(session: vscode.DebugSession | undefined): Promise<void> {
+    const store = this.store;
     if (!session) {
-      this.message = NO_SESSION;
+      store.end();
+      this.message = store.total ? undefined : NO_SESSION;
     } else {
-      const answer = await ask<ExitLogResponse>(session, EXIT_LOG_REQUEST, { sinceIndex: this.next } satisfies ExitLogArguments);
-      if (session.id !== this.sessionId) return; // the active session changed meanwhile
+      store.follow(session.id);
+      const answer = await ask<ExitLogResponse>(session, EXIT_LOG_REQUEST, { sinceIndex: store.next } satisfies ExitLogArguments);
+      if (session.id !== store.sessionId) return; // another session started meanwhile
       if (answer.ok) {
-        const fresh = Array.isArray(answer.body?.exits) ? answer.body.exits.filter((e) => e.index >= this.next) : [];
-        if (fresh.length) {
-          this.exits.push(...fresh);
-          this.next = fresh[fresh.length - 1].index + 1;
-          if (this.exits.length > MAX_KEPT) {
-            this.dropped += this.exits.length - MAX_KEPT;
-            this.exits.splice(0, this.exits.length - MAX_KEPT);
-          }
-        }
-        this.message = this.exits.length === 0 ? 'No VM exits yet.' : undefined;
+        store.add(Array.isArray(answer.body?.exits) ? answer.body.exits : []);
+        this.message = store.total === 0 ? 'No VM exits yet.' : undefined;
+      } else if (store.total) {
+        this.message = undefined; // ended: keep the last run
       } else if (this.tracker.info(session)?.state === 'starting') {
         this.message = 'Starting the guest...';
       } else {
         this.message = `The adapter did not answer ${EXIT_LOG_REQUEST}: ${answer.message}`;
       }
+      if (this.tracker.info(session)?.state === 'ended') store.end();
     }
     this.updateDescription();
     this.changed.fire();
@@ -101,8 +88,9 @@ export class ExitsViewProvider implements vscode.TreeDataProvider<Node>, vscode.
 
   private updateDescription(): void {
     if (!this.view) return;
-    const total = this.exits.length + this.dropped;
-    this.view.description = total ? `${total} exit${total === 1 ? '' : 's'}${this.hidden.size ? `, ${this.hidden.size} reason${this.hidden.size === 1 ? '' : 's'} hidden` : ''}` : undefined;
+    const total = this.store.total;
+    const hidden = this.hidden.size ? `, ${this.hidden.size} reason${this.hidden.size === 1 ? '' : 's'} hidden` : '';
+    this.view.description = total ? `${total} exit${total === 1 ? '' : 's'}${hidden}${this.store.ended ? ' (last run, ended)' : ''}` : undefined;
   }
 
   /** Poll while the active kvm-guest session runs and the view is visible. */
@@ -127,12 +115,13 @@ export class ExitsViewProvider implements vscode.TreeDataProvider<Node>, vscode.
     if (node) return [];
     if (this.message) return [{ kind: 'message', text: this.message }];
     const shown: Node[] = [];
-    for (let i = this.exits.length - 1; i >= 0; i--) {
-      const exit = this.exits[i];
+    const exits = this.store.exits;
+    for (let i = exits.length - 1; i >= 0; i--) {
+      const exit = exits[i];
       if (!this.hidden.has(exitDisplayName(exit))) shown.push({ kind: 'exit', exit });
     }
-    if (!shown.length) return [{ kind: 'message', text: `All ${this.exits.length} exits are filtered out.` }];
-    if (this.dropped) shown.push({ kind: 'message', text: `${this.dropped} older exits not shown.` });
+    if (!shown.length) return [{ kind: 'message', text: `All ${exits.length} exits are filtered out.` }];
+    if (this.store.dropped) shown.push({ kind: 'message', text: `${this.store.dropped} older exits not shown.` });
     return shown;
   }
 
@@ -145,7 +134,7 @@ export class ExitsViewProvider implements vscode.TreeDataProvider<Node>, vscode.
     const e = node.exit;
     const name = exitDisplayName(e);
     const item = new vscode.TreeItem(name);
-    item.id = `exit-${this.sessionId}-${e.index}`;
+    item.id = `exit-${this.store.sessionId}-${e.index}`;
     item.description = `#${e.index}  vCPU ${e.vcpu}  rip ${e.rip}  ${e.details}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${name}** (${e.layer}) on vCPU ${e.vcpu} at RIP \`${e.rip}\`\n\n`);

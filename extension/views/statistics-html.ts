@@ -23,11 +23,30 @@ export interface StatisticsPageState {
   subtitle?: string;
 }
 
+/**
+ * The columns of the exits-over-time chart, scaled to the run: at most `maxCols` columns over
+ * [0, end), end the run's length in instructions (a 4-instruction run gets a 4-instruction axis,
+ * not a 100,000-instruction one), each column at least one instruction wide. Self-contained: its
+ * source is also the webview script's (unit-tested here).
+ */
+export function timeColumns(timeline: { instructions: number; count: number }[], totalInsns: number, maxCols: number): { end: number; per: number; sums: number[] } {
+  let last = 0;
+  for (const t of timeline) last = Math.max(last, t.instructions + 1);
+  const end = Math.max(1, Math.ceil(totalInsns), last);
+  const cols = Math.max(1, Math.min(maxCols, end));
+  const per = end / cols;
+  const sums = new Array(cols).fill(0);
+  for (const t of timeline) sums[Math.min(cols - 1, Math.max(0, Math.floor(t.instructions / per)))] += t.count;
+  return { end, per, sums };
+}
+
 const STYLE = `
-body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 0 16px 16px; }
+body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 0 16px 16px; overflow-x: hidden; }
+#root { max-width: 100%; } svg { display: block; max-width: 100%; overflow: visible; }
+.scroll { max-width: 100%; overflow-x: auto; }
 h2 { font-weight: 600; margin: 12px 0 2px; } .sub { color: var(--vscode-descriptionForeground); margin-bottom: 12px; }
 h3 { font-weight: 600; margin: 16px 0 6px; }
-table { border-collapse: collapse; margin-top: 8px; } th, td { padding: 2px 10px; text-align: left; }
+table { border-collapse: collapse; margin-top: 8px; width: 100%; max-width: 640px; } th, td { padding: 2px 10px; text-align: left; }
 th { border-bottom: 1px solid var(--vscode-panel-border, #555); } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 svg text { fill: var(--vscode-foreground); font-size: 11px; font-family: var(--vscode-font-family); }
 svg text.dim { fill: var(--vscode-descriptionForeground); }
@@ -50,13 +69,20 @@ const SCRIPT = `(() => {
   // Hardware exits keep their vendor names; exits to userspace are named as KVM_EXIT_*.
   const isHw = (r) => /^(EXIT_REASON_|SVM_EXIT_)/.test(r);
   const display = (r) => (isHw(r) || r.startsWith('KVM_EXIT_') ? r : 'KVM_EXIT_' + r);
-  const width = () => Math.max(360, Math.min(960, document.body.clientWidth - 32));
+  const width = () => Math.max(200, Math.min(960, document.body.clientWidth - 32));
+  const timeColumns = ${timeColumns.toString()};
   function byReason(rows, total) {
-    const W = width(), label = Math.min(240, Math.round(W * 0.4)), rowH = 20, max = Math.max(1, ...rows.map((r) => r.count));
+    const W = width(), rowH = 20, max = Math.max(1, ...rows.map((r) => r.count));
     const svg = el('svg:svg', { width: W, height: rows.length * rowH + 6, role: 'img', 'aria-label': 'VM exits by reason' });
+    // The label column is as wide as the longest label (measured), so none is clipped.
+    document.body.append(svg);
+    const labels = rows.map((r) => { const t = el('svg:text', { x: 0, y: 0, 'text-anchor': 'end' }, display(r.reason)); svg.append(t); return t; });
+    const longest = Math.max(40, ...labels.map((t) => Math.ceil(t.getComputedTextLength ? t.getComputedTextLength() : t.textContent.length * 7)));
+    const label = Math.min(longest + 12, Math.round(W * 0.6));
+    svg.remove();
     rows.forEach((r, i) => {
-      const y = i * rowH + 3, w = Math.max(1, Math.round((W - label - 120) * r.count / max));
-      svg.append(el('svg:text', { x: label - 8, y: y + 13, 'text-anchor': 'end' }, display(r.reason)));
+      const y = i * rowH + 3, w = Math.max(1, Math.round(Math.max(20, W - label - 110) * r.count / max));
+      labels[i].setAttribute('x', label - 8); labels[i].setAttribute('y', y + 13);
       svg.append(el('svg:rect', { x: label, y, width: w, height: rowH - 6, class: isHw(r.reason) ? 'bar' : 'bar user' }));
       svg.append(el('svg:text', { x: label + w + 6, y: y + 13, class: 'dim' }, r.count + '  (' + (100 * r.count / total).toFixed(1) + '%)'));
     });
@@ -65,16 +91,9 @@ const SCRIPT = `(() => {
   function overTime(timeline, totalInsns) {
     const W = width(), H = 160, left = 44, bottom = 22, top = 8;
     const svg = el('svg:svg', { width: W, height: H, role: 'img', 'aria-label': 'VM exits over time' });
-    // The adapter counts exits per bucket of guest instructions (the smallest gap between buckets).
-    let bucket = 100000;
-    for (let i = 1; i < timeline.length; i++) bucket = Math.min(bucket, Math.max(1, timeline[i].instructions - timeline[i - 1].instructions));
-    const last = timeline.length ? timeline[timeline.length - 1].instructions + bucket : bucket;
-    const end = Math.max(totalInsns, last, 1);
-    const cols = Math.min(120, Math.max(1, Math.ceil(end / bucket)));
-    const per = end / cols;
-    const sums = new Array(cols).fill(0);
-    for (const t of timeline) sums[Math.min(cols - 1, Math.floor(t.instructions / per))] += t.count;
-    const max = Math.max(1, ...sums), cw = Math.min(48, (W - left - 8) / cols);
+    const { end, per, sums } = timeColumns(timeline, totalInsns, 120);
+    const cols = sums.length;
+    const max = Math.max(1, ...sums), cw = (W - left - 8) / cols;
     svg.append(el('svg:line', { x1: left, y1: H - bottom, x2: W - 4, y2: H - bottom, class: 'axis' }));
     svg.append(el('svg:line', { x1: left, y1: top, x2: left, y2: H - bottom, class: 'axis' }));
     svg.append(el('svg:text', { x: left - 4, y: top + 8, 'text-anchor': 'end', class: 'dim' }, max));
@@ -113,7 +132,9 @@ const SCRIPT = `(() => {
       tr.append(el('td', {}, display(r.reason)), el('td', { class: 'n' }, r.count), el('td', { class: 'n' }, (100 * r.count / total).toFixed(2) + '%'));
       table.append(tr);
     }
-    root.append(el('h3', {}, 'Table'), table);
+    const wrap = el('div', { class: 'scroll' });
+    wrap.append(table);
+    root.append(el('h3', {}, 'Table'), wrap);
   }
   let state = JSON.parse(document.getElementById('data').textContent);
   draw(state);
@@ -122,15 +143,20 @@ const SCRIPT = `(() => {
   window.addEventListener('resize', () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(() => draw(state)); });
 })();`;
 
-export function statisticsHtml(state: StatisticsPageState, nonce: string): string {
+/** A webview page under contentSecurityPolicy(nonce): one nonce'd style and script, the state as JSON in #data. */
+export function webviewPage(title: string, style: string, script: string, state: unknown, nonce: string): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>VM Exit Statistics</title>
-<style nonce="${nonce}">${STYLE}</style>
+<title>${title}</title>
+<style nonce="${nonce}">${style}</style>
 </head><body><div id="root"></div>
 <script type="application/json" id="data">${jsonForScript(state)}</script>
-<script nonce="${nonce}">${SCRIPT}</script>
+<script nonce="${nonce}">${script}</script>
 </body></html>`;
+}
+
+export function statisticsHtml(state: StatisticsPageState, nonce: string): string {
+  return webviewPage('VM Exit Statistics', STYLE, SCRIPT, state, nonce);
 }

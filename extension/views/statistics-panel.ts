@@ -1,5 +1,7 @@
 // The exit statistics panel: one webview (statistics-html.ts) that follows the active kvm-guest
-// session, updated at every stop and every two seconds while the guest runs.
+// session, updated at every stop and every two seconds while the guest runs; after the guest ends
+// it keeps the last run's statistics until the next launch. It opens beside the editor; when it
+// closes, the editors it narrowed are scrolled back to column 0 (VS Code keeps their sideways scroll).
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
@@ -13,13 +15,15 @@ const POLL_MS = 2000;
 export class StatisticsPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The last statistics shown, kept after the session ends. */
+  private last: { id: string; state: StatisticsPageState } | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly tracker: SessionTracker) {
     this.subscriptions.push(
       tracker.onDidStop(() => void this.update()),
       tracker.onDidReset(() => void this.update()),
-      tracker.onDidChangeState(() => { this.updatePolling(); void this.update(); }),
+      tracker.onDidChangeState((session) => { this.updatePolling(); void this.update(session); }),
       vscode.debug.onDidChangeActiveDebugSession(() => { this.updatePolling(); void this.update(); }),
     );
   }
@@ -33,26 +37,37 @@ export class StatisticsPanel implements vscode.Disposable {
         localResourceRoots: [],
         retainContextWhenHidden: false,
       });
-      this.panel.onDidDispose(() => { this.panel = undefined; this.updatePolling(); }, undefined, this.subscriptions);
+      this.panel.onDidDispose(() => { this.panel = undefined; this.updatePolling(); unscrollEditors(); }, undefined, this.subscriptions);
       this.panel.onDidChangeViewState(() => this.updatePolling(), undefined, this.subscriptions);
       this.panel.webview.html = statisticsHtml(await this.state(), randomBytes(16).toString('base64'));
     }
     this.updatePolling();
   }
 
-  private async state(): Promise<StatisticsPageState> {
-    const session = activeGuestSession();
-    if (!session) return { message: 'Start a KVM Guest debug session to see its exit statistics.' };
+  private async state(session = activeGuestSession()): Promise<StatisticsPageState> {
+    if (!session) {
+      // Ended: the last run's statistics stay until the next launch.
+      if (this.last) return { ...this.last.state, subtitle: `${this.last.state.subtitle?.replace(/, \w+$/, '') ?? ''}, last run (ended)` };
+      return { message: 'Start a KVM Guest debug session to see its exit statistics.' };
+    }
     const info = this.tracker.info(session);
     const program = typeof session.configuration.program === 'string' ? basename(session.configuration.program) : session.name;
     const subtitle = `${program}${info ? `, ${info.state}` : ''}`;
     const answer = await ask<StatisticsResponse>(session, STATISTICS_REQUEST, {});
-    return answer.ok ? { stats: answer.body, subtitle } : { message: `No statistics yet (${answer.message}).`, subtitle };
+    if (answer.ok) {
+      const state = { stats: answer.body, subtitle };
+      this.last = { id: session.id, state };
+      return state;
+    }
+    if (this.last?.id === session.id) return { ...this.last.state, subtitle };
+    return { message: `No statistics yet (${answer.message}).`, subtitle };
   }
 
-  private async update(): Promise<void> {
+  private async update(session?: vscode.DebugSession): Promise<void> {
     if (!this.panel) return;
-    const state = await this.state();
+    const active = activeGuestSession();
+    // A state change of a session that is no longer active (it ended): fetch its last numbers.
+    const state = await this.state(session && this.tracker.info(session)?.state === 'ended' ? session : active);
     await this.panel?.webview.postMessage({ type: 'update', state });
   }
 
@@ -69,5 +84,14 @@ export class StatisticsPanel implements vscode.Disposable {
     if (this.timer) clearInterval(this.timer);
     this.panel?.dispose();
     for (const s of this.subscriptions) s.dispose();
+  }
+}
+
+/** Scrolls every visible text editor back to column 0 of its first visible line (horizontal scroll only). */
+function unscrollEditors(): void {
+  for (const editor of vscode.window.visibleTextEditors) {
+    const top = editor.visibleRanges[0]?.start.line;
+    if (top === undefined) continue;
+    editor.revealRange(new vscode.Range(top, 0, top, 0), vscode.TextEditorRevealType.Default);
   }
 }

@@ -11,7 +11,7 @@ test('memory views show the overlay page and the guest page beneath it (gpa: and
       { filters: { filters: [], filterOptions: [{ filterId: 'kvm-hyperv' }] } });
     assert.equal(first?.body.reason, 'exception');
     // The step lets the VMM answer the exit: it places the overlay page.
-    assert.match(first!.body.text ?? '', /type=4 msr=1073741825 .*gpa=0x[0-9a-f]+ data=\[15,1,193,195\]/);
+    assert.match(first!.body.text ?? '', /type=4 msr=0x40000001 .*gpa=0x[0-9a-f]+ data=\[0xf,0x1,0xc1,0xc3\]/);
     await s.stepIn();
     const info = (await s.dc.evaluateRequest({ expression: 'info overlays', context: 'repl' })).body.result;
     const m = /overlay page at GPA (0x[0-9a-f]+)/.exec(info);

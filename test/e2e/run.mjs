@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSetup, e2ePaths, unavailable } from './setup.mjs';
 import { zipEntries } from './zip.mjs';
+import { uxScenarios } from './scenarios-ux.mjs';
 import {
   contextMenu, installExtension, launchChromium, openFile, openWorkbench, prepareHome, retry, revealRow, runCommand,
   screenshot, setPaneExpanded, startCodeServer, stopCodeServer, stopCodeServerSync, waitFor,
@@ -346,7 +347,7 @@ if (skip) {
 
       // 7. The VM Exits view lists the hypercall exit; the Register Cache view shows what changed.
       await runCommand(page, 'Focus on VM Exits View');
-      const exitRow = page.locator('.monaco-list-row[aria-label^="KVM_EXIT_HYPERCALL #0"]');
+      const exitRow = page.locator('.monaco-list-row[aria-label^="KVM_EXIT_HYPERCALL #"]').first();
       await exitRow.waitFor({ state: 'visible' });
       assert.match(await exitRow.getAttribute('aria-label'), /rip 0x100014\s+nr=12 args=\[0x200000,0x10,0x10/);
       await setPaneExpanded(page, 'Breakpoints', false);
@@ -368,5 +369,7 @@ if (skip) {
       await debugEnded();
       await setPaneExpanded(page, 'Breakpoints', true);
     });
+
+    uxScenarios({ uiTest, page: () => page, ROOT, SHOTS, workspace, log, callStackFrame, debugEnded, variables, showScope });
   }
 }

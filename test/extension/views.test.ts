@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { filterPickItems, toggledFilters, type ExitFilterInfo } from '../../extension/exit-filter-state';
 import { diffRegisterCache } from '../../extension/views/regcache-diff';
-import { contentSecurityPolicy, jsonForScript, statisticsHtml } from '../../extension/views/statistics-html';
+import { contentSecurityPolicy, jsonForScript, statisticsHtml, timeColumns } from '../../extension/views/statistics-html';
 import type { RegisterCacheResponse } from '../../extension/protocol';
 
 const FILTERS: ExitFilterInfo[] = [
@@ -51,4 +51,27 @@ test('the statistics page: default-src \'none\', nonce\'d script and style, no r
   assert.doesNotMatch(html, /innerHTML|eval\(|new Function/);
   assert.equal(html.split('</script>').length - 1, 2, 'the data cannot close its script element');
   assert.equal(JSON.parse(jsonForScript({ s: '</script>&' })).s, '</script>&');
+});
+
+test('the exits-over-time chart is scaled to the run: a 4-instruction run has a 4-instruction axis', () => {
+  const short = timeColumns([{ instructions: 0, count: 1 }, { instructions: 3, count: 1 }], 4, 120);
+  assert.equal(short.end, 4);
+  assert.equal(short.sums.length, 4);
+  assert.deepEqual(short.sums, [1, 0, 0, 1]);
+  const long = timeColumns([{ instructions: 0, count: 2 }, { instructions: 1_000_000, count: 3 }], 1_000_500, 120);
+  assert.equal(long.sums.length, 120);
+  assert.equal(long.sums.reduce((a, b) => a + b, 0), 5);
+  assert.equal(timeColumns([], 0, 120).end, 1);
+  // The page's script uses this very function.
+  const html = statisticsHtml({ stats: { byReason: [], timeline: [], totalInstructions: 0 } }, 'n');
+  assert.ok(html.includes(timeColumns.toString()));
+  assert.doesNotMatch(html, /100000|100,000/, 'no fixed 100,000-instruction axis');
+});
+
+test('the statistics page does not clip: labels measured, svg and table within the panel width', () => {
+  const html = statisticsHtml({ stats: { byReason: [{ reason: 'EXIT_REASON_IO_INSTRUCTION', count: 1 }], timeline: [], totalInstructions: 1 } }, 'n');
+  assert.match(html, /getComputedTextLength/);
+  assert.match(html, /svg \{ display: block; max-width: 100%;/);
+  assert.match(html, /\.scroll \{ max-width: 100%; overflow-x: auto; \}/);
+  assert.match(html, /class: 'scroll'/);
 });

@@ -1,5 +1,7 @@
-// Disassembly for the debugger (DAP disassemble): iced-x86's formatter in NASM syntax over guest
-// memory read through the page tables, with symbols for branch targets and source locations.
+// Disassembly for the debugger (DAP disassemble): iced-x86's formatter in Intel syntax with GDB's
+// conventions (0x-prefixed lower-case hex, a branch target or RIP-relative operand followed by
+// `<symbol+offset>`, as gdb's `x/i` and `disassemble` print them) over guest memory read through
+// the page tables, with source locations.
 import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, OpKind } from 'iced-x86';
 import type { VcpuView } from './inspect';
 import { lineForAddress, type GuestImage } from '../loader/image';
@@ -19,6 +21,11 @@ function fmt(): Formatter {
   if (!formatter) {
     formatter = new Formatter(FormatterSyntax.Nasm);
     formatter.firstOperandCharIndex = 8;
+    // GDB's numbers: 0x174, not NASM/MASM's 174h.
+    formatter.hexPrefix = '0x';
+    formatter.hexSuffix = '';
+    formatter.uppercaseHex = false;
+    formatter.spaceAfterOperandSeparator = false;
   }
   return formatter;
 }
@@ -70,9 +77,13 @@ function decodeRun(view: VcpuView, image: GuestImage, pc: number, count: number,
       let text = ins.isInvalid ? '(bad)' : fmt().format(ins);
       const k = ins.op0Kind;
       if (!ins.isInvalid && (k === OpKind.NearBranch16 || k === OpKind.NearBranch32 || k === OpKind.NearBranch64)) {
-        const target = Number(BigInt.asIntN(64, ins.nearBranchTarget));
-        const sym = view.functionAt(target);
-        if (sym) text += `  ; ${sym}`;
+        const sym = gdbSymbol(view, Number(BigInt.asIntN(64, ins.nearBranchTarget)));
+        if (sym) text += ` ${sym}`;
+      } else if (!ins.isInvalid && ins.isIpRelMemoryOperand) {
+        // gdb: lea rax,[rip+0x2ee5]        # 0x404010 <counter>
+        const target = Number(BigInt.asIntN(64, ins.ipRelMemoryAddress));
+        const sym = gdbSymbol(view, target);
+        text += `        # 0x${target.toString(16)}${sym ? ` ${sym}` : ''}`;
       }
       const l = lineForAddress(image.lines, addr);
       const symbol = image.symbols.find((s) => s.addr === addr && s.kind !== 'constant')?.name ?? image.functions?.find((f) => f.low === addr)?.name;
@@ -84,4 +95,10 @@ function decodeRun(view: VcpuView, image: GuestImage, pc: number, count: number,
     dec.free();
   }
   return out;
+}
+
+/** `<symbol>` or `<symbol+offset>` (decimal offset, as gdb prints it) for an address, if a symbol covers it. */
+export function gdbSymbol(view: VcpuView, addr: number): string | undefined {
+  const s = view.nearestSymbol(addr);
+  return s ? `<${s.name}${s.offset ? `+${s.offset}` : ''}>` : undefined;
 }

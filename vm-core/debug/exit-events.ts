@@ -140,6 +140,25 @@ export function hwExitEvent(v: KvmVcpu, vi: number): ExitEvent {
   return ev;
 }
 
+/** kvm_run fields shown in hex, as the kernel's headers and traces print them (ports, MSRs, addresses, bytes). */
+const HEX_FIELDS = new Set(['port', 'addr', 'phys_addr', 'index', 'msr', 'gpa', 'data', 'insn_bytes', 'args', 'ret', 'flags', 'input', 'result', 'params']);
+
+function fieldValueText(key: string, v: unknown): string {
+  const one = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) && HEX_FIELDS.has(key) ? '0x' + (x < 0 ? BigInt.asUintN(64, BigInt(x)) : BigInt(x)).toString(16) : String(x));
+  if (Array.isArray(v)) return '[' + v.map(one).join(',') + ']';
+  if (v !== null && typeof v === 'object') return JSON.stringify(v);
+  return one(v);
+}
+
+/** An exit record's fields as `key=value` text (port=0x3f8, data=[0x48], size=1), leaving out `skip`. */
+export function exitFieldsText(r: Record<string, unknown>, skip: readonly string[]): string {
+  return Object.entries(r).filter(([k, v]) => !skip.includes(k) && v !== undefined).map(([k, v]) => {
+    // A hardware exit's logged description is already text: shown as is, without repeating its reason.
+    if (k === 'details' && typeof v === 'string') return typeof r.reason === 'string' && v.startsWith(r.reason + ' ') ? v.slice(r.reason.length + 1) : v;
+    return `${k}=${fieldValueText(k, v)}`;
+  }).join(' ');
+}
+
 /** An exit to userspace, from its JSON record (fields are the kvm_run names). */
 export function userExitEvent(r: ExitRecord, vi: number): ExitEvent {
   const fields: Record<string, bigint> = { vcpu: BigInt(vi) };
@@ -156,8 +175,7 @@ export function userExitEvent(r: ExitRecord, vi: number): ExitEvent {
   }
   if (r.dir !== undefined) fields.dir = r.dir === 'out' ? 1n : 0n;
   if (r.index !== undefined) put('msr', r.index);
-  const detail = Object.entries(r).filter(([k]) => !['reason', 'vcpu', 'rip'].includes(k))
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? '[' + v.join(',') + ']' : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
+  const detail = exitFieldsText(r as unknown as Record<string, unknown>, ['reason', 'vcpu', 'rip']);
   const ev: ExitEvent = { layer: 'userspace', vcpu: vi, name: r.reason, fields, description: `KVM_EXIT_${r.reason} ${detail} at rip ${r.rip}` };
   const code = Object.entries(KVM_EXIT_NAMES).find(([, n]) => n === 'KVM_EXIT_' + r.reason)?.[0];
   if (code !== undefined) fields.reason = BigInt(code);

@@ -11,9 +11,9 @@ import { lineForAddress, type LineEntry } from '../loader/image';
 import { getRflags, materializeFlags } from '../cpu/flags';
 import { CS, SEG_NAMES, GPR_NAMES, CR0_PG, CR4_PAE, EFER_LMA, CR4_PSE } from '../cpu/state';
 import { coreReadMsr, MSR_NAMES } from '../cpu/msr';
-import { KVM_REG_NAMES, VCPU_EXREG_CR0, VCPU_EXREG_CR3, VCPU_EXREG_CR4 } from '../kvm/x86/kvm_cache_regs';
+import { KVM_REG_NAMES, VCPU_EXREG_CR0, VCPU_EXREG_CR3, VCPU_EXREG_CR4, VCPU_REGS_RIP } from '../kvm/x86/kvm_cache_regs';
 import * as U from '../kvm/uapi';
-import { KVM_REQ_TRIPLE_FAULT } from '../kvm/vcpu_arch';
+import { KVM_REQ_TRIPLE_FAULT, KVM_REQ_LOAD_MMU_PGD } from '../kvm/vcpu_arch';
 import { exitRecord } from '../vmm/exit-record';
 import { setRflagsFromDebugger, checkSegmentBitEdit, setSegmentBitFromDebugger, type SegmentBit } from './edit-regs';
 
@@ -62,10 +62,21 @@ export class VcpuView {
   rip(): number { return this.v.peekRip(); }
   sp(): number { return Number(BigInt.asIntN(64, this.gpr(4))); }
   linearRip(): number { return this.linearAt(this.rip()); }
+  /**
+   * The code size of the guest's next instruction, from CS, CR0, EFER and RFLAGS.VM as they stand
+   * (Cpu.updateMode's rule): after KVM_SET_SREGS the processor's cached mode is recomputed only at
+   * the next VM entry.
+   */
+  codeBits(): 16 | 32 | 64 {
+    const c = this.c, ar = c.seg[CS].ar;
+    const pe = (c.cr0 & 1) !== 0, v86 = pe && (this.rflags() & 0x20000) !== 0;
+    if ((c.efer & EFER_LMA) && (ar & 0x2000)) return 64;
+    return (ar & 0x4000) && pe && !v86 ? 32 : 16;
+  }
   /** The linear address of `rip` in the current code segment: CS.base + RIP, RIP itself in 64-bit mode. */
   linearAt(rip: number): number {
     const c = this.c;
-    return c.codeBits === 64 ? rip : (c.seg[CS].base + rip) >>> 0;
+    return this.codeBits() === 64 ? rip : (c.seg[CS].base + rip) >>> 0;
   }
   rflags(): number { return getRflags(this.c); }
 
@@ -120,9 +131,21 @@ export class VcpuView {
 
   // ---------------------------------------------------------------- memory (side-effect free)
 
+  /**
+   * The page-table root the guest's next instruction walks: KVM's CR3 (and PDPTEs) while
+   * KVM_REQ_LOAD_MMU_PGD is pending (KVM_SET_SREGS or a CR write wrote vcpu->arch.cr3; vmx_load_mmu_pgd
+   * copies it to GUEST_CR3 only at the next VM entry), else the processor's.
+   */
+  private pagingRoot(): { cr3: number; pdpte: readonly number[] } {
+    const a = this.v.arch, c = this.c;
+    if (a.requests & KVM_REQ_LOAD_MMU_PGD) return { cr3: a.cr3, pdpte: a.pdptrs };
+    return { cr3: c.cr3, pdpte: c.pdpte };
+  }
+
   /** Guest-virtual -> guest-physical with no accessed/dirty updates and no faults; -1 if unmapped. */
   gvaToGpa(lin: number): number {
     const c = this.c;
+    const { cr3, pdpte } = this.pagingRoot();
     if (!(c.cr0 & CR0_PG)) return lin >>> 0;
     const bus = c.bus;
     const rd64 = (gpa: number): bigint | undefined => {
@@ -133,7 +156,7 @@ export class VcpuView {
     };
     const lo = lin >>> 0;
     if (!(c.cr4 & CR4_PAE)) {
-      const pde = rd64((c.cr3 & 0xfffff000) + ((lo >>> 22) << 2));
+      const pde = rd64((cr3 & 0xfffff000) + ((lo >>> 22) << 2));
       if (pde === undefined || !(pde & 1n)) return -1;
       const d = Number(pde & 0xffffffffn);
       if ((d & 0x80) && (c.cr4 & CR4_PSE)) return ((d & 0xffc00000) >>> 0) + (lo & 0x3fffff);
@@ -143,9 +166,9 @@ export class VcpuView {
     }
     const addrOf = (e: bigint) => Number(e & 0x000ffffffffff000n);
     let table: number, level: number;
-    if (c.efer & EFER_LMA) { table = c.cr3 - (c.cr3 % 4096); level = 4; }
+    if (c.efer & EFER_LMA) { table = cr3 - (cr3 % 4096); level = 4; }
     else {
-      const p = c.pdpte[(lo >>> 30) & 3];
+      const p = pdpte[(lo >>> 30) & 3];
       if (!(p % 2)) return -1;
       table = Number(BigInt(Math.trunc(p)) & 0x000ffffffffff000n); level = 2;
     }
@@ -287,7 +310,7 @@ export class VcpuView {
     const rip = this.linearRip();
     const { bytes, unreadable } = this.readMemory(rip, 16, false);
     if (unreadable) return undefined;
-    const len = nearCallLength(bytes, this.c.codeBits);
+    const len = nearCallLength(bytes, this.codeBits());
     if (!len) return undefined;
     return { address: rip + len, sp: this.sp() };
   }
@@ -296,12 +319,21 @@ export class VcpuView {
     const img = this.e.image;
     const f = img.functions?.find((x) => addr >= x.low && addr < x.high);
     if (f) return f.name;
+    const s = this.nearestSymbol(addr);
+    return s ? (s.offset ? `${s.name}+0x${s.offset.toString(16)}` : s.name) : undefined;
+  }
+
+  /** The function (DWARF) or label at or below `addr` (within 64 KiB), and how far `addr` is past it. */
+  nearestSymbol(addr: number): { name: string; offset: number } | undefined {
+    const img = this.e.image;
+    const f = img.functions?.find((x) => addr >= x.low && addr < x.high);
+    if (f) return { name: f.name, offset: addr - f.low };
     let best: { name: string; addr: number } | undefined;
     for (const s of img.symbols) {
       if (s.kind === 'constant' || s.addr > addr || s.name.startsWith('.') || s.name.includes('..@')) continue;
       if (!best || s.addr > best.addr) best = s;
     }
-    if (best && addr - best.addr < 0x10000) return best.addr === addr ? best.name : `${best.name}+0x${(addr - best.addr).toString(16)}`;
+    if (best && addr - best.addr < 0x10000) return { name: best.name, offset: addr - best.addr };
     return undefined;
   }
 
@@ -378,7 +410,7 @@ export class VcpuView {
     const out: VarNode[] = names.map((n) => ({ name: n, value: hex(this.registerValue(n) ?? 0n), dataId: `reg:${n}`,
       memoryReference: n === 'cr3' || n === 'cr2' ? hex(this.registerValue(n) ?? 0n) : undefined }));
     out.push({ name: 'cr0 (hardware, GUEST_CR0)', value: hex(c.cr0 >>> 0) }, { name: 'cr4 (hardware, GUEST_CR4)', value: hex(c.cr4 >>> 0) });
-    out.push({ name: 'cpl', value: String(c.cpl) }, { name: 'mode', value: modeName(c) });
+    out.push({ name: 'cpl', value: String(c.cpl) }, { name: 'mode', value: modeName(c, this.codeBits()) });
     out.push({ name: 'pdpte[0..3]', value: c.pdpte.map((p) => hex(p)).join(' ') });
     return out;
   }
@@ -420,19 +452,22 @@ export class VcpuView {
       const avail = ((a.regs_avail >>> r) & 1) === 1, dirty = ((a.regs_dirty >>> r) & 1) === 1;
       let cached = '-', hw: string | undefined;
       if (r < 17) {
-        cached = hex(this.archReg(r === 16 ? 16 : r));
-        hw = r === 16 ? hex(c.rip) : r < 16 ? hex(this.cpuReg(r)) : undefined;
+        cached = hex(this.archReg(r));
+        // Only RSP and RIP have a VMCS field (GUEST_RSP, GUEST_RIP); the VMCB's save area also holds
+        // RAX. The other GPRs live only in vcpu->arch.regs.
+        if (r === VCPU_REGS_RIP) hw = hex(c.rip);
+        else if (this.v.ops.view.gprInControlBlock(r)) hw = hex(this.cpuReg(r));
       } else {
         switch (KVM_REG_NAMES[r]) {
-          case 'CR0': cached = hex(a.cr0 >>> 0); hw = hex(c.cr0 >>> 0); break;
-          case 'CR3': cached = hex(a.cr3); hw = hex(c.cr3); break;
-          case 'CR4': cached = hex(a.cr4 >>> 0); hw = hex(c.cr4 >>> 0); break;
-          case 'RFLAGS': materializeFlags(c); hw = hex(c.rflags >>> 0); break;
-          case 'PDPTR': hw = c.pdpte.map((p) => hex(p)).join(' '); break;
-          case 'SEGMENTS': hw = `cs=${hex(c.seg[CS].selector)}`; break;
+          case 'EXREG_CR0': cached = hex(a.cr0 >>> 0); hw = hex(c.cr0 >>> 0); break;
+          case 'EXREG_CR3': cached = hex(a.cr3); hw = hex(c.cr3); break;
+          case 'EXREG_CR4': cached = hex(a.cr4 >>> 0); hw = hex(c.cr4 >>> 0); break;
+          case 'EXREG_RFLAGS': materializeFlags(c); hw = hex(c.rflags >>> 0); break;
+          case 'EXREG_PDPTR': hw = c.pdpte.map((p) => hex(p)).join(' '); break;
+          case 'EXREG_SEGMENTS': hw = `cs=${hex(c.seg[CS].selector)}`; break;
         }
       }
-      out.push({ name: 'VCPU_' + (r < 17 ? 'REGS_' : 'EXREG_') + KVM_REG_NAMES[r], cached, vmcs: hw, avail, dirty });
+      out.push({ name: kvmRegName(r), cached, vmcs: hw, avail, dirty });
     }
     return out;
   }
@@ -518,8 +553,20 @@ export class VcpuView {
     ];
   }
 
+  /**
+   * The VMCS grouped as the SDM lays it out (Vol. 3C 24.4-24.9: guest-state area, host-state area,
+   * VM-execution, VM-exit and VM-entry control fields, VM-exit information fields), each group sorted
+   * by encoding (Appendix B); the VMCB as its control area and state save area (APM Vol. 2 Appendix B).
+   */
   controlBlockScope(): VarNode[] {
-    return this.v.controlBlock().map((f) => ({ name: f.encoding !== undefined ? `${f.name} (${hex(f.encoding)})` : f.name, value: hex(f.value) }));
+    const view = this.v.ops.view;
+    const groups = new Map<string, VarNode[]>(view.controlBlockAreas.map((g) => [g, []]));
+    // A VMCS field is known by its encoding, a VMCB field by its place in the VMCB (the list's order).
+    const fields = this.v.controlBlock().map((f, k) => ({ ...f, id: f.encoding ?? k })).sort((a, b) => a.id - b.id);
+    for (const f of fields) {
+      groups.get(view.controlBlockArea(f.id))?.push({ name: f.encoding !== undefined ? `${f.name} (${hex(f.encoding)})` : f.name, value: hex(f.value) });
+    }
+    return [...groups].filter(([, kids]) => kids.length).map(([g, kids]) => ({ name: g, value: `${kids.length} field${kids.length === 1 ? '' : 's'}`, children: () => kids }));
   }
 
   vmScope(): VarNode[] {
@@ -551,6 +598,11 @@ const SUBREGS: Record<string, [number, number, number]> = {};
   for (let i = 8; i < 16; i++) { SUBREGS[`r${i}d`] = [i, 0, 32]; SUBREGS[`r${i}w`] = [i, 0, 16]; SUBREGS[`r${i}b`] = [i, 0, 8]; SUBREGS[`r${i}l`] = [i, 0, 8]; }
 }
 
+/** KVM's enum kvm_reg name: VCPU_REGS_RAX .. VCPU_REGS_RIP, then VCPU_EXREG_* (KVM_REG_NAMES already carry EXREG_). */
+export function kvmRegName(r: number): string {
+  return (r <= VCPU_REGS_RIP ? 'VCPU_REGS_' : 'VCPU_') + KVM_REG_NAMES[r];
+}
+
 const KVM_GPR_KEYS = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 
 /** Parse user input for setVariable: hex, decimal, negative, binary. */
@@ -563,10 +615,10 @@ export function parseValue(t: string): bigint {
   throw new Error(`'${t}' is not a number (use hex 0x.., decimal, or binary 0b..)`);
 }
 
-function modeName(c: import('../cpu/cpu').Cpu): string {
+function modeName(c: import('../cpu/cpu').Cpu, bits: 16 | 32 | 64): string {
   if (!(c.cr0 & 1)) return 'real';
-  if (c.efer & EFER_LMA) return c.codeBits === 64 ? 'long (64-bit)' : 'long (compatibility)';
-  return `protected (${c.codeBits}-bit)${c.cr0 & CR0_PG ? (c.cr4 & CR4_PAE ? ', PAE paging' : ', paging') : ''}`;
+  if (c.efer & EFER_LMA) return bits === 64 ? 'long (64-bit)' : 'long (compatibility)';
+  return `protected (${bits}-bit)${c.cr0 & CR0_PG ? (c.cr4 & CR4_PAE ? ', PAE paging' : ', paging') : ''}`;
 }
 
 /** Length of a near CALL at the start of `b` (E8 rel, FF /2), or 0. */

@@ -40,6 +40,12 @@ export interface KvmVendorView {
   interruptShadow(): number;
   /** The name of a VMCS encoding / VMCB field. */
   fieldName(field: number): string;
+  /** The control block's areas in document order (SDM Vol. 3C 24.4-24.9; APM Vol. 2 Appendix B). */
+  readonly controlBlockAreas: readonly string[];
+  /** The area (one of controlBlockAreas) a field belongs to. */
+  controlBlockArea(field: number): string;
+  /** Whether GPR `reg` (VCPU_REGS_*) has a control-block field: GUEST_RSP/GUEST_RIP; the VMCB also has RAX. */
+  gprInControlBlock(reg: number): boolean;
   /**
    * Why an edit of CS.L/CS.D would make the next VM entry fail in a way the model does not
    * reproduce, or null (VMX models the failed entry; SVM has no VMRUN consistency checks).

@@ -12,7 +12,7 @@ import {
   EXIT_REASON_CPUID, EXIT_REASON_CR_ACCESS, EXIT_REASON_DR_ACCESS, EXIT_REASON_EPT_VIOLATION, EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_HLT, EXIT_REASON_INTERRUPT_WINDOW, EXIT_REASON_INVD, EXIT_REASON_INVLPG, EXIT_REASON_INVPCID, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_MONITOR_INSTRUCTION, EXIT_REASON_MSR_READ, EXIT_REASON_MSR_WRITE, EXIT_REASON_MWAIT_INSTRUCTION, EXIT_REASON_PAUSE_INSTRUCTION, EXIT_REASON_RDPMC, EXIT_REASON_RDTSC, EXIT_REASON_RDTSCP, EXIT_REASON_TASK_SWITCH, EXIT_REASON_TRIPLE_FAULT, EXIT_REASON_WBINVD, EXIT_REASON_XSETBV,
 } from '../../cpu/exits';
 import {
-  kvm_register_mark_available, VCPU_EXREG_PDPTR, kvm_read_cr3, kvm_rip_write, VCPU_REGS_RIP, VCPU_REGS_RSP,
+  kvm_register_mark_available, VCPU_EXREG_PDPTR, kvm_read_cr3, kvm_rip_write, VCPU_REGS_RIP, VCPU_REGS_RSP, VCPU_REGS_RAX,
   kvm_register_is_dirty, VCPU_EXREG_CR3, VCPU_EXREG_RFLAGS, kvm_register_read, kvm_register_write,
 } from '../x86/kvm_cache_regs';
 import { CR0_CD, CR0_NW, CR0_PG, CR0_TS, CR0_MP, EFER_LMA, EFER_LME, EFER_SVME, CR4_MCE } from '../../cpu/state';
@@ -56,6 +56,11 @@ class SvmView implements KvmVendorView {
   guestCr4(): number { return this.svm.v.cpu.cr4; }
   interruptShadow(): number { return interruptShadowOf(this.svm.vmcb.peek(V.int_state)); }
   fieldName(field: number): string { return this.svm.vmcb.fieldName(field); }
+  /** APM Vol. 2 Appendix B: Table B-1 (control area) and Table B-2 (state save area). */
+  readonly controlBlockAreas = ['Control area (APM B.1)', 'State save area (APM B.2)'];
+  controlBlockArea(field: number): string { return this.controlBlockAreas[this.fieldName(field).startsWith('control.') ? 0 : 1]; }
+  /** The state save area holds RAX, RSP and RIP. */
+  gprInControlBlock(reg: number): boolean { return reg === VCPU_REGS_RAX || reg === VCPU_REGS_RSP || reg === VCPU_REGS_RIP; }
   /** AMD APM Vol. 2 15.5.1: VMRUN refuses EFER.LME, CR0.PG, CR4.PAE, CS.L and CS.D all set; not modelled. */
   unmodelledEntryFailure(longMode: boolean, cr4Pae: boolean, csL: number, csD: number): string | null {
     if (!(longMode && cr4Pae && csL && csD)) return null;

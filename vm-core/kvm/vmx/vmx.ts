@@ -4,7 +4,7 @@
 import type { KvmVcpu } from '../vcpu';
 import { Vmcs } from './vmcs';
 import * as F from './vmcs_fields';
-import { vmcsFieldName } from './vmcs_names';
+import { vmcsFieldName, vmcsArea, VMCS_AREAS } from './vmcs_names';
 import type { ControlBlockField, ControlBlockTracer, KvmDtable, KvmVendorView, KvmX86Ops } from '../x86_ops';
 import { readCr0Guest, readCr4Guest } from '../../cpu/exec/system';
 import { KvmSegment } from '../x86_ops';
@@ -67,6 +67,10 @@ class VmxView implements KvmVendorView {
   /** vmx_get_interrupt_shadow over GUEST_INTERRUPTIBILITY_INFO, peeked. */
   interruptShadow(): number { return interruptShadowOf(this.vmx.vmcs.peek(F.GUEST_INTERRUPTIBILITY_INFO)); }
   fieldName(field: number): string { return vmcsFieldName(field); }
+  readonly controlBlockAreas = VMCS_AREAS;
+  controlBlockArea(field: number): string { return vmcsArea(field); }
+  /** SDM 24.4.1: of the GPRs only RSP and RIP are guest-state fields. */
+  gprInControlBlock(reg: number): boolean { return reg === VCPU_REGS_RSP || reg === VCPU_REGS_RIP; }
   /** The VMX model fails the entry itself (KVM_EXIT_FAIL_ENTRY): nothing is refused. */
   unmodelledEntryFailure(): string | null { return null; }
 }
