@@ -1,6 +1,7 @@
 // The common form of every guest image the loader produces (assembled source, flat binary, ELF).
 // The debugger uses `lines` for source breakpoints, stepping and the call stack, and `symbols`
 // for function breakpoints, disassembly labels and stack frames.
+import type { DebugSections } from './dwarf/sections';
 
 /** A contiguous run of bytes to place in guest memory at a guest-physical (= load) address. */
 export interface ImageSegment {
@@ -49,6 +50,8 @@ export interface GuestImage {
   lines: LineEntry[];
   /** Function ranges from DWARF .debug_info or the symbol table, for the call stack. */
   functions?: { name: string; low: number; high: number; file?: string; line?: number }[];
+  /** DWARF sections kept for the debugger's variables, types and unwinding (ELF only), read on demand. */
+  debug?: { sections: DebugSections; addressSize: number };
 }
 
 /** A problem in user input, with its location. Loaders collect these and never throw. */
