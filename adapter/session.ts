@@ -12,6 +12,7 @@ import { EXIT_FILTERS } from '../vm-core/debug/exit-filters';
 import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
 import { disassemble } from '../vm-core/debug/disasm';
+import { SourceLevel } from '../vm-core/debug/source-level';
 import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand } from './console';
 
 /** Keys of a launch configuration that belong to VS Code, not to the launch options. */
@@ -33,6 +34,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   private nextHandle = 1;
   private progressId = 0;
   private progressActive = false;
+  private sourceLevel: SourceLevel | undefined;
 
   constructor() {
     super();
@@ -212,6 +214,20 @@ export class KvmGuestSession extends LoggingDebugSession {
           return;
         }
       }
+      // ... or a C lvalue of a C guest (a variable, `p->next->val`, `arr[2]`) ...
+      const src = this.source();
+      if (src.c && args.variablesReference === undefined && !args.asAddress) {
+        try {
+          const r = src.evaluate(e.focus, 0, args.name);
+          if (r.address !== undefined) {
+            const size = Math.max(1, Math.min(r.size, 4096));
+            response.body = { dataId: `mem:v:${r.address}:${size}`, description: `${args.name} (${size} bytes at 0x${r.address.toString(16)})`,
+              accessTypes: ['read', 'write', 'readWrite'], canPersist: false };
+            this.sendResponse(response);
+            return;
+          }
+        } catch { /* not a C lvalue: the register/memory language below */ }
+      }
       // ... or an expression/address: `[expr]`, `gpa(expr)`, an address, with asAddress/bytes.
       const text = args.name.trim();
       const phys = /^(gpa|phys):/i.test(text) || /^gpa\(/.test(text);
@@ -340,8 +356,18 @@ export class KvmGuestSession extends LoggingDebugSession {
         frames.push(f);
       }
       const rip = view.linearRip();
-      frames.push(this.frameAt(vi, frames.length, rip, view.functionAt(rip) ?? `0x${rip.toString(16)}`));
-      for (const sf of e.stacks[vi].innermostFirst()) {
+      const src = this.source();
+      // A C guest: frames unwound from DWARF (inlined calls too), below the KVM handler chain.
+      if (src.active(vi)) {
+        for (const cf of src.frames(vi)) {
+          const f = new StackFrame(frameId(vi, frames.length), cf.name, cf.file ? new Source(basename(cf.file), cf.file) : undefined,
+            cf.line ? this.convertDebuggerLineToClient(cf.line) : 0, 1) as DebugProtocol.StackFrame;
+          f.instructionPointerReference = '0x' + cf.pc.toString(16);
+          if (!cf.file) f.presentationHint = 'subtle';
+          frames.push(f);
+        }
+      } else frames.push(this.frameAt(vi, frames.length, rip, view.functionAt(rip) ?? `0x${rip.toString(16)}`));
+      for (const sf of src.active(vi) ? [] : e.stacks[vi].innermostFirst()) {
         const at = sf.returnAddress;
         frames.push(this.frameAt(vi, frames.length, at, view.functionAt(at) ?? `0x${at.toString(16)}`, true));
       }
@@ -367,7 +393,9 @@ export class KvmGuestSession extends LoggingDebugSession {
       const vi = Math.floor(args.frameId / 1000);
       const v = e.views[vi];
       if (!v) throw new BadRequest(`scopes: unknown frameId ${args.frameId}`);
+      const src = this.source();
       const scopes: [string, () => VarNode[], boolean][] = [
+        ...src.scopes(vi, args.frameId % 1000 - this.labelFrames(vi)).map((s): [string, () => VarNode[], boolean] => [s.name, s.get, false]),
         ['Registers', () => v.registersScope(), false],
         ['Segments', () => v.segmentsScope(), true],
         ['Control & debug registers', () => v.controlScope(), true],
@@ -489,6 +517,17 @@ export class KvmGuestSession extends LoggingDebugSession {
         if (out.invalidate) this.sendEvent(new InvalidatedEvent(['variables', 'stacks']));
         return;
       }
+      // A C guest: C expressions over the frame's variables first (gdb's `print`), then the register/memory language.
+      const src = this.source();
+      let cError: unknown;
+      if (src.c) {
+        try {
+          const r = src.evaluate(vi, args.frameId !== undefined ? (args.frameId % 1000) - this.labelFrames(vi) : 0, text);
+          response.body = { result: r.value, type: r.type, variablesReference: r.node.children ? this.handle(r.node.children) : 0, memoryReference: r.node.memoryReference };
+          this.sendResponse(response);
+          return;
+        } catch (err) { cError = err; }
+      }
       try {
         const v = Expression.parse(text).evaluate(e.evalContext(vi));
         const signed = BigInt.asIntN(64, v);
@@ -496,7 +535,8 @@ export class KvmGuestSession extends LoggingDebugSession {
           variablesReference: 0, memoryReference: '0x' + v.toString(16) };
         this.sendResponse(response);
       } catch (err) {
-        if (err instanceof ExprError) { this.sendErrorResponse(response, 2010, exprErrorText(err)); return; }
+        const shown = cError ?? err;
+        if (shown instanceof ExprError || cError !== undefined) { this.sendErrorResponse(response, 2010, exprErrorText(shown)); return; }
         throw err;
       }
     });
@@ -575,6 +615,19 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** The C (DWARF) view of the running engine. */
+  private source(): SourceLevel {
+    const e = this.need();
+    if (!this.sourceLevel || this.sourceLevel.engine !== e) this.sourceLevel = new SourceLevel(e);
+    return this.sourceLevel;
+  }
+
+  /** 1 when the stack trace of `vi` starts with the KVM handler-chain label frame. */
+  private labelFrames(vi: number): number {
+    const stop = this.need().lastStop;
+    return stop?.exit && stop.vcpu === vi && stop.exit.handlers?.length ? 1 : 0;
+  }
 
   private need(): DebugEngine {
     if (!this.engine) throw new BadRequest('no guest is running (launch first)');

@@ -119,6 +119,23 @@ export class DwarfProgram {
     return out;
   }
 
+  /** An enumerator of a file-scope enumeration type: its type and value. */
+  enumerator(name: string): { type: CType; value: bigint } | undefined {
+    if (!this.enumerators) {
+      this.enumerators = new Map();
+      for (const u of this.tree.units) {
+        for (const c of u.root?.children ?? []) {
+          if (c.tag !== DW_TAG.enumeration_type) continue;
+          const t = this.types.type(c);
+          if (t.kind !== 'enum') continue;
+          for (const [n, v] of t.values) if (!this.enumerators.has(n)) this.enumerators.set(n, { type: t, value: v });
+        }
+      }
+    }
+    return this.enumerators.get(name);
+  }
+  private enumerators: Map<string, { type: CType; value: bigint }> | undefined;
+
   global(name: string): DwarfVariable | undefined {
     const d = this.globals.get(name);
     return d ? this.variable(d, false) : undefined;
@@ -168,6 +185,14 @@ export class DwarfProgram {
 
   /** Named types (typedefs, struct/union/enum tags, base types) for casts and sizeof in expressions. */
   findType(name: string): CType | undefined {
+    if (this.typeCache.has(name)) return this.typeCache.get(name);
+    const t = this.findTypeUncached(name);
+    if (this.typeCache.size < 10_000) this.typeCache.set(name, t);
+    return t;
+  }
+  private typeCache = new Map<string, CType | undefined>();
+
+  private findTypeUncached(name: string): CType | undefined {
     const m = /^(struct|union|enum)\s+(\w+)$/.exec(name);
     const tagWanted = m ? (m[1] === 'struct' ? DW_TAG.structure_type : m[1] === 'union' ? DW_TAG.union_type : DW_TAG.enumeration_type) : undefined;
     const want = m ? m[2] : name;
