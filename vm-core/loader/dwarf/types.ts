@@ -191,7 +191,7 @@ export function typeName(t: CType): string {
 function declarator(t: CType, inner: string): string {
   switch (t.kind) {
     case 'void': return 'void' + (inner ? ' ' + inner : '');
-    case 'base': return t.name + (inner ? ' ' + inner : '');
+    case 'base': return (GDB_BASE_NAMES[t.name] ?? t.name) + (inner ? ' ' + inner : '');
     case 'typedef': return t.name + (inner ? ' ' + inner : '');
     case 'struct': case 'union': return `${t.kind} ${t.name ?? '{...}'}` + (inner ? ' ' + inner : '');
     case 'enum': return `enum ${t.name ?? '{...}'}` + (inner ? ' ' + inner : '');
@@ -216,6 +216,12 @@ function declarator(t: CType, inner: string): string {
     }
   }
 }
+
+// gdb names GCC's DWARF base types the short C way (`long unsigned int` is `unsigned long`).
+const GDB_BASE_NAMES: Record<string, string> = {
+  'long unsigned int': 'unsigned long', 'long int': 'long', 'short int': 'short', 'short unsigned int': 'unsigned short',
+  'long long int': 'long long', 'long long unsigned int': 'unsigned long long',
+};
 
 function stripQual(t: CType): CType {
   for (let n = 0; n < 64 && t.kind === 'qualified'; n++) t = t.target;
