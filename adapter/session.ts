@@ -13,6 +13,7 @@ import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
 import { disassemble } from '../vm-core/debug/disasm';
 import { SourceLevel } from '../vm-core/debug/source-level';
+import { GdbStub } from './gdb-stub';
 import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand } from './console';
 
 /** Keys of a launch configuration that belong to VS Code, not to the launch options. */
@@ -35,6 +36,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   private progressId = 0;
   private progressActive = false;
   private sourceLevel: SourceLevel | undefined;
+  private gdbStub: GdbStub | undefined;
 
   constructor() {
     super();
@@ -89,12 +91,13 @@ export class KvmGuestSession extends LoggingDebugSession {
     this.consoleOutput = options.console !== 'none';
     const baseDir = typeof raw.cwd === 'string' ? raw.cwd : process.cwd();
     const r = DebugEngine.launch(options, baseDir, {
-      stopped: (e) => this.onStopped(e),
+      stopped: (e) => { this.onStopped(e); this.gdbStub?.onStopped(e); },
       output: (text, category) => {
         if (category === 'stdout' && !this.consoleOutput) return;
         this.sendEvent(new OutputEvent(text, category === 'important' ? 'important' : category));
       },
       ended: (info) => {
+        this.gdbStub?.onEnded(info);
         this.endProgress();
         this.sendEvent(new OutputEvent(`guest ended: ${info.end}${info.message ? ` (${info.message})` : ''}, exit code ${info.code}\n`, 'console'));
         this.sendEvent(new ExitedEvent(info.code));
@@ -108,6 +111,17 @@ export class KvmGuestSession extends LoggingDebugSession {
       return;
     }
     this.engine = r.engine;
+    if (options.gdbPort !== undefined) {
+      // The gdbPort launch option: gdb and other RSP clients attach to this same guest.
+      this.gdbStub = new GdbStub(r.engine, { port: options.gdbPort });
+      try {
+        const port = await this.gdbStub.listen();
+        this.sendEvent(new OutputEvent(`GDB remote protocol on 127.0.0.1:${port} (gdb -ex 'target remote :${port}')\n`, 'console'));
+      } catch (err) {
+        this.gdbStub = undefined;
+        this.sendEvent(new OutputEvent(`gdbPort ${options.gdbPort}: ${(err as Error).message}\n`, 'important'));
+      }
+    }
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
     await this.configured;
@@ -120,6 +134,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.gdbStub?.close();
     if (this.engine) { this.engine.pause(); this.engine.state = 'ended'; }
     this.endProgress();
     this.sendResponse(response);

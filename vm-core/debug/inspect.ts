@@ -127,7 +127,13 @@ export class VcpuView {
 
   /** Guest-virtual -> guest-physical with no accessed/dirty updates and no faults; -1 if unmapped. */
   gvaToGpa(lin: number): number {
-    const c = this.c;
+    // Stopped, the paging registers are KVM's (set by KVM_SET_SREGS before the first KVM_RUN, the
+    // processor has not loaded them yet); running (a live hook), the processor's own.
+    const live = this.e.state === 'running';
+    const c = live ? this.c : {
+      cr0: Number(this.registerValue('cr0') ?? 0n), cr3: Number(this.registerValue('cr3') ?? 0n), cr4: Number(this.registerValue('cr4') ?? 0n),
+      efer: Number(this.registerValue('efer') ?? 0n), pdpte: this.c.pdpte, bus: this.c.bus,
+    };
     if (!(c.cr0 & CR0_PG)) return lin >>> 0;
     const bus = c.bus;
     const rd64 = (gpa: number): bigint | undefined => {

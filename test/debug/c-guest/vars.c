@@ -46,5 +46,6 @@ void _start(void) {
     nodes[i].next = i < 2 ? &nodes[i + 1] : 0;
   }
   sink = walk(&nodes[0], "hi", BLUE); /* @start */
+  __asm__ volatile("outb %0, %1" : : "a"((unsigned char)'K'), "Nd"((unsigned short)0x3f8)); /* @out */
   for (;;) __asm__ volatile("hlt");
 }
