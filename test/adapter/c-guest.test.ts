@@ -97,3 +97,19 @@ test('C guest over DAP: data breakpoints on a variable and a struct field by nam
     assert.equal((await s.frames())[0].name, 'add');
   } finally { await s.close(); }
 });
+
+test('C guest over DAP: stopped at a KVM exit inside a C function, the KVM handler chain is above the C frames', async (t) => {
+  const elf = buildCGuest('vars', { bits: 64, opt: 'O2', dwarf: 5 });
+  if (typeof elf !== 'string') { t.skip(elf.skip); return; }
+  const s = await DapSession.start();
+  try {
+    const stop = await s.launch({ program: elf }, { filters: { filters: ['hw-io'] } });
+    assert.equal(stop?.body.reason, 'exception');
+    const frames = await s.frames();
+    assert.match(frames[0].name, /^KVM: .*handle_io/);
+    assert.equal(frames[1].name, '_start');
+    assert.equal(frames[1].line, lineOfC('out'));
+    const scopes = (await s.dc.scopesRequest({ frameId: frames[1].id })).body.scopes.map((x) => x.name);
+    assert.ok(scopes.includes('Locals') && scopes.includes('Current exit (kvm_run)'), scopes.join(', '));
+  } finally { await s.close(); }
+});

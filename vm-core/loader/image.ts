@@ -34,6 +34,8 @@ export interface LineEntry {
   file: string;
   line: number;
   column?: number;
+  /** False where DWARF says the address is not the start of a statement (is_stmt false). */
+  isStmt?: boolean;
 }
 
 export interface GuestImage {
