@@ -9,9 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DapSession } from './helpers';
 import { C_BUILDS, C_GUESTS, buildCGuest, label } from '../debug/c-build';
-import { resolveLaunchOptions } from '../../vm-core/config/launch-options';
-import { DebugEngine } from '../../vm-core/debug/engine';
-import { GdbStub } from '../../adapter/gdb-stub';
+import { serveGdbStub } from './gdb-helpers';
 
 const SRC = join(C_GUESTS, 'vars.c');
 const lineOfC = (marker: string) => readFileSync(SRC, 'utf8').split('\n').findIndex((l) => l.includes(`/* @${marker} */`)) + 1;
@@ -43,14 +41,7 @@ async function adapterView(elf: string, line: number): Promise<FrameView[]> {
 
 /** What gdb prints, attached to our GDB stub: `bt`, then `info args`, `info locals` and `whatis` in each frame. */
 async function gdbView(elf: string, line: number, names: string[][]): Promise<{ bt: { name: string; line: number }[]; frames: { args: string[]; locals: string[]; types: Record<string, string>; values: Record<string, string> }[] }> {
-  const { options, errors } = resolveLaunchOptions({ program: elf });
-  assert.deepEqual(errors, []);
-  let stub: GdbStub | undefined;
-  const r = DebugEngine.launch(options, process.cwd(), { stopped: (e) => stub?.onStopped(e), output: () => {}, ended: (i) => stub?.onEnded(i) });
-  assert.ok(r.engine, r.errors.join('; '));
-  stub = new GdbStub(r.engine, { port: 0 });
-  r.engine.configurationDone(true);
-  const port = await stub.listen();
+  const { stub, port, engine } = await serveGdbStub(elf);
   const cmds = ['set confirm off', 'set pagination off', 'set width 0', 'set print pretty off', `target remote 127.0.0.1:${port}`,
     `break vars.c:${line}`, 'continue', 'echo @@bt\\n', 'bt', 'echo @@btend\\n'];
   names.forEach((ns, k) => {
@@ -64,7 +55,7 @@ async function gdbView(elf: string, line: number, names: string[][]): Promise<{ 
     });
   });
   stub.close();
-  r.engine.state = 'ended';
+  engine.state = 'ended';
   const sections = new Map<string, string[]>();
   let cur = '';
   for (const l of text.split('\n')) {

@@ -8,22 +8,9 @@ import { execFile, spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { DapSession } from './helpers';
 import { buildCGuest } from '../debug/c-build';
-import { resolveLaunchOptions } from '../../vm-core/config/launch-options';
-import { DebugEngine } from '../../vm-core/debug/engine';
-import { GdbStub } from '../../adapter/gdb-stub';
+import { serveGdbStub as serve } from './gdb-helpers';
 
 const gdbMissing = spawnSync('gdb', ['--version'], { stdio: 'ignore' }).status !== 0 ? 'gdb is not installed' : undefined;
-
-async function serve(elf: string): Promise<{ stub: GdbStub; port: number; engine: DebugEngine }> {
-  const { options, errors } = resolveLaunchOptions({ program: elf });
-  assert.deepEqual(errors, []);
-  let stub: GdbStub | undefined;
-  const r = DebugEngine.launch(options, process.cwd(), { stopped: (e) => stub?.onStopped(e), output: () => {}, ended: (i) => stub?.onEnded(i) });
-  assert.ok(r.engine, r.errors.join('; '));
-  stub = new GdbStub(r.engine, { port: 0 });
-  r.engine.configurationDone(true);
-  return { stub, port: await stub.listen(), engine: r.engine };
-}
 
 function gdb(elf: string, port: number, cmds: string[]): Promise<string> {
   const all = ['set confirm off', 'set pagination off', `target remote 127.0.0.1:${port}`, ...cmds, 'kill'];

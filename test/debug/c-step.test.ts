@@ -14,13 +14,20 @@ const SRC = join(C_GUESTS, 'vars.c');
 const TEXT = readFileSync(SRC, 'utf8').split('\n');
 const lineWith = (s: string) => TEXT.findIndex((l) => l.includes(s)) + 1;
 
-test('C stepping: step into skips the prologue, next steps over calls, step out returns', async (t) => {
+/** The -O0 64-bit guest launched (running), and where vCPU 0 is: innermost C function and line. */
+function start() {
   const elf = buildCGuest('vars', { bits: 64, opt: 'O0', dwarf: 5 });
-  if (typeof elf !== 'string') { t.skip(elf.skip); return; }
+  if (typeof elf !== 'string') return elf.skip;
   const h = EngineHarness.launch({ program: elf }, false);
   const e = h.engine;
   const info = CDebugInfo.of(e.image)!;
-  const where = () => ({ fn: info.frames(e.views[0])[0]?.name, line: e.views[0].sourceLine()?.line });
+  return { h, e, where: () => ({ fn: info.frames(e.views[0])[0]?.name, line: e.views[0].sourceLine()?.line }) };
+}
+
+test('C stepping: step into skips the prologue, next steps over calls, step out returns', async (t) => {
+  const g = start();
+  if (typeof g === 'string') { t.skip(g); return; }
+  const { h, e, where } = g;
   e.setSourceBreakpoints(SRC, [{ line: lineWith('/* @start */') }]);
   let o = await h.cont();
   assert.ok('stop' in o);
@@ -41,12 +48,9 @@ test('C stepping: step into skips the prologue, next steps over calls, step out 
 });
 
 test('C stepping: a breakpoint inside a stepped-over call stops there; step out returns to the caller', async (t) => {
-  const elf = buildCGuest('vars', { bits: 64, opt: 'O0', dwarf: 5 });
-  if (typeof elf !== 'string') { t.skip(elf.skip); return; }
-  const h = EngineHarness.launch({ program: elf }, false);
-  const e = h.engine;
-  const info = CDebugInfo.of(e.image)!;
-  const where = () => ({ fn: info.frames(e.views[0])[0]?.name, line: e.views[0].sourceLine()?.line });
+  const g = start();
+  if (typeof g === 'string') { t.skip(g); return; }
+  const { h, e, where } = g;
   e.setSourceBreakpoints(SRC, [{ line: lineWith('/* @walk */') }, { line: lineWith('/* @add */') }]);
   let o = await h.cont();
   assert.deepEqual(where(), { fn: 'walk', line: lineWith('/* @walk */') });

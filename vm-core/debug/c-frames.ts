@@ -90,6 +90,15 @@ export class CDebugInfo {
     };
   }
 
+  /** A little-endian integer of `size` bytes at a linear address, or undefined when unreadable. */
+  private readInt(view: VcpuView): (addr: bigint, size: number) => bigint | undefined {
+    const env = this.env(view);
+    return (addr, size) => {
+      const b = env.read(addr, size);
+      return b ? toRaw(b) : undefined;
+    };
+  }
+
   /** gdb's <symbol+off> for an address inside a function or data object of the symbol table. */
   symbolize(addr: bigint, func: boolean): string | undefined {
     const a = Number(addr);
@@ -108,14 +117,7 @@ export class CDebugInfo {
   frames(view: VcpuView): CFrame[] {
     const out: CFrame[] = [];
     let regs = this.registers(view);
-    const env = this.env(view);
-    const read = (addr: bigint, size: number): bigint | undefined => {
-      const b = env.read(addr, size);
-      if (!b) return undefined;
-      let v = 0n;
-      for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[k]);
-      return v;
-    };
+    const read = this.readInt(view);
     const as = this.program.addressSize;
     for (let physical = 0; physical < MAX_FRAMES && out.length < MAX_FRAMES; physical++) {
       const pcv = regs.get(this.ipReg);
@@ -193,14 +195,7 @@ export class CDebugInfo {
   // ---------------------------------------------------------------- variables
 
   locationContext(view: VcpuView, f: CFrame): LocationContext {
-    const env = this.env(view);
-    const read = (addr: bigint, size: number): bigint | undefined => {
-      const b = env.read(addr, size);
-      if (!b) return undefined;
-      let v = 0n;
-      for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[k]);
-      return v;
-    };
+    const read = this.readInt(view);
     const ctx: LocationContext = {
       addressSize: this.program.addressSize,
       reg: (n) => f.regs.get(n),
