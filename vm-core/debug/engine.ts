@@ -718,7 +718,7 @@ export class DebugEngine {
 
   /** Step over a CALL (run until the return address with the stack unwound), else like step. */
   stepOver(vi: number, granularity: 'instruction' | 'line' = 'instruction'): void {
-    if (granularity === 'line' && this.views[vi].sourceLine()) {
+    if (granularity === 'line' && this.image.debug && this.views[vi].sourceLine()) {
       if (this.state === 'ended' || this.takeEndAfterStop()) return;
       try { this.stepUnguarded(vi, 'line', true); } catch (err) { this.emulatorFailed(err); }
       return;
