@@ -15,6 +15,8 @@ import { interruptControllerNodes } from '../vm-core/debug/irqchip-scope';
 import { disassemble } from '../vm-core/debug/disasm';
 import { exitFieldsText } from '../vm-core/debug/exit-events';
 import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand, EXIT_LOG_KEYS } from './console';
+import { SourceLevel } from '../vm-core/debug/source-level';
+import { GdbStub } from './gdb-stub';
 
 /** Keys of a launch configuration that belong to VS Code, not to the launch options. */
 const DAP_KEYS = ['type', 'request', 'name', 'cwd', 'noDebug', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
@@ -35,6 +37,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   private nextHandle = 1;
   private progressId = 0;
   private progressActive = false;
+  private sourceLevel: SourceLevel | undefined;
+  private gdbStub: GdbStub | undefined;
 
   constructor() {
     super();
@@ -89,12 +93,13 @@ export class KvmGuestSession extends LoggingDebugSession {
     this.consoleOutput = options.console !== 'none';
     const baseDir = typeof raw.cwd === 'string' ? raw.cwd : process.cwd();
     const r = DebugEngine.launch(options, baseDir, {
-      stopped: (e) => this.onStopped(e),
+      stopped: (e) => { this.onStopped(e); this.gdbStub?.onStopped(e); },
       output: (text, category) => {
         if (category === 'stdout' && !this.consoleOutput) return;
         this.sendEvent(new OutputEvent(text, category === 'important' ? 'important' : category));
       },
       ended: (info) => {
+        this.gdbStub?.onEnded(info);
         this.endProgress();
         this.sendEvent(new OutputEvent(`guest ended: ${info.end}${info.message ? ` (${info.message})` : ''}, exit code ${info.code}\n`, 'console'));
         this.sendEvent(new ExitedEvent(info.code));
@@ -108,6 +113,17 @@ export class KvmGuestSession extends LoggingDebugSession {
       return;
     }
     this.engine = r.engine;
+    if (options.gdbPort !== undefined) {
+      // The gdbPort launch option: gdb and other RSP clients attach to this same guest.
+      this.gdbStub = new GdbStub(r.engine, { port: options.gdbPort });
+      try {
+        const port = await this.gdbStub.listen();
+        this.sendEvent(new OutputEvent(`GDB remote protocol on 127.0.0.1:${port} (gdb -ex 'target remote :${port}')\n`, 'console'));
+      } catch (err) {
+        this.gdbStub = undefined;
+        this.sendEvent(new OutputEvent(`gdbPort ${options.gdbPort}: ${(err as Error).message}\n`, 'important'));
+      }
+    }
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
     await this.configured;
@@ -120,6 +136,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.gdbStub?.close();
     if (this.engine) { this.engine.pause(); this.engine.state = 'ended'; }
     this.endProgress();
     this.sendResponse(response);
@@ -216,6 +233,20 @@ export class KvmGuestSession extends LoggingDebugSession {
           this.sendResponse(response);
           return;
         }
+      }
+      // ... or a C lvalue of a C guest (a variable, `p->next->val`, `arr[2]`) ...
+      const src = this.source();
+      if (src.c && args.variablesReference === undefined && !args.asAddress) {
+        try {
+          const r = src.evaluate(e.focus, 0, args.name);
+          if (r.address !== undefined) {
+            const size = Math.max(1, Math.min(r.size, 4096));
+            response.body = { dataId: `mem:v:${r.address}:${size}`, description: `${args.name} (${size} bytes at 0x${r.address.toString(16)})`,
+              accessTypes: ['read', 'write', 'readWrite'], canPersist: false };
+            this.sendResponse(response);
+            return;
+          }
+        } catch { /* not a C lvalue: the register/memory language below */ }
       }
       // ... or an expression/address: `[expr]`, `gpa(expr)`, an address, with asAddress/bytes.
       const text = args.name.trim();
@@ -345,8 +376,18 @@ export class KvmGuestSession extends LoggingDebugSession {
         frames.push(f);
       }
       const rip = view.linearRip();
-      frames.push(this.frameAt(vi, frames.length, rip, view.functionAt(rip) ?? `0x${rip.toString(16)}`));
-      for (const sf of e.stacks[vi].innermostFirst()) {
+      const src = this.source();
+      // A C guest: frames unwound from DWARF (inlined calls too), below the KVM handler chain.
+      if (src.active(vi)) {
+        for (const cf of src.frames(vi)) {
+          const f = new StackFrame(frameId(vi, frames.length), cf.name, cf.file ? new Source(basename(cf.file), cf.file) : undefined,
+            cf.line ? this.convertDebuggerLineToClient(cf.line) : 0, 1) as DebugProtocol.StackFrame;
+          f.instructionPointerReference = '0x' + cf.pc.toString(16);
+          if (!cf.file) f.presentationHint = 'subtle';
+          frames.push(f);
+        }
+      } else frames.push(this.frameAt(vi, frames.length, rip, view.functionAt(rip) ?? `0x${rip.toString(16)}`));
+      for (const sf of src.active(vi) ? [] : e.stacks[vi].innermostFirst()) {
         const at = sf.returnAddress;
         frames.push(this.frameAt(vi, frames.length, at, view.functionAt(at) ?? `0x${at.toString(16)}`, true));
       }
@@ -372,7 +413,9 @@ export class KvmGuestSession extends LoggingDebugSession {
       const vi = Math.floor(args.frameId / 1000);
       const v = e.views[vi];
       if (!v) throw new BadRequest(`scopes: unknown frameId ${args.frameId}`);
+      const src = this.source();
       const scopes: [string, () => VarNode[], boolean][] = [
+        ...src.scopes(vi, args.frameId % 1000 - this.labelFrames(vi)).map((s): [string, () => VarNode[], boolean] => [s.name, s.get, false]),
         ['Registers', () => v.registersScope(), false],
         ['Segments', () => v.segmentsScope(), true],
         ['Control & debug registers', () => v.controlScope(), true],
@@ -499,6 +542,17 @@ export class KvmGuestSession extends LoggingDebugSession {
         if (out.invalidate) this.sendEvent(new InvalidatedEvent(['variables', 'stacks']));
         return;
       }
+      // A C guest: C expressions over the frame's variables first (gdb's `print`), then the register/memory language.
+      const src = this.source();
+      let cError: unknown;
+      if (src.c) {
+        try {
+          const r = src.evaluate(vi, args.frameId !== undefined ? (args.frameId % 1000) - this.labelFrames(vi) : 0, text);
+          response.body = { result: r.value, type: r.type, variablesReference: r.node.children ? this.handle(r.node.children) : 0, memoryReference: r.node.memoryReference };
+          this.sendResponse(response);
+          return;
+        } catch (err) { cError = err; }
+      }
       try {
         const v = Expression.parse(text).evaluate(e.evalContext(vi));
         const signed = BigInt.asIntN(64, v);
@@ -506,7 +560,8 @@ export class KvmGuestSession extends LoggingDebugSession {
           variablesReference: 0, memoryReference: '0x' + v.toString(16) };
         this.sendResponse(response);
       } catch (err) {
-        if (err instanceof ExprError) { this.sendErrorResponse(response, { id: 2010, format: exprErrorText(err) }); return; }
+        const shown = cError ?? err;
+        if (shown instanceof ExprError || cError !== undefined) { this.sendErrorResponse(response, { id: 2010, format: exprErrorText(shown) }); return; }
         throw err;
       }
     }, false);
@@ -585,6 +640,19 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** The C (DWARF) view of the running engine. */
+  private source(): SourceLevel {
+    const e = this.need();
+    if (!this.sourceLevel || this.sourceLevel.engine !== e) this.sourceLevel = new SourceLevel(e);
+    return this.sourceLevel;
+  }
+
+  /** 1 when the stack trace of `vi` starts with the KVM handler-chain label frame. */
+  private labelFrames(vi: number): number {
+    const stop = this.need().lastStop;
+    return stop?.exit && stop.vcpu === vi && stop.exit.handlers?.length ? 1 : 0;
+  }
 
   private need(): DebugEngine {
     if (!this.engine) throw new BadRequest('no guest is running (launch first)');

@@ -27,6 +27,7 @@ for (const s of OPTION_SPECS) {
 // Friendlier singular aliases for the repeatable options.
 BY_FLAG.set('cap', OPTION_SPECS.find((s) => s.name === 'caps')!);
 BY_FLAG.set('define', OPTION_SPECS.find((s) => s.name === 'defines')!);
+BY_FLAG.set('gdb', OPTION_SPECS.find((s) => s.name === 'gdbPort')!);
 BY_FLAG.set('disable-quirk', OPTION_SPECS.find((s) => s.name === 'disableQuirks')!);
 
 export function parseArgs(argv: string[]): ParsedArgs {

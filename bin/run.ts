@@ -7,6 +7,7 @@ import { resolveLaunchOptions, kebab, type LaunchOptions } from '../vm-core/conf
 import { launch } from '../vm-core/vmm/launch';
 import { exitRecord, completeExitRecord, regsJson, sregsJson, type ExitRecord } from '../vm-core/vmm/exit-record';
 import type { StopReason } from '../vm-core/vmm/machine';
+import { serveGdb } from '../adapter/gdb-serve';
 
 /** Read --config FILE.json: an object of launch options (paths in it are relative to the file). */
 function readConfig(file: string): { raw: Record<string, unknown>; baseDir: string } | string {
@@ -73,9 +74,10 @@ export function exitStatus(s: StopReason): number {
   }
 }
 
-export function cmdRun(args: ParsedArgs, io: CliIo): number {
+export function cmdRun(args: ParsedArgs, io: CliIo): number | Promise<number> {
   const { options, baseDir, errors } = collectOptions(args);
   if (!options) { for (const e of errors) io.err(`kvm-guest: ${e}\n`); return EXIT_USAGE; }
+  if (options.gdbPort !== undefined) return serveGdb(options, baseDir, io);
   const l = launch(options, baseDir);
   for (const w of l.warnings) io.err(`${w}\n`);
   if (!l.ok) { for (const e of l.errors) io.err(`${e}\n`); return EXIT_USAGE; }

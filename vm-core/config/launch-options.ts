@@ -40,6 +40,7 @@ export interface LaunchOptions {
   defines: Record<string, string>;
   append?: string;
   initrd?: string;
+  gdbPort?: number;
 }
 
 export interface OptionError { option: string; message: string; }
@@ -78,6 +79,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'console', kind: 'enum', values: ['debugConsole', 'none'], default: 'debugConsole', dapOnly: true, description: 'Where the guest\'s debug-port (0xE9) and serial (0x3F8) output goes.' },
   { name: 'hyperv', kind: 'boolean', default: false, description: 'Enable Hyper-V enlightenments for the vCPUs (KVM_CAP_HYPERV, Hyper-V CPUID leaves, synthetic MSRs).' },
   { name: 'hypervOverlay', kind: 'boolean', default: false, description: 'Seed 002: the hypercall page is an overlay placed by userspace (KVM_EXIT_HYPERV type OVERLAY) instead of being written into guest memory.' },
+  { name: 'gdbPort', kind: 'integer', arg: 'PORT', description: 'Also serve the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote :PORT), for gdb, lldb and other RSP clients (kvm-guest run --gdb PORT).' },
   { name: 'notifyWindow', kind: 'integer', arg: 'N', description: 'Enable Notify VM exits (KVM_CAP_X86_NOTIFY_VMEXIT) with this window, in the processor\'s deterministic units (Intel only).' },
   { name: 'notifyUser', kind: 'boolean', default: false, description: 'With notifyWindow: set KVM_X86_NOTIFY_VMEXIT_USER so every notify exit reaches userspace.' },
   { name: 'tripleFaultEvent', kind: 'boolean', default: false, description: 'Enable KVM_CAP_X86_TRIPLE_FAULT_EVENT so userspace can inject a triple fault (shutdown).' },
@@ -182,6 +184,7 @@ export function resolveLaunchOptions(raw: Record<string, unknown>, ignore: reado
     else o[key] = r;
   }
   if (typeof o.program !== 'string' || o.program === '') errors.push({ option: 'program', message: 'missing: the guest image to run' });
+  if (typeof o.gdbPort === 'number' && (o.gdbPort < 0 || o.gdbPort > 65535)) errors.push({ option: 'gdbPort', message: 'must be a TCP port between 0 (any free port) and 65535' });
   if (typeof o.vcpus === 'number' && (o.vcpus < 1 || o.vcpus > 64)) errors.push({ option: 'vcpus', message: 'must be between 1 and 64' });
   if (o.irqchip === false && typeof o.vcpus === 'number' && o.vcpus > 1) {
     errors.push({ option: 'irqchip', message: `false supports one vCPU (vcpus is ${o.vcpus}): without the in-kernel LAPIC the APs would need a userspace LAPIC for INIT/SIPI, which this VMM does not have` });

@@ -71,6 +71,8 @@ export interface DataBreakpoint {
 
 let nextBreakpointId = 1;
 
+/** Instructions a source-line step may run (including the calls it steps over) before it gives up and stops. */
+const LINE_STEP_BUDGET = 2_000_000;
 /** Instructions per slice before checking the clock (the front end's pause answers within a slice). */
 const SLICE_INSNS = 200_000;
 const SLICE_CALL_MS = 2;
@@ -651,31 +653,76 @@ export class DebugEngine {
     try { this.stepUnguarded(vi, granularity); } catch (err) { this.emulatorFailed(err); }
   }
 
-  private stepUnguarded(vi: number, granularity: 'instruction' | 'line'): void {
+  private stepUnguarded(vi: number, granularity: 'instruction' | 'line', over = false): void {
     this.pendingStop = null;
-    const startLine = granularity === 'line' ? this.views[vi].sourceLine() : undefined;
+    const view = this.views[vi];
+    let startLine = granularity === 'line' ? view.sourceLine() : undefined;
     // Stopped at an exit (hardware or userspace): the step lets KVM finish it (e.g. complete the
     // hypercall with the reply, skip the instruction) and stops before the next instruction.
     let n = this.lastStop?.exit && this.lastStop.vcpu === vi && this.lastStop.exit.layer !== 'regcache' ? 0 : 1;
-    for (let guard = 0; guard < 100_000; guard++) {
+    let budget = LINE_STEP_BUDGET;
+    const one = (inCall = false): 'stepped' | 'stopped' => {
       const before = this.machine.vcpus[vi].cpu.icount;
       const r = this.runSteps(vi, n);
       n = 1;
-      if (r.kind !== 'slice' && r.kind !== 'stopped') { if (!this.handleRunResult(r)) this.end(r); return; }
+      if (r.kind !== 'slice' && r.kind !== 'stopped') { if (!this.handleRunResult(r)) this.end(r); return 'stopped'; }
       // A breakpoint, a filter, or a model stop (nothing retired, not at an exit): report it.
       const c = this.machine.vcpus[vi].cpu;
       if (r.kind === 'stopped' && (this.pendingStop || !Number.isNaN(c.bpHit) || (c.icount === before && !this.machine.stoppedAtExit))) {
-        if (this.handleRunResult(r)) return;
+        if (this.handleRunResult(r)) return 'stopped';
       }
+      // Single steps through a stepped-over call: a breakpoint the call reaches stops it.
+      if (inCall) {
+        const bp = this.codeBreakpointStop(vi, view.linearRip());
+        if (bp) { this.stop(bp); return 'stopped'; }
+      }
+      return 'stepped';
+    };
+    for (let guard = 0; guard < 100_000 && budget > 0; guard++) {
+      // Line step over (gdb `next`): a call on the line runs to its return, breakpoints inside it still stop.
+      const call = over && startLine && n === 1 ? view.callReturnAddress() : undefined;
+      if (call) {
+        while (budget-- > 0) {
+          if (one(true) === 'stopped') return;
+          if (view.linearRip() === call.address && view.sp() > call.sp - 1) break;
+        }
+        if (budget <= 0) break;
+      } else if (one() === 'stopped') return;
+      budget--;
       if (!startLine) break;
-      const now = this.views[vi].sourceLine();
-      if (!now || now.file !== startLine.file || now.line !== startLine.line) break;
+      const now = view.sourceLine();
+      if (now && now.file === startLine.file && now.line === startLine.line) continue;
+      // DWARF is_stmt false: an instruction in the middle of a statement, not a place to stop.
+      if (now?.isStmt === false) continue;
+      // Stepped into a function without line information: run it to its return (gdb's step does).
+      if (!now && this.image.debug) {
+        const top = this.stacks[vi].frames[this.stacks[vi].frames.length - 1];
+        if (top) {
+          while (budget-- > 0) {
+            if (one(true) === 'stopped') return;
+            if (view.linearRip() === top.returnAddress && view.sp() > top.sp) break;
+          }
+          if (view.sourceLine()?.line === startLine.line && view.sourceLine()?.file === startLine.file) continue;
+          if (view.sourceLine()) break;
+        }
+        break;
+      }
+      // Stepped into a function: skip its prologue (the entry line) to the first statement, as gdb.
+      const lin = view.linearRip();
+      if (now && this.image.debug && this.image.functions?.some((f) => f.low === lin && f.file)) { startLine = now; continue; }
+      break;
     }
+    if (budget <= 0 && startLine) this.host.output(`step: still on the line after ${LINE_STEP_BUDGET} instructions; stopped\n`, 'console');
     this.stop({ reason: 'step', vcpu: vi, description: 'Step' });
   }
 
   /** Step over a CALL (run until the return address with the stack unwound), else like step. */
   stepOver(vi: number, granularity: 'instruction' | 'line' = 'instruction'): void {
+    if (granularity === 'line' && this.image.debug && this.views[vi].sourceLine()) {
+      if (this.state === 'ended' || this.takeEndAfterStop()) return;
+      try { this.stepUnguarded(vi, 'line', true); } catch (err) { this.emulatorFailed(err); }
+      return;
+    }
     const next = this.views[vi].callReturnAddress();
     if (next === undefined) { this.step(vi, granularity); return; }
     this.tempBps = [{ address: next.address, spAbove: next.sp - 1, vcpu: vi }];

@@ -360,7 +360,7 @@ export class VcpuView {
   }
 
   /** KVM_SET_REGS semantics: write through the register cache, marking the register dirty. */
-  private setGpr(i: number, v: bigint): void {
+  setGpr(i: number, v: bigint): void {
     const regs = this.v.getRegs() as unknown as Record<string, bigint>;
     regs[KVM_GPR_KEYS[i]] = v;
     this.v.setRegs(regs as unknown as U.kvm_regs);

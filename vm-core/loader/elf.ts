@@ -318,6 +318,8 @@ function attachDwarf(bytes: Uint8Array, h: ElfHeader, sections: ElfSection[], ph
   const wanted: Record<string, keyof DebugSections> = {
     '.debug_line': 'line', '.debug_info': 'info', '.debug_abbrev': 'abbrev', '.debug_str': 'str',
     '.debug_line_str': 'lineStr', '.debug_str_offsets': 'strOffsets', '.debug_addr': 'addr',
+    '.debug_ranges': 'ranges', '.debug_rnglists': 'rnglists', '.debug_loc': 'loc', '.debug_loclists': 'loclists',
+    '.debug_frame': 'frame', '.eh_frame': 'ehFrame',
   };
   const secs: DebugSections = {};
   for (const s of sections) {
@@ -328,8 +330,9 @@ function attachDwarf(bytes: Uint8Array, h: ElfHeader, sections: ElfSection[], ph
     const data = sliceFile(bytes, s.offset, s.size);
     if (!data) { diag.add('warning', `section ${s.name}`, s.offset, `truncated section: needs ${hex(s.size)} bytes, file ends at ${hex(bytes.length)}`); continue; }
     const sec = decompressSection(s, data, h.is64, legacy, diag);
-    if (sec) secs[key] = sec;
+    if (sec) { sec.addr = s.addr; secs[key] = sec; }
   }
+  if (secs.info || secs.frame || secs.ehFrame) image.debug = { sections: secs, addressSize: h.is64 ? 8 : 4 };
   if (!secs.line && !secs.info) return;
   const report = (sec: DebugSection, offset: number, message: string) => {
     if (sec.compressed) diag.add('warning', `section ${sec.name} (decompressed)`, offset, message);

@@ -1,6 +1,7 @@
 // The common form of every guest image the loader produces (assembled source, flat binary, ELF).
 // The debugger uses `lines` for source breakpoints, stepping and the call stack, and `symbols`
 // for function breakpoints, disassembly labels and stack frames.
+import type { DebugSections } from './dwarf/sections';
 
 /** A contiguous run of bytes to place in guest memory at a guest-physical (= load) address. */
 export interface ImageSegment {
@@ -33,6 +34,8 @@ export interface LineEntry {
   file: string;
   line: number;
   column?: number;
+  /** False where DWARF says the address is not the start of a statement (is_stmt false). */
+  isStmt?: boolean;
 }
 
 export interface GuestImage {
@@ -51,6 +54,8 @@ export interface GuestImage {
   functions?: { name: string; low: number; high: number; file?: string; line?: number }[];
   /** A multiboot v1 kernel (header found in its first 8 KiB): the VMM boots it as QEMU's -kernel does. */
   multiboot?: import('./multiboot').MultibootHeader;
+  /** DWARF sections kept for the debugger's variables, types and unwinding (ELF only), read on demand. */
+  debug?: { sections: DebugSections; addressSize: number };
 }
 
 /** A problem in user input, with its location. Loaders collect these and never throw. */

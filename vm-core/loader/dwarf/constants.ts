@@ -21,12 +21,27 @@ export const DW_AT = {
   declaration: 0x3c, specification: 0x47, ranges: 0x55, linkage_name: 0x6e,
   str_offsets_base: 0x72, addr_base: 0x73, rnglists_base: 0x74,
   MIPS_linkage_name: 0x2007, GNU_addr_base: 0x2133,
+  location: 0x02, byte_size: 0x0b, bit_offset: 0x0c, bit_size: 0x0d, const_value: 0x1c, upper_bound: 0x2f,
+  prototyped: 0x27, count: 0x37, data_member_location: 0x38, encoding: 0x3e, external: 0x3f,
+  frame_base: 0x40, type: 0x49, entry_pc: 0x52, data_bit_offset: 0x6b, call_file: 0x58, call_line: 0x59,
+  lower_bound: 0x22, loclists_base: 0x8c, artificial: 0x34,
+} as const;
+
+// DWARF 5 §7.8 table 7.11: base type encodings.
+export const DW_ATE = {
+  address: 0x1, boolean: 0x2, complex_float: 0x3, float: 0x4, signed: 0x5, signed_char: 0x6,
+  unsigned: 0x7, unsigned_char: 0x8, UTF: 0x10,
 } as const;
 
 // DWARF 5 §7.5.3 table 7.3: tags.
 export const DW_TAG = {
   compile_unit: 0x11, partial_unit: 0x3c, skeleton_unit: 0x4a, subprogram: 0x2e,
   inlined_subroutine: 0x1d, label: 0x0a,
+  array_type: 0x01, enumeration_type: 0x04, formal_parameter: 0x05, lexical_block: 0x0b, member: 0x0d,
+  pointer_type: 0x0f, structure_type: 0x13, subroutine_type: 0x15, typedef: 0x16, union_type: 0x17,
+  unspecified_parameters: 0x18, variable: 0x34, volatile_type: 0x35, const_type: 0x26, base_type: 0x24,
+  subrange_type: 0x21, enumerator: 0x28, restrict_type: 0x37, atomic_type: 0x47, unspecified_type: 0x3b,
+  reference_type: 0x10, call_site: 0x48, GNU_call_site: 0x4109, namespace: 0x39, module: 0x1e,
 } as const;
 
 // DWARF 5 §7.5.1 table 7.2: unit header types.

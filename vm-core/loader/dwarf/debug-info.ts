@@ -3,11 +3,11 @@
 // entries with their ranges (§3.3, §2.17) and declaration coordinates (§2.14).
 import { ByteReader, TruncatedError, hex } from './byte-reader';
 import { Abbrev, readAbbrevTable } from './abbrev';
-import { DW_AT, DW_TAG, DW_UT } from './constants';
+import { DW_AT, DW_TAG } from './constants';
 import { FormValue, UnitBases, UnitEncoding, formAddress, formConstant, formString, readForm } from './forms';
 import { errText } from './line-program';
 import { DebugSections, DwarfReport, readerFor } from './sections';
-import { readInitialLength } from './unit-length';
+import { readUnitHeader } from './unit-length';
 
 export interface DwarfFunction {
   name: string;
@@ -61,23 +61,7 @@ export function readDebugInfo(secs: DebugSections, report: DwarfReport): DebugIn
 function readUnit(r: ByteReader, secs: DebugSections, cache: Map<number, Map<number, Abbrev>>, out: DebugInfoResult, report: DwarfReport): number {
   const info = secs.info!;
   const start = r.pos;
-  const { offsetSize, end } = readInitialLength(r, 'compilation unit header');
-  const version = r.u16('compilation unit header');
-  if (version < 2 || version > 5) throw new TruncatedError(r.fileOffset - 2, `unsupported .debug_info version ${version}`);
-  let unitType: number = DW_UT.compile, abbrevOffset: number, addressSize: number;
-  if (version >= 5) {
-    unitType = r.u8('compilation unit header');
-    addressSize = r.u8('compilation unit header');
-    abbrevOffset = r.uN(offsetSize, 'compilation unit header');
-    if (unitType === DW_UT.skeleton || unitType === DW_UT.split_compile) r.skip(8, 'compilation unit header');
-    else if (unitType === DW_UT.type || unitType === DW_UT.split_type) r.skip(8 + offsetSize, 'compilation unit header');
-  } else {
-    abbrevOffset = r.uN(offsetSize, 'compilation unit header');
-    addressSize = r.u8('compilation unit header');
-  }
-  if (addressSize !== 2 && addressSize !== 4 && addressSize !== 8) {
-    throw new TruncatedError(r.fileOffset - 1, `unsupported address size ${addressSize}`);
-  }
+  const { offsetSize, end, version, addressSize, abbrevOffset } = readUnitHeader(r);
   const enc: UnitEncoding = { version, addressSize, offsetSize };
   let abbrevs = cache.get(abbrevOffset);
   if (!abbrevs) {

@@ -16,6 +16,7 @@ export type FormValue =
   | { kind: 'addrx'; index: number }
   | { kind: 'block'; bytes: Uint8Array }
   | { kind: 'flag'; value: boolean }
+  | { kind: 'listx'; index: number }
   | { kind: 'other' };
 
 export interface UnitEncoding {
@@ -69,7 +70,7 @@ export function readForm(r: ByteReader, form: number, enc: UnitEncoding, implici
     case F.ref_sup8: case F.ref_sig8: r.skip(8); return { kind: 'other' };
     case F.GNU_ref_alt: r.skip(enc.offsetSize); return { kind: 'other' };
     case F.sec_offset: return { kind: 'secoff', value: r.uN(enc.offsetSize) };
-    case F.loclistx: case F.rnglistx: return { kind: 'const', value: r.uleb() };
+    case F.loclistx: case F.rnglistx: return { kind: 'listx', index: r.uleb() };
     case F.indirect: {
       // §7.5.3: the actual form follows as a ULEB128.
       if (depth > 4) throw new TruncatedError(r.fileOffset, 'DW_FORM_indirect chain too deep');

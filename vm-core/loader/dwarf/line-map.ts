@@ -20,6 +20,7 @@ export function rowsToEntries(hdr: LineProgramHeader, rows: LineRow[], compDir?:
     if (file === undefined) continue;
     const e: LineEntry = { addr: row.address, size, file, line: row.line };
     if (row.column) e.column = row.column;
+    if (!row.isStmt) e.isStmt = false;
     out.push(e);
   }
   return out;

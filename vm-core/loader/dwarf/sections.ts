@@ -9,6 +9,8 @@ export interface DebugSection {
   fileOffset: number;
   /** True when `bytes` was inflated, so offsets inside it are not file offsets. */
   compressed?: boolean;
+  /** Load address of the section (sh_addr), for .eh_frame's pc-relative pointers. */
+  addr?: number;
 }
 
 export interface DebugSections {
@@ -19,6 +21,12 @@ export interface DebugSections {
   lineStr?: DebugSection;
   strOffsets?: DebugSection;
   addr?: DebugSection;
+  ranges?: DebugSection;
+  rnglists?: DebugSection;
+  loc?: DebugSection;
+  loclists?: DebugSection;
+  frame?: DebugSection;
+  ehFrame?: DebugSection;
 }
 
 /** Reports a problem in a debug section at a section-relative offset; never throws. */
