@@ -4,29 +4,10 @@
 // run again after its page was dropped is decoded again and runs the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { straightLine } from './straight-line';
 import { resolveLaunchOptions } from '../../vm-core/config/launch-options';
 import { launch } from '../../vm-core/vmm/launch';
 import { CODE_CACHE_MAX_INSNS, CODE_CACHE_MAX_PAGES } from '../../vm-core/cpu/cpu';
-
-/**
- * A flat 32-bit image at 1 MiB: `n` one-byte instructions (INC ECX), then DEC EBX; JNZ back to the
- * start; MOV AL, 7; OUT 0xF4, AL (the exit device).
- */
-export function straightLine(n: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kvm-guest-icache-'));
-  const code = new Uint8Array(n + 16);
-  code.fill(0x41, 0, n);
-  let k = n;
-  code[k++] = 0x4b;
-  code[k++] = 0x0f; code[k++] = 0x85; new DataView(code.buffer).setInt32(k, -(k + 4), true); k += 4;
-  code[k++] = 0xb0; code[k++] = 7; code[k++] = 0xe6; code[k++] = 0xf4;
-  const f = join(dir, 'line.bin');
-  writeFileSync(f, code.subarray(0, k));
-  return f;
-}
 
 function run(file: string, passes: number) {
   const { options, errors } = resolveLaunchOptions({ program: file, load: '0x100000', entry: 'protected', memory: '16M' });

@@ -36,6 +36,7 @@ export interface LaunchOptions {
   preFixSeed001: boolean;
   cpuidBeforeReset: boolean;
   exitLog: 'userspace' | 'all';
+  exitLogSize: number;
   defines: Record<string, string>;
 }
 
@@ -84,6 +85,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'preFixSeed001', kind: 'boolean', default: false, description: 'Reproduce KVM before the seed 001 fixes: CR3 not cleared on RESET/INIT, GUEST_CR0 read before it is ever written.' },
   { name: 'cpuidBeforeReset', kind: 'boolean', default: false, description: 'Set the vCPU\'s CPUID before RESET, so RDX holds CPUID.1.EAX instead of 0x600.' },
   { name: 'exitLog', kind: 'enum', values: ['userspace', 'all'], default: 'userspace', description: "Which exits are logged: only exits to userspace, or every hardware exit too." },
+  { name: 'exitLogSize', kind: 'integer', arg: 'N', default: 10_000, description: 'How many of the newest exits the exit log keeps (the VM Exits view, `run --json` exits); counts by reason always cover every exit.' },
   { name: 'defines', kind: 'map', arg: 'NAME=VALUE', repeatable: true, default: {}, description: 'Preprocessor definitions for assembly sources (%define NAME VALUE).' },
 ];
 
@@ -177,6 +179,7 @@ export function resolveLaunchOptions(raw: Record<string, unknown>, ignore: reado
   }
   if (typeof o.program !== 'string' || o.program === '') errors.push({ option: 'program', message: 'missing: the guest image to run' });
   if (typeof o.vcpus === 'number' && (o.vcpus < 1 || o.vcpus > 64)) errors.push({ option: 'vcpus', message: 'must be between 1 and 64' });
+  if (typeof o.exitLogSize === 'number' && (o.exitLogSize < 1 || o.exitLogSize > 10_000_000)) errors.push({ option: 'exitLogSize', message: 'must be between 1 and 10000000' });
   if (o.irqchip === false && typeof o.vcpus === 'number' && o.vcpus > 1) {
     errors.push({ option: 'irqchip', message: `false supports one vCPU (vcpus is ${o.vcpus}): without the in-kernel LAPIC the APs would need a userspace LAPIC for INIT/SIPI, which this VMM does not have` });
   }

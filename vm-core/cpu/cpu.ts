@@ -137,6 +137,15 @@ export class Cpu extends CpuState {
   vectoringError = 0;
   /** A third fault happened: the next boundary takes the triple-fault path. */
   pendingTripleFault = false;
+  /**
+   * The last chain of faults (events.ts raiseFaultDuringDelivery), what a triple fault reports: the
+   * fault an instruction raised, then each fault its delivery raised (8 where two made a #DF); the
+   * instruction it started at, and the #PF address of the last.
+   */
+  readonly faultChain = new Int32Array(8);
+  faultChainLen = 0;
+  faultChainRip = 0;
+  faultChainAddr = NaN;
   /** Linear address of the last #PF (becomes CR2 on delivery, the exit qualification on a #PF exit). */
   pfAddr = 0;
   /** Error code of the last page walk that failed (mmu.ts). */

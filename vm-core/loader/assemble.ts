@@ -7,6 +7,7 @@
 // files map to the included file's own lines. %rep bodies map to their own lines.
 //
 // Never throws: every problem is a Diagnostic (file:line:col) in the result.
+import { readFileBounded, InputTooLarge } from './read-file';
 import { formatDiagnostic, type Diagnostic, type GuestImage, type ImageSymbol, type LineEntry, type LoadResult } from './image';
 import { Diagnostics, PpLine } from './asm/source';
 import { preprocess, dirname, joinPath } from './asm/preprocessor';
@@ -36,12 +37,14 @@ export interface AssembleOptions {
 
 export type AssembleResult = LoadResult & { listing?: string };
 
+/** File-system readers: undefined for a file that cannot be opened; InputTooLarge past the cap. */
 function fsRead(): { text: (p: string) => string | undefined; bin: (p: string) => Uint8Array | undefined } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const fs = require('node:fs') as typeof import('node:fs');
+  const read = (p: string): Buffer | undefined => {
+    try { return readFileBounded(p); } catch (e) { if (e instanceof InputTooLarge) throw e; return undefined; }
+  };
   return {
-    text: (p) => { try { return fs.readFileSync(p, 'utf8'); } catch { return undefined; } },
-    bin: (p) => { try { return new Uint8Array(fs.readFileSync(p)); } catch { return undefined; } },
+    text: (p) => read(p)?.toString('utf8'),
+    bin: (p) => { const b = read(p); return b && new Uint8Array(b.buffer, b.byteOffset, b.length); },
   };
 }
 
