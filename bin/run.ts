@@ -75,6 +75,7 @@ export function exitStatus(s: StopReason): number {
 
 /** Guest instructions per Machine.run call: between calls output is flushed and Ctrl-C / --timeout are seen. */
 const RUN_SLICE = 1_000_000;
+const MAX_EVENTS = 1000;
 export const EXIT_INTERRUPTED = 130;
 
 export async function cmdRun(args: ParsedArgs, io: CliIo): Promise<number> {
@@ -94,7 +95,16 @@ export async function cmdRun(args: ParsedArgs, io: CliIo): Promise<number> {
   try { return await runGuest(); } finally { process.removeListener('SIGINT', onSigint); }
 
   async function runGuest(): Promise<number> {
-  const l = launch(options, baseDir);
+  // KVM-model events (seed 001: a VMCS field read before written; a stale register cache; a KVM bug):
+  // they show what --pre-fix-seed001 and the like change. The first MAX_EVENTS are kept.
+  const events: { vcpu: number; event: string; description: string }[] = [];
+  let eventsTotal = 0;
+  const addEvent = (vcpu: number, event: string, description: string) => { if (eventsTotal++ < MAX_EVENTS) events.push({ vcpu, event, description }); };
+  const l = launch(options, baseDir, { observers: [{
+    neverWritten: (e) => addEvent(e.vcpu, 'never-written', `KVM read ${e.name} (0x${e.field.toString(16)}) before it was ever written`),
+    staleCache: (e) => addEvent(e.vcpu, 'stale-cache', `vcpu->arch.regs[${e.name}] was marked available but held 0x${e.cached.toString(16)} while the VMCS/VMCB had 0x${e.actual.toString(16)}`),
+    kvmBug: (e) => addEvent(e.vcpu, `kvm-bug(${e.kind})`, e.message),
+  }] });
   for (const w of l.warnings) io.err(`${w}\n`);
   if (!l.ok) { for (const e of l.errors) io.err(`${e}\n`); return EXIT_USAGE; }
   const m = l.machine;
@@ -172,11 +182,14 @@ export async function cmdRun(args: ParsedArgs, io: CliIo): Promise<number> {
       output, regs: regsJson(v0.getRegs()), sregs: sregsJson(v0.getSregs()),
       instructions: retired,
     };
+    if (eventsTotal) { doc.kvm_events = events; doc.kvm_events_total = eventsTotal; }
     if (options.exitLog === 'all') doc.hardware_exits = m.exitLog.filter((e) => e.kind === 'hw').map((e) => ({ reason: e.reason, vcpu: e.vcpu, rip: hex(e.rip), detail: e.detail }));
     if (message) doc.message = message;
     if (end.kind === 'fail-entry') doc.hardware_entry_failure_reason = '0x' + end.reason.toString(16);
     io.out(JSON.stringify(doc, null, 2) + '\n');
   } else {
+    for (const e of events) note(`kvm-guest: vCPU ${e.vcpu}: ${e.event}: ${e.description}\n`);
+    if (eventsTotal > events.length) note(`kvm-guest: ... and ${eventsTotal - events.length} more KVM events\n`);
     if (message) note(`kvm-guest: ${message}\n`);
     if (options.exitLog === 'all') note(`kvm-guest: exits by reason: ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}\n`);
   }

@@ -40,7 +40,7 @@ export class RawDap {
     const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     return Buffer.concat([Buffer.from(`Content-Length: ${length ?? b.length}\r\n\r\n`), b]);
   }
-  waitFor(pred: (m: Msg) => boolean, ms = 15_000, what = 'a message'): Promise<Msg> {
+  waitFor(pred: (m: Msg) => boolean, ms = 30_000, what = 'a message'): Promise<Msg> {
     const seen = this.messages.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -52,10 +52,10 @@ export class RawDap {
   request(command: string, args?: unknown): Promise<Msg> {
     const seq = this.seq++;
     this.writeRaw(this.frame(JSON.stringify({ seq, type: 'request', command, arguments: args })));
-    return this.waitFor((m) => m.type === 'response' && m.request_seq === seq, 15_000, `response to ${command}`);
+    return this.waitFor((m) => m.type === 'response' && m.request_seq === seq, 60_000, `response to ${command}`);
   }
   event(name: string, after = 0): Promise<Msg> {
-    return this.waitFor((m) => m.type === 'event' && m.event === name && m.seq > after, 15_000, `${name} event`);
+    return this.waitFor((m) => m.type === 'event' && m.event === name && m.seq > after, 60_000, `${name} event`);
   }
   lastSeq(): number { return this.messages.length ? this.messages[this.messages.length - 1].seq : 0; }
   /** initialize + launch (stopped on entry). */
