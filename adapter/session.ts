@@ -13,7 +13,6 @@ import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
 import { disassemble } from '../vm-core/debug/disasm';
 import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand } from './console';
-import { PassThrough } from 'node:stream';
 import { DapFraming } from './framing';
 
 /** Keys of a launch configuration that belong to VS Code, not to the launch options. */
@@ -53,17 +52,13 @@ export class KvmGuestSession extends LoggingDebugSession {
    * (and an error response when its request can be named) and the session goes on.
    */
   override start(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): void {
-    const relay = new PassThrough(); // the library still sees the stream's close and errors
-    super.start(relay, output);
     const framing = new DapFraming({
       message: (m) => this.dispatchMessage(m),
       bad: (problem) => this.sendEvent(new OutputEvent(`kvm-guest adapter: malformed DAP message ignored: ${problem}\n`, 'stderr')),
     });
-    input.on('data', (d: Buffer | string) => framing.feed(typeof d === 'string' ? Buffer.from(d, 'utf8') : d));
-    input.on('close', () => relay.destroy());
-    input.on('end', () => relay.end());
-    input.on('error', (e: Error) => relay.destroy(e));
-    relay.resume();
+    // The library reads through this._handleData (ProtocolServer.start): route the bytes to DapFraming.
+    (this as unknown as { _handleData: (d: Buffer) => void })._handleData = (d) => framing.feed(typeof d === 'string' ? Buffer.from(d, 'utf8') : d);
+    super.start(input, output);
   }
 
   private dispatchMessage(m: Record<string, unknown>): void {
