@@ -17,6 +17,7 @@ import { exitFieldsText } from '../vm-core/debug/exit-events';
 import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand, EXIT_LOG_KEYS } from './console';
 import { SourceLevel } from '../vm-core/debug/source-level';
 import { GdbStub } from './gdb-stub';
+import { DapFraming } from './framing';
 
 /** Keys of a launch configuration that belong to VS Code, not to the launch options. */
 const DAP_KEYS = ['type', 'request', 'name', 'cwd', 'noDebug', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
@@ -25,6 +26,9 @@ const DAP_KEYS = ['type', 'request', 'name', 'cwd', 'noDebug', 'preLaunchTask', 
 const MAX_READ = 16 * 1024 * 1024;
 
 class BadRequest extends Error {}
+
+/** Most instructions one disassemble request decodes (VS Code asks for a screenful at a time). */
+export const MAX_DISASSEMBLE = 10_000;
 
 export class KvmGuestSession extends LoggingDebugSession {
   private engine: DebugEngine | undefined;
@@ -39,11 +43,44 @@ export class KvmGuestSession extends LoggingDebugSession {
   private progressActive = false;
   private sourceLevel: SourceLevel | undefined;
   private gdbStub: GdbStub | undefined;
+  /** The program of the launch that succeeded (a second launch is refused). */
+  private launched: string | undefined;
 
   constructor() {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
+  }
+
+  /**
+   * Read DAP from `input` through DapFraming instead of the library's reader, which shuts a stdio
+   * adapter down at the first unparseable message: a bad message is answered with an output event
+   * (and an error response when its request can be named) and the session goes on.
+   */
+  override start(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): void {
+    const framing = new DapFraming({
+      message: (m) => this.dispatchMessage(m),
+      bad: (problem) => this.sendEvent(new OutputEvent(`kvm-guest adapter: malformed DAP message ignored: ${problem}\n`, 'stderr')),
+    });
+    // The library reads through this._handleData (ProtocolServer.start): route the bytes to DapFraming.
+    (this as unknown as { _handleData: (d: Buffer) => void })._handleData = (d) => framing.feed(typeof d === 'string' ? Buffer.from(d, 'utf8') : d);
+    super.start(input, output);
+  }
+
+  private dispatchMessage(m: Record<string, unknown>): void {
+    if (m.type === 'request') {
+      if (typeof m.command !== 'string' || !Number.isSafeInteger(m.seq)) {
+        this.sendEvent(new OutputEvent(`kvm-guest adapter: malformed DAP request ignored: ${typeof m.command !== 'string' ? '"command" must be a string' : '"seq" must be an integer'}\n`, 'stderr'));
+        return;
+      }
+      if (m.arguments !== undefined && (m.arguments === null || typeof m.arguments !== 'object' || Array.isArray(m.arguments))) {
+        const r = { seq: 0, type: 'response', request_seq: m.seq as number, command: m.command, success: false } as DebugProtocol.Response;
+        this.sendErrorResponse(r, 2004, `${m.command}: "arguments" must be an object`);
+        return;
+      }
+    }
+    try { this.handleMessage(m as unknown as DebugProtocol.ProtocolMessage); }
+    catch (e) { this.sendEvent(new OutputEvent(`kvm-guest adapter: DAP message failed: ${(e as Error).message}\n`, 'stderr')); }
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -83,6 +120,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): Promise<void> {
+    // One guest per session: a second launch would replace the first (two initialized events).
+    if (this.launched) { this.sendErrorResponse(response, 2005, `launch: a guest is already launched in this session (${this.launched}); start a new debug session`); return; }
     const raw = (args ?? {}) as unknown as Record<string, unknown>;
     const { options, errors } = resolveLaunchOptions(raw, DAP_KEYS);
     if (errors.length) {
@@ -124,6 +163,7 @@ export class KvmGuestSession extends LoggingDebugSession {
         this.sendEvent(new OutputEvent(`gdbPort ${options.gdbPort}: ${(err as Error).message}\n`, 'important'));
       }
     }
+    this.launched = String(options.program);
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
     await this.configured;
@@ -171,7 +211,9 @@ export class KvmGuestSession extends LoggingDebugSession {
       const e = this.need();
       const path = args.source?.path;
       if (!path) throw new BadRequest('setBreakpoints: source.path is required');
-      const bps = (args.breakpoints ?? []).map((b) => ({ line: this.convertClientLineToDebugger(b.line), condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage }));
+      strArg('setBreakpoints', 'source.path', path);
+      if (args.breakpoints !== undefined && !Array.isArray(args.breakpoints)) throw new BadRequest('setBreakpoints: "breakpoints" must be an array');
+      const bps = (args.breakpoints ?? []).map((b) => ({ line: this.convertClientLineToDebugger(intArg('setBreakpoints', 'breakpoints[].line', b?.line)), condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage }));
       const out = e.setSourceBreakpoints(path, bps);
       response.body = { breakpoints: out.map((b) => this.dapBreakpoint(b)) };
       this.sendResponse(response);
@@ -203,7 +245,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       const list = (args.breakpoints ?? []).map((b) => {
         const a = parseAddress(b.instructionReference);
         if (a === undefined) throw new BadRequest(`setInstructionBreakpoints: bad instructionReference '${b.instructionReference}'`);
-        return { address: a + (b.offset ?? 0), condition: b.condition, hitCondition: b.hitCondition };
+        return { address: addressArg('setInstructionBreakpoints', a, b.offset), condition: b.condition, hitCondition: b.hitCondition };
       });
       const out = this.need().setInstructionBreakpoints(list);
       response.body = { breakpoints: out.map((b) => this.dapBreakpoint(b)) };
@@ -391,7 +433,7 @@ export class KvmGuestSession extends LoggingDebugSession {
         const at = sf.returnAddress;
         frames.push(this.frameAt(vi, frames.length, at, view.functionAt(at) ?? `0x${at.toString(16)}`, true));
       }
-      const start = args.startFrame ?? 0, levels = args.levels || frames.length;
+      const start = intArg('stackTrace', 'startFrame', args.startFrame, 0), levels = intArg('stackTrace', 'levels', args.levels, 0) || frames.length;
       response.body = { stackFrames: frames.slice(start, start + levels), totalFrames: frames.length };
       this.sendResponse(response);
     });
@@ -410,7 +452,7 @@ export class KvmGuestSession extends LoggingDebugSession {
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
     this.guard(response, () => {
       const e = this.need();
-      const vi = Math.floor(args.frameId / 1000);
+      const vi = Math.floor(intArg('scopes', 'frameId', args.frameId) / 1000);
       const v = e.views[vi];
       if (!v) throw new BadRequest(`scopes: unknown frameId ${args.frameId}`);
       const src = this.source();
@@ -434,11 +476,11 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
     this.guard(response, () => {
-      const get = this.handles.get(args.variablesReference);
+      const get = this.handles.get(intArg('variables', 'variablesReference', args.variablesReference));
       if (!get) throw new BadRequest(`variables: unknown variablesReference ${args.variablesReference}`);
       const nodes = get();
       this.nodesByRef.set(args.variablesReference, nodes);
-      const start = args.start ?? 0, count = args.count || nodes.length;
+      const start = intArg('variables', 'start', args.start, 0), count = intArg('variables', 'count', args.count, 0) || nodes.length;
       response.body = {
         variables: nodes.slice(start, start + count).map((n) => ({
           name: n.name, value: n.value, type: n.type,
@@ -453,12 +495,13 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
     this.guard(response, () => {
-      const nodes = this.nodesByRef.get(args.variablesReference);
+      const nodes = this.nodesByRef.get(intArg('setVariable', 'variablesReference', args.variablesReference));
       if (!nodes) throw new BadRequest(`setVariable: unknown variablesReference ${args.variablesReference}`);
+      strArg('setVariable', 'name', args.name);
       const n = nodes.find((x) => x.name === args.name);
       if (!n) throw new BadRequest(`setVariable: no variable '${args.name}' here`);
       if (!n.set) throw new BadRequest(`'${args.name}' is read-only here`);
-      const value = n.set(args.value);
+      const value = n.set(strArg('setVariable', 'value', args.value));
       response.body = { value };
       this.sendResponse(response);
     });
@@ -471,10 +514,10 @@ export class KvmGuestSession extends LoggingDebugSession {
       const e = this.need();
       const ref = parseMemoryReference(args.memoryReference);
       if (!ref) throw new BadRequest(`readMemory: bad memoryReference '${args.memoryReference}'`);
-      const count = args.count;
-      if (!Number.isSafeInteger(count) || count < 0) throw new BadRequest(`readMemory: bad count ${count}`);
+      const count = intArg('readMemory', 'count', args.count);
+      if (count < 0) throw new BadRequest(`readMemory: "count" must not be negative, got ${count}`);
       if (count > MAX_READ) throw new BadRequest(`readMemory: count ${count} exceeds the ${MAX_READ}-byte limit of one request`);
-      const addr = ref.address + (args.offset ?? 0);
+      const addr = addressArg('readMemory', ref.address, args.offset);
       const r = e.views[e.focus].readable(addr, count, ref.physical, ref.underlying);
       response.body = { address: '0x' + (addr + r.offset).toString(16), data: Buffer.from(r.bytes).toString('base64'), unreadableBytes: r.offset + r.unreadableTail };
       if (r.bytes.length === 0) response.body.data = undefined;
@@ -487,9 +530,9 @@ export class KvmGuestSession extends LoggingDebugSession {
       const e = this.need();
       const ref = parseMemoryReference(args.memoryReference);
       if (!ref) throw new BadRequest(`writeMemory: bad memoryReference '${args.memoryReference}'`);
-      const data = Buffer.from(args.data, 'base64');
+      const data = Buffer.from(strArg('writeMemory', 'data', args.data), 'base64');
       if (data.length > MAX_READ) throw new BadRequest('writeMemory: too much data');
-      const addr = ref.address + (args.offset ?? 0);
+      const addr = addressArg('writeMemory', ref.address, args.offset);
       let written = 0;
       // Through the focused vCPU's page tables now: a reverse step replaying this edit must not use
       // whichever vCPU has the focus then.
@@ -506,10 +549,12 @@ export class KvmGuestSession extends LoggingDebugSession {
       const e = this.need();
       const a = parseAddress(args.memoryReference);
       if (a === undefined) throw new BadRequest(`disassemble: bad memoryReference '${args.memoryReference}'`);
-      const count = args.instructionCount;
-      if (!Number.isSafeInteger(count) || count < 0 || count > 100_000) throw new BadRequest(`disassemble: bad instructionCount ${count}`);
+      const count = intArg('disassemble', 'instructionCount', args.instructionCount);
+      const insnOffset = intArg('disassemble', 'instructionOffset', args.instructionOffset, 0);
+      if (count < 0 || count > MAX_DISASSEMBLE) throw new BadRequest(`disassemble: "instructionCount" must be between 0 and ${MAX_DISASSEMBLE}, got ${count}`);
+      if (Math.abs(insnOffset) > MAX_DISASSEMBLE) throw new BadRequest(`disassemble: "instructionOffset" must be between -${MAX_DISASSEMBLE} and ${MAX_DISASSEMBLE}, got ${insnOffset}`);
       const view = e.views[e.focus];
-      const lines = disassemble(view, e.image, a + (args.offset ?? 0), args.instructionOffset ?? 0, count, view.codeBits());
+      const lines = disassemble(view, e.image, addressArg('disassemble', a, args.offset), insnOffset, count, view.codeBits());
       response.body = {
         instructions: lines.map((l) => ({
           address: '0x' + l.address.toString(16), instructionBytes: l.bytes, instruction: l.text, symbol: l.symbol,
@@ -531,9 +576,9 @@ export class KvmGuestSession extends LoggingDebugSession {
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
     this.guard(response, () => {
       const e = this.need();
-      const vi = args.frameId !== undefined ? Math.floor(args.frameId / 1000) : e.focus;
+      const vi = args.frameId !== undefined ? Math.floor(intArg('evaluate', 'frameId', args.frameId) / 1000) : e.focus;
       if (!e.views[vi]) throw new BadRequest(`evaluate: unknown frameId ${args.frameId}`);
-      const text = args.expression ?? '';
+      const text = strArg('evaluate', 'expression', args.expression);
       if (args.context === 'repl' && isConsoleCommand(text)) {
         const out = runConsoleCommand(e, vi, text);
         response.body = { result: out.text, variablesReference: 0 };
@@ -570,7 +615,8 @@ export class KvmGuestSession extends LoggingDebugSession {
   protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
     this.guard(response, () => {
       const e = this.need();
-      const upto = args.text.slice(0, Math.max(0, (args.column ?? args.text.length + 1) - 1));
+      const text = strArg('completions', 'text', args.text);
+      const upto = text.slice(0, Math.max(0, intArg('completions', 'column', args.column, text.length + 1) - 1));
       const word = /[\w.$@]*$/.exec(upto)?.[0] ?? '';
       const lead = upto.length - upto.trimStart().length;
       response.body = { targets: [
@@ -610,7 +656,7 @@ export class KvmGuestSession extends LoggingDebugSession {
       const a = (args ?? {}) as Record<string, unknown>;
       switch (command) {
         case 'kvmGuest/exitLog': {
-          const since = typeof a.sinceIndex === 'number' ? a.sinceIndex : 0;
+          const since = intArg('exitLog', 'sinceIndex', a.sinceIndex, 0);
           // The source line is looked up at pc (CS.base + RIP: a real-mode exit's IP alone is not an address).
           response.body = { exits: e.exitLog(since).map((r) => ({ index: r.index, vcpu: r.vcpu, reason: r.reason, rip: r.rip, pc: r.pc, layer: r.layer,
             details: exitFieldsText(r, EXIT_LOG_KEYS),
@@ -618,7 +664,7 @@ export class KvmGuestSession extends LoggingDebugSession {
           break;
         }
         case 'kvmGuest/registerCache': {
-          const vi = typeof a.vcpu === 'number' ? a.vcpu : e.focus;
+          const vi = intArg('registerCache', 'vcpu', a.vcpu, e.focus);
           const v = e.views[vi];
           if (!v) throw new BadRequest(`registerCache: unknown vcpu ${String(a.vcpu)}`);
           const rc = v.v.registerCache();
@@ -629,7 +675,9 @@ export class KvmGuestSession extends LoggingDebugSession {
         case 'kvmGuest/inject': {
           const kind = a.kind;
           if (kind !== 'init' && kind !== 'nmi' && kind !== 'triple-fault') throw new BadRequest(`inject: kind must be init, nmi or triple-fault`);
-          response.body = { result: e.inject(kind, typeof a.vcpu === 'number' ? a.vcpu : e.focus) };
+          const vi = intArg('inject', 'vcpu', a.vcpu, e.focus);
+          if (vi < 0 || vi >= e.machine.vcpus.length) throw new BadRequest(`inject: "vcpu" ${vi} does not exist (the VM has ${e.machine.vcpus.length} vCPU${e.machine.vcpus.length === 1 ? '' : 's'}: 0-${e.machine.vcpus.length - 1})`);
+          response.body = { result: e.inject(kind, vi) };
           break;
         }
         case 'kvmGuest/reset': e.resetVm(); response.body = { result: 'VM RESET' }; break;
@@ -663,7 +711,7 @@ export class KvmGuestSession extends LoggingDebugSession {
     const e = this.need();
     if (threadId === undefined) return e.focus;
     const i = threadId - 1;
-    if (!Number.isInteger(threadId) || i < 0 || i >= e.machine.vcpus.length) throw new BadRequest(`unknown thread ${threadId}`);
+    if (typeof threadId !== 'number' || !Number.isInteger(threadId) || i < 0 || i >= e.machine.vcpus.length) throw new BadRequest(`unknown thread ${threadId}`);
     return i;
   }
 
@@ -720,4 +768,29 @@ export function parseMemoryReference(ref: string | undefined): { address: number
 function parseAddress(ref: string | undefined): number | undefined {
   const r = parseMemoryReference(ref);
   return r && !r.physical ? r.address : undefined;
+}
+
+/** A request argument that must be an integer (or absent: `dflt`); the error names the request and the argument. */
+export function intArg(request: string, name: string, v: unknown, dflt?: number): number {
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new BadRequest(`${request}: "${name}" must be an integer, got ${argText(v)}`);
+  return v;
+}
+/** A request argument that must be a string. */
+export function strArg(request: string, name: string, v: unknown, dflt?: string): string {
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== 'string') throw new BadRequest(`${request}: "${name}" must be a string, got ${argText(v)}`);
+  return v;
+}
+function argText(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const t = JSON.stringify(v);
+  return t === undefined ? typeof v : t.length > 40 ? t.slice(0, 40) + '...' : t;
+}
+/** memoryReference + offset as an address: never negative, never past 2^64 - 1, never an unsafe integer. */
+function addressArg(request: string, base: number, offsetArg: unknown): number {
+  const offset = intArg(request, 'offset', offsetArg, 0);
+  const a = base + offset;
+  if (!Number.isSafeInteger(a) || a < 0) throw new BadRequest(`${request}: memoryReference 0x${base < 0 ? '-' + (-base).toString(16) : base.toString(16)} + offset ${offset} is not an address (below 0 or beyond 2^53)`);
+  return a;
 }

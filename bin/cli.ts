@@ -1,13 +1,14 @@
 // kvm-guest subcommands: run, asm, dap, bench. Thin: everything real lives in vm-core and adapter.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs, usage, ParsedArgs } from './args';
+import { parseArgs, usage, ParsedArgs, COMMAND_FLAGS } from './args';
 
 import { EXIT_USAGE, EXIT_INTERNAL, type CliIo } from './status';
 export * from './status';
 const stdio: CliIo = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
+  guest: (s) => process.stdout.write(Buffer.from(s, 'latin1')),
 };
 
 export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
@@ -17,8 +18,20 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
   if (args.command === 'unittests') return (await import('./unittests')).cmdUnittests(argv.slice(argv.indexOf('unittests') + 1), io);
   if (args.flags.version) { io.out(`kvm-guest ${version()}\n`); return 0; }
   if (args.flags.help || !args.command || args.command === 'help') {
-    io.out(usage() + '\n');
+    const topic = args.command === 'help' ? args.positional[0] : args.command;
+    io.out(usage(topic && topic in COMMAND_FLAGS ? topic : undefined) + '\n');
     return args.command || args.flags.help ? 0 : EXIT_USAGE;
+  }
+  // Options that do nothing for this command are refused, not silently ignored.
+  const allowed = COMMAND_FLAGS[args.command];
+  if (allowed) {
+    for (const f of Object.keys(args.flags)) {
+      if (!allowed.includes(f)) args.errors.push(`--${f} is not an option of ${args.command} (it belongs to ${Object.entries(COMMAND_FLAGS).filter(([, v]) => v.includes(f)).map(([k]) => k).join(', ')}; kvm-guest ${args.command} --help)`);
+    }
+    if (args.command !== 'run' && Object.keys(args.options).some((k) => k !== 'defines' || args.command !== 'asm')) {
+      const names = Object.keys(args.options).filter((k) => k !== 'defines' || args.command !== 'asm');
+      if (names.length) args.errors.push(`${names.map((n) => `--${n.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase())}`).join(', ')}: an option of run, not of ${args.command}`);
+    }
   }
   if (args.errors.length) {
     for (const e of args.errors) io.err(`kvm-guest: ${e}\n`);
@@ -46,7 +59,7 @@ function version(): string {
 async function cmdAsm(args: ParsedArgs, io: CliIo): Promise<number> {
   // Loaded here, not at the top: the assembler's tables cost --help and --version their start-up time.
   const { assemble } = await import('../vm-core/loader/assemble');
-  const { formatDiagnostic } = await import('../vm-core/loader/image');
+  const { formatDiagnostic, hex64 } = await import('../vm-core/loader/image');
   const file = args.positional[0];
   if (!file || args.positional.length > 1) { io.err('kvm-guest asm: expected one source FILE\n'); return EXIT_USAGE; }
   const outFile = typeof args.flags.output === 'string' ? args.flags.output : undefined;
@@ -70,7 +83,7 @@ async function cmdAsm(args: ParsedArgs, io: CliIo): Promise<number> {
     io.err(`kvm-guest asm: cannot write output: ${(e as Error).message}\n`);
     return EXIT_USAGE;
   }
-  io.out(`${file}: ${bytes.length} bytes at 0x${(seg?.addr ?? 0).toString(16)}, ${r.image.symbols.length} symbols -> ${outFile}\n`);
+  io.out(`${file}: ${bytes.length} bytes at ${hex64(seg?.addr ?? 0)}, ${r.image.symbols.length} symbols -> ${outFile}\n`);
   return 0;
 }
 

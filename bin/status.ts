@@ -4,4 +4,6 @@ export const EXIT_USAGE = 2, EXIT_LIMIT = 3, EXIT_SHUTDOWN = 4, EXIT_INTERNAL = 
 export interface CliIo {
   out(s: string): void;
   err(s: string): void;
+  /** The guest's bytes, one char per byte (0-255): written raw, never re-encoded. Defaults to out. */
+  guest?(s: string): void;
 }

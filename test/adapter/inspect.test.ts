@@ -221,9 +221,9 @@ describe('inspection', () => {
     await rejects(s.dc.setVariableRequest({ variablesReference: 123_456, name: 'rax', value: '1' }), /unknown variablesReference/);
     await rejects(s.dc.customRequest('readMemory', { memoryReference: 'zz', count: 4 }), /bad memoryReference 'zz'/);
     await rejects(s.dc.customRequest('readMemory', { memoryReference: '0x1000', count: 1e12 }), /count 1000000000000 exceeds/);
-    await rejects(s.dc.customRequest('readMemory', { memoryReference: '0x1000', count: -1 }), /bad count -1/);
+    await rejects(s.dc.customRequest('readMemory', { memoryReference: '0x1000', count: -1 }), /"count" must not be negative, got -1/);
     await rejects(s.dc.customRequest('writeMemory', { memoryReference: 'here', data: '' }), /bad memoryReference 'here'/);
-    await rejects(s.dc.disassembleRequest({ memoryReference: '0x100000', instructionCount: 1e9 }), /bad instructionCount 1000000000/);
+    await rejects(s.dc.disassembleRequest({ memoryReference: '0x100000', instructionCount: 1e9 }), /disassemble: "instructionCount" must be between 0 and 10000, got 1000000000/);
     await rejects(s.dc.disassembleRequest({ memoryReference: 'gpa:zz', instructionCount: 1 }), /bad memoryReference/);
     await rejects(s.dc.setBreakpointsRequest({ source: {}, breakpoints: [{ line: 1 }] }), /source.path is required/);
     await rejects(s.dc.customRequest('kvmGuest/noSuchThing', {}), /unknown request 'kvmGuest\/noSuchThing'/);

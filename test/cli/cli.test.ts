@@ -37,7 +37,9 @@ describe('kvm-guest run', () => {
     const r = await cli('run', exits, '--json', '--cap', 'KVM_CAP_EXIT_HYPERCALL=0x1000');
     assert.equal(r.status, 0x21);
     const doc = JSON.parse(r.out);
-    assert.deepEqual(Object.keys(doc).filter((k) => k !== 'instructions').sort(), ['end', 'exit_code', 'exits', 'output', 'regs', 'sregs']);
+    assert.deepEqual(Object.keys(doc).sort(), ['end', 'exit_code', 'exit_counts', 'exits', 'exits_total', 'instructions', 'output', 'regs', 'sregs']);
+    assert.equal(doc.exits_total, doc.exits.length);
+    assert.deepEqual(doc.exit_counts, { IO: 3, HYPERCALL: 1, MMIO: 1 });
     assert.equal(doc.end, 'EXIT_PORT');
     assert.equal(doc.exit_code, 0x21);
     assert.equal(doc.output, 'Hi');
@@ -89,7 +91,7 @@ describe('kvm-guest run', () => {
     assert.equal(ie.exits.at(-1).suberror, 1);
     const text = await cli('run', faults, '-D', 'INTERNAL');
     assert.equal(text.status, EXIT_INTERNAL);
-    assert.match(text.err, /KVM_EXIT_INTERNAL_ERROR \(suberror 1\)/);
+    assert.match(text.err, /KVM_EXIT_INTERNAL_ERROR \(suberror 1: KVM_INTERNAL_ERROR_EMULATION\): instruction fetch at RIP 0x20000000 from guest-physical 0x20000000, which no memory backs \(guest RAM is 0-0x3ffffff\)/);
     const maxExits = await cli('run', exits, '--max-exits', '1');
     assert.equal(maxExits.status, EXIT_LIMIT);
     assert.match(maxExits.err, /--max-exits 1/);

@@ -5,15 +5,16 @@
 //   npm run fuzz -- [--count N] [--seed BASE] [--budget INSNS] [--jobs J] [--mode 16|32|64] [--top K] [--x87 N]
 //   (--x87 N: random states per x87 form in the native differential run after the streams, 0 skips; default 500)
 //   npm run fuzz -- --mode 64 --seed S --one     replay a single stream (seed as printed) and trace it
+//   npm run fuzz -- --no-soak                     skip the soak tests that follow the streams (soak.ts)
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { FuzzMode, setupMode } from './modes';
 import { FuzzStats, MODES, formatStats, mergeStats, newStats, runRange, runStream, streamBytes } from './fuzz-core';
 
-interface Args { count: number; seed: number; budget: number; jobs: number; modes: FuzzMode[]; top: number; one: boolean; x87: number }
+interface Args { count: number; seed: number; budget: number; jobs: number; modes: FuzzMode[]; top: number; one: boolean; x87: number; soak: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { count: 100_000, seed: 1, budget: 200, jobs: Math.min(2, availableParallelism()), modes: MODES, top: 40, one: false, x87: 500 };
+  const a: Args = { count: 100_000, seed: 1, budget: 200, jobs: Math.min(2, availableParallelism()), modes: MODES, top: 40, one: false, x87: 500, soak: true };
   for (let k = 0; k < argv.length; k++) {
     const v = argv[k + 1];
     switch (argv[k]) {
@@ -25,6 +26,7 @@ function parseArgs(argv: string[]): Args {
       case '--top': a.top = Number(v); k++; break;
       case '--one': a.one = true; break;
       case '--x87': a.x87 = Number(v); k++; break;
+      case '--no-soak': a.soak = false; break;
       default: throw new Error(`run-fuzz: unknown argument '${argv[k]}'`);
     }
   }
@@ -77,6 +79,14 @@ async function main(): Promise<void> {
     console.log('\nno stream threw out of the core or broke a reporting rule');
   }
   if (a.x87 > 0) await x87Differential(a);
+  // The soak tests (test/fuzz/soak.ts): a DAP session making exits for SOAK_SECONDS (60), malformed
+  // messages over stdio, SOAK_INSNS (2,000,000) instructions of straight-line code.
+  if (a.soak) {
+    const { soakDap, soakCode } = await import('./soak');
+    const f = [...await soakDap(Number(process.env.SOAK_SECONDS ?? 60)), ...await soakCode(Number(process.env.SOAK_INSNS ?? 2_000_000))];
+    for (const x of f) console.log(`soak FAILED: ${x}`);
+    if (f.length) process.exitCode = 1;
+  }
 }
 
 /** The x87 native differential (test/cpu/x87-native.ts) with `--x87 N` random states per form (0: skip). */

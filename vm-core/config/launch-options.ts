@@ -37,6 +37,7 @@ export interface LaunchOptions {
   preFixSeed001: boolean;
   cpuidBeforeReset: boolean;
   exitLog: 'userspace' | 'all';
+  exitLogSize: number;
   defines: Record<string, string>;
   append?: string;
   initrd?: string;
@@ -92,6 +93,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'exitLog', kind: 'enum', values: ['userspace', 'all'], default: 'userspace', description: "Which exits are logged: only exits to userspace, or every hardware exit too." },
   { name: 'append', kind: 'string', arg: 'TEXT', description: 'Multiboot kernels: the command line after the kernel path in the multiboot information (QEMU -append).' },
   { name: 'initrd', kind: 'string', arg: 'FILE[,FILE...]', description: "Multiboot kernels: modules loaded after the kernel, comma-separated, each 'FILE[ ARGS]' (QEMU -initrd); kvm-unit-tests reads its environment from the first." },
+  { name: 'exitLogSize', kind: 'integer', arg: 'N', default: 10_000, description: 'How many of the newest exits the exit log keeps (the VM Exits view, `run --json` exits); counts by reason always cover every exit.' },
   { name: 'defines', kind: 'map', arg: 'NAME=VALUE', repeatable: true, default: {}, description: 'Preprocessor definitions for assembly sources (%define NAME VALUE).' },
 ];
 
@@ -186,6 +188,7 @@ export function resolveLaunchOptions(raw: Record<string, unknown>, ignore: reado
   if (typeof o.program !== 'string' || o.program === '') errors.push({ option: 'program', message: 'missing: the guest image to run' });
   if (typeof o.gdbPort === 'number' && (o.gdbPort < 0 || o.gdbPort > 65535)) errors.push({ option: 'gdbPort', message: 'must be a TCP port between 0 (any free port) and 65535' });
   if (typeof o.vcpus === 'number' && (o.vcpus < 1 || o.vcpus > 64)) errors.push({ option: 'vcpus', message: 'must be between 1 and 64' });
+  if (typeof o.exitLogSize === 'number' && (o.exitLogSize < 1 || o.exitLogSize > 10_000_000)) errors.push({ option: 'exitLogSize', message: 'must be between 1 and 10000000' });
   if (o.irqchip === false && typeof o.vcpus === 'number' && o.vcpus > 1) {
     errors.push({ option: 'irqchip', message: `false supports one vCPU (vcpus is ${o.vcpus}): without the in-kernel LAPIC the APs would need a userspace LAPIC for INIT/SIPI, which this VMM does not have` });
   }

@@ -44,6 +44,8 @@ export interface EmulatorHooks {
 export type MmioHandler = EmulatorHooks;
 
 const TLB_SIZE = 4096, TLB_MASK = TLB_SIZE - 1;
+/** Bounds of the decoded-instruction cache (an Insn is some hundreds of bytes, a page's array 32 KiB). */
+export const CODE_CACHE_MAX_INSNS = 1 << 17, CODE_CACHE_MAX_PAGES = 1024;
 /** Access-mode component of TLB tags: supervisor, supervisor with SMAP override (AC=1), user. */
 const MODE_SUP = 0, MODE_SUP_AC = 1, MODE_USER = 2;
 /** Fast-path key that no TLB tag carries: every data access takes the slow path (#AC checks, data breakpoints). */
@@ -102,8 +104,15 @@ export class Cpu extends CpuState {
   readonly tlbW = new Tlb();
   readonly tlbX = new Tlb();
 
-  /** Decoded-instruction cache: physical page number -> instruction at each offset. */
+  /**
+   * Decoded-instruction cache: physical page number -> instruction at each offset. Bounded (a
+   * guest with megabytes of code, a kernel, must not take gigabytes): past CODE_CACHE_MAX_INSNS
+   * instructions or CODE_CACHE_MAX_PAGES pages the oldest pages are dropped (Map order: first
+   * decoded, first dropped) and decoded again when they run again.
+   */
   private codeCache = new Map<number, (Insn | undefined)[]>();
+  /** Instructions in codeCache. */
+  private codeCacheInsns = 0;
   private fetchLin = NaN;       // linear base of the page being executed
   /** Bumped whenever the linear->decoded-code mapping may change (chains are only valid within one). */
   private fetchGen = 0;
@@ -119,6 +128,15 @@ export class Cpu extends CpuState {
   vectoringError = 0;
   /** A third fault happened: the next boundary takes the triple-fault path. */
   pendingTripleFault = false;
+  /**
+   * The last chain of faults (events.ts raiseFaultDuringDelivery), what a triple fault reports: the
+   * fault an instruction raised, then each fault its delivery raised (8 where two made a #DF); the
+   * instruction it started at, and the #PF address of the last.
+   */
+  readonly faultChain = new Int32Array(8);
+  faultChainLen = 0;
+  faultChainRip = 0;
+  faultChainAddr = NaN;
   /** Linear address of the last #PF (becomes CR2 on delivery, the exit qualification on a #PF exit). */
   pfAddr = 0;
   /** Error code of the last page walk that failed (mmu.ts). */
@@ -653,8 +671,7 @@ export class Cpu extends CpuState {
 
   invalidateCode(ppn: number): void {
     const page = this.codeCache.get(ppn);
-    if (page) for (const insn of page) if (insn !== undefined) insn.live = false;
-    this.codeCache.delete(ppn);
+    if (page) this.dropCodePage(ppn, page);
     this.fetchLin = NaN; this.fetchGen++;
   }
   /** Drop every decoded instruction (used when the memory map changes). */
@@ -662,8 +679,27 @@ export class Cpu extends CpuState {
     // codePage bits stay set: other processors on the bus may still hold decoded code there.
     for (const page of this.codeCache.values()) for (const insn of page) if (insn !== undefined) insn.live = false;
     this.codeCache.clear();
+    this.codeCacheInsns = 0;
     this.fetchLin = NaN; this.fetchGen++;
   }
+  /** Forget one page of decoded code (its instructions stop chaining). */
+  private dropCodePage(ppn: number, page: (Insn | undefined)[]): void {
+    let n = 0;
+    for (const insn of page) if (insn !== undefined) { insn.live = false; insn.next = undefined; n++; }
+    this.codeCacheInsns -= n;
+    this.codeCache.delete(ppn);
+  }
+  /** A new page or instruction would pass the cache's bounds: drop the oldest pages (down to 3/4). */
+  private trimCodeCache(): void {
+    if (this.codeCacheInsns < CODE_CACHE_MAX_INSNS && this.codeCache.size < CODE_CACHE_MAX_PAGES) return;
+    for (const [ppn, page] of this.codeCache) {
+      if (this.codeCacheInsns <= CODE_CACHE_MAX_INSNS * 3 / 4 && this.codeCache.size <= CODE_CACHE_MAX_PAGES * 3 / 4) break;
+      this.dropCodePage(ppn, page);
+    }
+    this.fetchLin = NaN; this.fetchGen++;
+  }
+  /** Decoded instructions held (for tests of the bound). */
+  codeCacheSize(): { insns: number; pages: number } { return { insns: this.codeCacheInsns, pages: this.codeCache.size }; }
 
   /** Fetch and decode the instruction at linear address `lin` (cache-miss path). */
   private fetchSlow(lin: number): Insn {
@@ -694,12 +730,14 @@ export class Cpu extends CpuState {
         return res.insn; // page-crossing instructions are not cached
       }
     }
+    this.trimCodeCache();
     let page = this.codeCache.get(ppn);
     if (!page) {
       page = new Array(PAGE_SIZE);
       this.codeCache.set(ppn, page);
       this.bus.markCode(ppn);
     }
+    if (page[pageOff] === undefined) this.codeCacheInsns++;
     page[pageOff] = res.insn;
     if (this.fetchLin === lin - pageOff) this.fetchPage = page;
     return res.insn;
@@ -737,6 +775,7 @@ export class Cpu extends CpuState {
       const ppn = Math.floor(gpa / PAGE_SIZE);
       let page = this.codeCache.get(ppn);
       if (!page && this.bus.isRam(gpa)) {
+        this.trimCodeCache();
         page = new Array(PAGE_SIZE);
         this.codeCache.set(ppn, page);
         this.bus.markCode(ppn);

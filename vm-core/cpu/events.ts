@@ -45,11 +45,17 @@ export function raiseFaultDuringDelivery(c: Cpu, vector: number, err: number, is
     const first = c.delivering, firstType = c.deliveringType;
     c.delivering = -1;
     const firstIsException = firstType === EVT_EXCEPTION;
-    if (first === 8 && firstIsException) { c.pendingTripleFault = true; c.slow = true; return; }
+    // The chain a triple fault reports (describeTripleFault): every fault raised while delivering.
+    const ch = c.faultChain;
+    if (c.faultChainLen < ch.length) ch[c.faultChainLen++] = vector;
+    if (first === 8 && firstIsException) { c.faultChainAddr = vector === 14 ? c.pfAddr : NaN; c.pendingTripleFault = true; c.slow = true; return; }
     const fc = firstIsException ? exceptionClass(first) : BENIGN, sc = exceptionClass(vector);
     if ((fc === CONTRIBUTORY && sc === CONTRIBUTORY) || (fc === PAGE_FAULT && sc !== BENIGN)) {
+      if (c.faultChainLen < ch.length) ch[c.faultChainLen++] = 8;
       vector = 8; err = 0;
     }
+  } else {
+    c.faultChain[0] = vector; c.faultChainLen = 1; c.faultChainRip = c.insnRip;
   }
   c.evType = EVT_EXCEPTION;
   c.evVector = vector;

@@ -6,7 +6,7 @@ import { DescriptorTable, Segment } from './state';
 
 /** Fields that are wiring or caches, not processor state. */
 const NOT_STATE = new Set([
-  'bus', 'intercepts', 'exit', 'env', 'cur', 'tlbR', 'tlbW', 'tlbX', 'codeCache', 'fetchLin', 'fetchPage',
+  'bus', 'intercepts', 'exit', 'env', 'cur', 'tlbR', 'tlbW', 'tlbX', 'codeCache', 'codeCacheInsns', 'fetchLin', 'fetchPage',
   'fetchGen', 'mmioHandler', 'beforeInsn', 'hi', 'msrLo', 'msrHi', 'lastWalkGlobal',
 ]);
 

@@ -2,6 +2,7 @@
 // translates). It owns a Machine (the VM and its default VMM), runs it in slices so a front end
 // stays responsive, stops on code/data/register breakpoints and on exit filters, steps forward and
 // backward over a recording, and answers inspection requests.
+import { describeTripleFault } from '../vmm/stop-text';
 import type { LaunchOptions } from '../config/launch-options';
 import { launch } from '../vmm/launch';
 import type { Machine, StopReason } from '../vmm/machine';
@@ -444,7 +445,9 @@ export class DebugEngine {
     const view = this.views?.[r.vcpu];
     if (rip !== undefined && view) rec.pc = '0x' + view.linearAt(rip).toString(16);
     this.exitRecords.push(rec);
-    if (this.exitRecords.length > 100_000) this.exitRecords.splice(0, 10_000);
+    // The newest exitLogSize records (dropped a quarter at a time); statistics count every exit.
+    const size = this.options.exitLogSize;
+    if (this.exitRecords.length > size + (size >> 2)) this.exitRecords.splice(0, this.exitRecords.length - size);
     return rec;
   }
 
@@ -505,6 +508,7 @@ export class DebugEngine {
     this.state = 'ended';
     if (this.log.pendingRecord) { completeExitRecord(this.log.pendingRecord.rec, this.machine.vcpus[this.log.pendingRecord.vcpu].kvm_run); this.log.pendingRecord = null; }
     const info = endInfo(s);
+    if (s.kind === 'shutdown' && this.machine.endVcpu) info.message = `KVM_EXIT_SHUTDOWN: ${describeTripleFault(this.machine.endVcpu)}`;
     this.host.ended(info);
   }
 

@@ -588,7 +588,8 @@ export class VcpuView {
   }
 }
 
-const SUBREGS: Record<string, [number, number, number]> = {};
+// No prototype: a name like __proto__ or constructor is not a sub-register.
+const SUBREGS: Record<string, [number, number, number]> = Object.create(null) as Record<string, [number, number, number]>;
 {
   const legacy = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
   legacy.forEach((n, i) => { SUBREGS['e' + n] = [i, 0, 32]; SUBREGS[n] = [i, 0, 16]; });

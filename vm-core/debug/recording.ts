@@ -145,8 +145,10 @@ export class Recording {
     return n;
   }
 
+  // The exit log is not copied at each checkpoint (it would make every checkpoint as large as the
+  // log): its entries are indexed, and a rewind drops those logged after the checkpoint.
   private stopObject = (o: object): boolean =>
-    o instanceof Cpu || o instanceof PhysBus || o === this.m.image || o === this.m.mem || o instanceof Recording ||
+    o instanceof Cpu || o instanceof PhysBus || o === this.m.image || o === this.m.mem || o instanceof Recording || o === this.m.exitLog ||
     (ArrayBuffer.isView(o) && o.byteLength > MAX_COPIED_ARRAY);
 
   private roots(): object[] {
@@ -358,6 +360,7 @@ export class Recording {
     this.checkpoints.length = k + 1;
     cp.undo = undefined;
     restoreGraph(cp.graph);
+    this.m.rewindExitLog();
     this.m.vcpus.forEach((v, i) => restoreCpu(v.cpu, cp.cpus[i]));
     if (this.side) this.side.restore(cp.side);
     this.lastAuto = cp.position;

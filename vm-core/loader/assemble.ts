@@ -7,6 +7,7 @@
 // files map to the included file's own lines. %rep bodies map to their own lines.
 //
 // Never throws: every problem is a Diagnostic (file:line:col) in the result.
+import { readFileBounded, InputTooLarge } from './read-file';
 import { formatDiagnostic, type Diagnostic, type GuestImage, type ImageSymbol, type LineEntry, type LoadResult } from './image';
 import { Diagnostics, PpLine } from './asm/source';
 import { preprocess, dirname, joinPath } from './asm/preprocessor';
@@ -36,12 +37,14 @@ export interface AssembleOptions {
 
 export type AssembleResult = LoadResult & { listing?: string };
 
+/** File-system readers: undefined for a file that cannot be opened; InputTooLarge past the cap. */
 function fsRead(): { text: (p: string) => string | undefined; bin: (p: string) => Uint8Array | undefined } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const fs = require('node:fs') as typeof import('node:fs');
+  const read = (p: string): Buffer | undefined => {
+    try { return readFileBounded(p); } catch (e) { if (e instanceof InputTooLarge) throw e; return undefined; }
+  };
   return {
-    text: (p) => { try { return fs.readFileSync(p, 'utf8'); } catch { return undefined; } },
-    bin: (p) => { try { return new Uint8Array(fs.readFileSync(p)); } catch { return undefined; } },
+    text: (p) => read(p)?.toString('utf8'),
+    bin: (p) => { const b = read(p); return b && new Uint8Array(b.buffer, b.byteOffset, b.length); },
   };
 }
 
@@ -107,12 +110,22 @@ function buildImage(path: string, r: PassResult): GuestImage {
     }
   }
   // A label's size runs to the next label of its section (or the section's end).
+  // (Linear in the labels: the next higher address is found walking each section's sorted list backwards.)
   labels.sort((a, b) => a.addr - b.addr);
+  const nextAddr = new Array<number>(labels.length);
+  const following = new Map<string, number>(); // section -> the lowest label address above the current one
+  for (let i = labels.length - 1; i >= 0; i--) {
+    const l = labels[i];
+    let j = i;
+    while (j >= 0 && labels[j].addr === l.addr) j--; // labels at one address share the same next
+    for (let k = i; k > j; k--) nextAddr[k] = following.get(labels[k].section) ?? NaN;
+    for (let k = i; k > j; k--) following.set(labels[k].section, labels[k].addr);
+    i = j + 1;
+  }
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
-    const next = labels.slice(i + 1).find((x) => x.section === l.section && x.addr > l.addr);
     const secEnd = Number(layout.starts.get(l.section)! + r.sections.get(l.section)!.size);
-    const size = Math.max(0, (next ? next.addr : secEnd) - l.addr);
+    const size = Math.max(0, (Number.isNaN(nextAddr[i]) ? secEnd : nextAddr[i]) - l.addr);
     symbols.push({ name: l.name, addr: l.addr, size, kind: 'label', file: l.line.loc.file, line: l.line.loc.line });
   }
   const start = labels.find((l) => l.name === '_start') ?? labels.find((l) => l.name === 'start') ?? labels.find((l) => l.name === '..start');

@@ -3,7 +3,7 @@
 // Segments are placed at p_paddr (the guest-physical load address, gABI "Program Header");
 // symbols, lines and functions stay in the link-time virtual addresses (p_vaddr space),
 // which equal p_paddr for identity-mapped guests. Never throws: problems become Diagnostics.
-import { readFileSync } from 'node:fs';
+import { readFileBounded } from './read-file';
 import { inflateSync } from 'node:zlib';
 import { ByteReader, TruncatedError, hex, stringAt } from './dwarf/byte-reader';
 import { readDwarf } from './dwarf/read-dwarf';
@@ -75,7 +75,7 @@ export function isElf(bytes: Uint8Array): boolean {
 export function loadElfFile(path: string, opts: ElfLoadOptions = {}): LoadResult {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readFileBounded(path);
   } catch (e) {
     return { ok: false, diagnostics: [{ file: path, line: 0, column: 0, severity: 'error', message: `elf: cannot read file: ${(e as Error).message}` }] };
   }

@@ -2,7 +2,7 @@
 // (default 0x7C00, where a PC BIOS loads a boot sector) or `placement: 'reset'`, which puts
 // the last byte at 0xFFFFFFFF so that the RESET vector 0xFFFFFFF0 (Intel SDM Vol. 3A §9.1.4,
 // "First Instruction Executed") falls inside the image, as for firmware.
-import { statSync, readFileSync } from 'node:fs';
+import { readFileBounded } from './read-file';
 import type { Diagnostic, LoadResult } from './image';
 
 export const BOOT_SECTOR_ADDRESS = 0x7c00;
@@ -31,9 +31,7 @@ const hex = (n: number) => '0x' + n.toString(16).toUpperCase();
 /** Loads a flat binary from a file; never throws. */
 export function loadFlatFile(path: string, opts: FlatOptions = {}): LoadResult {
   try {
-    const size = statSync(path).size;
-    if (size > FOUR_GIB) return { ok: false, diagnostics: [err(path, `image is ${size} bytes; a flat binary must be at most 4 GiB`)] };
-    return parseFlat(readFileSync(path), path, opts);
+    return parseFlat(readFileBounded(path), path, opts);
   } catch (e) {
     return { ok: false, diagnostics: [err(path, `cannot read file: ${(e as Error).message}`)] };
   }

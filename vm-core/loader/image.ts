@@ -87,3 +87,6 @@ export function lineForAddress(lines: LineEntry[], addr: number): LineEntry | un
   }
   return undefined;
 }
+
+/** An address as 64-bit unsigned hex (negative or huge numbers wrap as the 64-bit value, never "0x-54"). */
+export const hex64 = (n: number): string => '0x' + BigInt.asUintN(64, BigInt(Math.trunc(n))).toString(16);

@@ -2,7 +2,7 @@
 // source (by extension .asm/.nasm, through the built-in NASM-compatible assembler), or else
 // a flat binary. Never throws: every problem is a Diagnostic.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { ElfLoadOptions, isElf, loadElfFile } from './elf';
 import { FlatOptions, loadFlatFile } from './flat';
 import type { LoadResult } from './image';
@@ -43,14 +43,31 @@ function readHead(path: string, n: number): Uint8Array | undefined {
   }
 }
 
+/** Sources of other languages: refused by `format: 'auto'` (taken as flat binaries, they would run as garbage). */
+const FOREIGN_SOURCES: Record<string, string> = {
+  '.c': 'C source', '.h': 'a C header', '.cc': 'C++ source', '.cpp': 'C++ source', '.cxx': 'C++ source', '.rs': 'Rust source',
+  '.s': 'GNU as (AT&T syntax) source', '.sx': 'GNU as source', '.o': 'an object file (not linked)', '.ld': 'a linker script',
+  '.py': 'Python source', '.sh': 'a shell script', '.txt': 'a text file', '.md': 'a text file', '.json': 'a JSON file',
+};
+
 export function loadImage(path: string, opts: LoadImageOptions = {}): LoadResult {
   const abs = resolve(path);
-  const kind = opts.format && opts.format !== 'auto' ? opts.format : sniffImageKind(abs);
+  const auto = !opts.format || opts.format === 'auto';
+  const kind = auto ? sniffImageKind(abs) : opts.format!;
+  if (auto && kind === 'flat') {
+    const ext = extname(abs);
+    const what = FOREIGN_SOURCES[ext.toLowerCase()] ?? (ext === '.S' ? 'GNU as source' : undefined);
+    if (what) {
+      return { ok: false, diagnostics: [{ file: abs, line: 0, column: 0, severity: 'error', message:
+        `${basename(abs)} is ${what}, which kvm-guest does not build: give it NASM-syntax assembly (.asm, .nasm), an ELF executable ` +
+        `(e.g. gcc -m32 -ffreestanding -nostdlib -static -Wl,-Ttext=0x100000 -o guest.elf guest.c), or a flat binary (--format flat to run this file's bytes as one)` }] };
+    }
+  }
   switch (kind) {
     case 'elf': return withMultiboot(loadElfFile(abs, opts), abs);
     case 'asm': {
       // An assembled kernel with a multiboot header in its first 8 KiB is booted by multiboot too.
-      const r = assembleSource(abs, opts);
+      const r = withEmptyCheck(assembleSource(abs, opts), abs);
       if (r.ok && r.image.segments[0]) { const h = findMultibootHeader(r.image.segments[0].bytes); if (h) r.image.multiboot = h; }
       return r;
     }
@@ -61,7 +78,11 @@ export function loadImage(path: string, opts: LoadImageOptions = {}): LoadResult
         try { return loadMultibootAout(readFileSync(abs), abs, h); }
         catch (e) { return { ok: false, diagnostics: [{ file: abs, line: 0, column: 0, severity: 'error', message: `multiboot: cannot read file: ${(e as Error).message}` }] }; }
       }
-      return loadFlatFile(abs, opts);
+      const r = loadFlatFile(abs, opts);
+      // Say what was assumed: a file that is not ELF and not assembly runs as raw machine code.
+      if (r.ok && auto) r.diagnostics.push({ file: abs, line: 0, column: 0, severity: 'warning', message:
+        `no ELF header and not an .asm/.nasm source: running it as a flat binary of ${r.image.segments[0].bytes.length} bytes at 0x${r.image.segments[0].addr.toString(16)}, entered in ${r.image.bits ?? 16}-bit mode (--format flat says so and silences this)` });
+      return r;
     }
   }
 }
@@ -72,6 +93,12 @@ function withMultiboot(r: LoadResult, path: string): LoadResult {
   const h = findMultibootHeader(readHead(path, 8192) ?? new Uint8Array(0));
   if (h) r.image.multiboot = h;
   return r;
+}
+
+/** An assembly source that produced no bytes has nothing to run (it would execute zeroed memory). */
+function withEmptyCheck(r: LoadResult, path: string): LoadResult {
+  if (!r.ok || r.image.segments.some((s) => s.bytes.length > 0)) return r;
+  return { ok: false, diagnostics: [...r.diagnostics, { file: path, line: 1, column: 1, severity: 'error', message: 'the source assembles to no code or data: nothing to run' }] };
 }
 
 /** Assembles NASM-syntax source with the built-in assembler (vm-core/loader/assemble.ts). */

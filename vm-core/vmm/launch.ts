@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadImage } from '../loader/load-image';
-import { formatDiagnostic, type GuestImage } from '../loader/image';
+import { formatDiagnostic, hex64, type GuestImage } from '../loader/image';
 import type { LaunchOptions } from '../config/launch-options';
 import * as U from '../kvm/uapi';
 import { Machine, MachineConfigError, type MachineOptions } from './machine';
@@ -62,6 +62,7 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     vm: { hypercallPolicy: o.hypercallPolicy, unrestrictedGuest: o.unrestrictedGuest, preFixSeed001: o.preFixSeed001, interceptAcDb: o.interceptAcDb, tscKhz: o.tscKhz },
     maxInsns: o.maxInstructions > 0 ? o.maxInstructions : Infinity,
     logHardwareExits: o.exitLog === 'all',
+    exitLogSize: o.exitLogSize,
     cpuidBeforeReset: o.cpuidBeforeReset,
     hyperv: o.hyperv,
     hypervOverlay: o.hypervOverlay,
@@ -100,6 +101,7 @@ export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial
     }
   }
   if ((o.append !== undefined || o.initrd) && !loaded.image.multiboot) warnings.push(`append/initrd: ${o.program} is not a multiboot kernel, so they are ignored`);
+  errors.push(...imageFitsRam(loaded.image, o));
   if (errors.length) return { ok: false, errors, warnings };
   try {
     const machine = new Machine(loaded.image, { ...opts, ...extra });
@@ -108,4 +110,33 @@ export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial
     const msg = e instanceof MachineConfigError ? e.message : `cannot create the VM: ${(e as Error).message}`;
     return { ok: false, errors: [msg], warnings };
   }
+}
+
+/** The firmware area below 4 GiB (BIOS flash): segments there are firmware, not RAM. */
+const FIRMWARE_BASE = 0xff000000;
+const mib = (n: number) => n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB` : `${n} bytes`;
+const hexs = (n: number) => '0x' + n.toString(16);
+/** A 64-bit address as the assembler meant it (a negative number is an address near 2^64). */
+export { hex64 };
+
+/**
+ * Every byte of the image must land in guest RAM (or, for firmware, in the top 16 MiB below 4 GiB):
+ * a segment beyond RAM would silently run zeroed memory. Errors name the segment, the RAM size and --memory.
+ */
+export function imageFitsRam(img: GuestImage, o: LaunchOptions): string[] {
+  const errors: string[] = [];
+  img.segments.forEach((s, k) => {
+    const end = s.addr + Math.max(s.memSize, s.bytes.length);
+    if (s.addr < 0 || !Number.isSafeInteger(s.addr)) { errors.push(`${img.path}: segment ${k} is at ${hex64(s.addr)}, not a guest-physical address in RAM (${mib(o.memory)})`); return; }
+    if (end <= o.memory) return;
+    if (s.addr >= FIRMWARE_BASE && end <= 0x100000000) return; // firmware ending at 4 GiB
+    const need = Math.ceil(end / 2 ** 20) * 2 ** 20;
+    const fix = end <= 0xc0000000 ? `give --memory ${need / 2 ** 20}M or more (launch.json "memory")` : 'guest RAM ends below 3 GiB: link or load the image lower';
+    if (img.format === 'flat') {
+      errors.push(`${img.path}: the flat image is ${mib(s.bytes.length)} at ${hexs(s.addr)}, ending at ${hexs(end)}, past the end of guest RAM (${mib(o.memory)}): ${fix}, or --placement reset to place it as firmware ending at 4 GiB`);
+    } else {
+      errors.push(`${img.path}: ${img.format === 'asm' ? 'section' : 'ELF segment'} ${k}${s.name ? ` (${s.name})` : ''} at ${hexs(s.addr)}-${hexs(end)} lies beyond guest RAM (${mib(o.memory)}, up to ${hexs(o.memory)}): ${fix}`);
+    }
+  });
+  return errors;
 }

@@ -14,6 +14,7 @@ import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
 import { Platform } from './platform';
 import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
+import { describeInternalError } from './stop-text';
 
 /** Seed 002 (hyperv, hypervOverlay: overlay.ts) and seed 004 (notifyWindow, notifyUser, tripleFaultEvent, notifyPolicy: notify.ts). */
 export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptions {
@@ -40,6 +41,8 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   slice?: number;
   /** Also log every hardware exit. */
   logHardwareExits?: boolean;
+  /** Entries the exit log keeps (the newest; default EXIT_LOG_SIZE). Counts by reason cover every exit. */
+  exitLogSize?: number;
   /**
    * Give the vCPU its CPUID before a RESET (a VMM that does so): RDX then holds CPUID.1.EAX instead
    * of KVM's 0x600 fallback (kvm_vcpu_reset).
@@ -59,7 +62,11 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   reboot?: boolean;
 }
 
-export interface ExitLogEntry { vcpu: number; kind: 'kvm' | 'hw'; reason: string; detail: string; rip: number; }
+/** `index`: the entry's position among every exit logged since the VM was created. */
+export interface ExitLogEntry { vcpu: number; kind: 'kvm' | 'hw'; reason: string; detail: string; rip: number; index: number; }
+
+/** Default size of the exit logs (the machine's, the debugger's, `run --json`'s exits). */
+export const EXIT_LOG_SIZE = 10_000;
 
 export type StopReason =
   | { kind: 'exit-port'; code: number }
@@ -97,10 +104,20 @@ export class Machine {
   readonly vm: KvmVm;
   readonly mem: Uint8Array;
   readonly vcpus: KvmVcpu[] = [];
+  /**
+   * The newest exits (at most opts.exitLogSize, oldest dropped first): a bounded log, so a guest
+   * making exits for hours does not exhaust memory. exitsLogged and exitCounts cover every exit.
+   */
   readonly exitLog: ExitLogEntry[] = [];
+  /** Exits logged since the VM was created (the next entry's index). */
+  exitsLogged = 0;
+  /** Exits by reason ("kvm:IO", "hw:EXIT_REASON_CPUID"), every one since the VM was created. */
+  readonly exitCounts = new Map<string, number>();
   output = '';
   serial = '';
   onExit: ExitHook | null = null;
+  /** The vCPU whose exit ended the run (SHUTDOWN, INTERNAL_ERROR): describeTripleFault names its fault chain. */
+  endVcpu: KvmVcpu | null = null;
   private stop: StopReason | null = null;
   /** Overlay pages placed for KVM_EXIT_HYPERV_OVERLAY (seed 002). */
   readonly hypervOverlays = new HypervOverlays();
@@ -134,7 +151,7 @@ export class Machine {
     if (image) { this.load(image); this.bootProtocol(); }
     const entryMode = opts.entry ?? this.defaultEntry();
     for (let k = 0; k < (opts.vcpus ?? 1); k++) this.addVcpu(k, entryMode);
-    if (opts.logHardwareExits) this.vm.observe({ hwExit: (e) => this.exitLog.push({ vcpu: e.vcpu, kind: 'hw', reason: e.name, detail: `info1=0x${e.info1.toString(16)}`, rip: e.rip }) });
+    if (opts.logHardwareExits) this.vm.observe({ hwExit: (e) => this.logExit('hw', e.vcpu, e.name, `info1=0x${e.info1.toString(16)}`, e.rip) });
   }
 
   private createPlatform(): Platform {
@@ -358,7 +375,7 @@ export class Machine {
   /** The VMM's handling of one KVM_EXIT_*: the hook first (a debugger may stop here), then the default. */
   private handleExit(v: KvmVcpu): void {
     const run = v.kvm_run;
-    this.exitLog.push({ vcpu: v.vcpu_id, kind: 'kvm', reason: run.exitName, detail: this.describe(run), rip: v.peekRip() });
+    this.logExit('kvm', v.vcpu_id, run.exitName, this.describe(run), v.peekRip());
     if (this.onExit && this.onExit(v, run)) {
       this.pendingExit = v;
       this.replyOverridden = false;
@@ -368,6 +385,23 @@ export class Machine {
     this.handleExitDefault(v);
   }
 
+  private logExit(kind: 'kvm' | 'hw', vcpu: number, reason: string, detail: string, rip: number): void {
+    const key = `${kind}:${reason}`;
+    this.exitCounts.set(key, (this.exitCounts.get(key) ?? 0) + 1);
+    const log = this.exitLog, size = this.opts.exitLogSize ?? EXIT_LOG_SIZE;
+    log.push({ vcpu, kind, reason, detail, rip, index: this.exitsLogged++ });
+    // Dropped in batches of a quarter: amortised O(1) per exit.
+    if (log.length > size + (size >> 2)) log.splice(0, log.length - size);
+  }
+
+  /** A debugger rewound the machine (exitsLogged came back with it): drop the entries logged since. */
+  rewindExitLog(): void {
+    const log = this.exitLog;
+    let k = log.length;
+    while (k > 0 && log[k - 1].index >= this.exitsLogged) k--;
+    log.length = k;
+  }
+
   /** What this VMM answers to each KVM_EXIT_* when nobody else did. */
   private handleExitDefault(v: KvmVcpu): void {
     const run = v.kvm_run;
@@ -375,11 +409,11 @@ export class Machine {
       case U.KVM_EXIT_IO: this.handleIo(v); break;
       case U.KVM_EXIT_MMIO: this.handleMmio(v); break;
       case U.KVM_EXIT_HLT: if (!this.haltWakes(v)) this.stop = { kind: 'halted' }; break;
-      case U.KVM_EXIT_SHUTDOWN: this.stop = { kind: 'shutdown' }; break;
+      case U.KVM_EXIT_SHUTDOWN: this.stop = { kind: 'shutdown' }; this.endVcpu = v; break;
       case U.KVM_EXIT_HYPERCALL: break; // reply ret = 0 (set by KVM) unless a hook changed it
       case U.KVM_EXIT_X86_RDMSR: case U.KVM_EXIT_X86_WRMSR: run.msr.error = 1; break;
       case U.KVM_EXIT_INTERNAL_ERROR:
-        this.stop = { kind: 'internal-error', suberror: run.internal.suberror, message: v.lastInternalError }; break;
+        this.stop = { kind: 'internal-error', suberror: run.internal.suberror, message: v.lastInternalError || describeInternalError(this, v) }; this.endVcpu = v; break;
       case U.KVM_EXIT_FAIL_ENTRY: this.stop = { kind: 'fail-entry', reason: run.fail_entry.hardware_entry_failure_reason }; break;
       case U.KVM_EXIT_HYPERV: if (!this.hypervOverlays.handleExit(this.vm, v)) this.stop = { kind: 'stopped', vcpu: v.vcpu_id }; break;
       case U.KVM_EXIT_NOTIFY: if (!handleNotifyExit(v, this.opts.notifyPolicy ?? 'stop')) this.stop = { kind: 'stopped', vcpu: v.vcpu_id }; break;

@@ -214,7 +214,8 @@ export class Assembler {
           return;
         }
         case 'incbin': {
-          const data = this.opts.readBinary?.(body.file, cur.line.loc.file);
+          let data: Uint8Array | undefined;
+          try { data = this.opts.readBinary?.(body.file, cur.line.loc.file); } catch (e) { throw new AsmError(`incbin '${body.file}': ${(e as Error).message}`, body.col); }
           if (!data) throw new AsmError(`unable to open incbin file '${body.file}'`, body.col);
           const skip = body.skip ? Number(critical(body.skip, `incbin skip`)) : 0;
           const len = body.len ? Number(critical(body.len, `incbin length`)) : data.length - skip;

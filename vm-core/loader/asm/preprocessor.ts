@@ -101,7 +101,11 @@ export class Preprocessor {
   }
 
   run(): PpLine[] {
-    const text = this.opts.source ?? this.opts.readFile(this.opts.path);
+    let text: string | undefined;
+    try { text = this.opts.source ?? this.opts.readFile(this.opts.path); } catch (e) {
+      this.diags.error({ file: this.opts.path, line: 1 }, 1, (e as Error).message);
+      return [];
+    }
     if (text === undefined) {
       this.diags.error({ file: this.opts.path, line: 1 }, 1, `unable to open source file '${this.opts.path}'`);
       return [];
@@ -424,7 +428,7 @@ export class Preprocessor {
     if (!tried.includes(joinPath(mainDir, name))) tried.push(joinPath(mainDir, name));
     for (const p of tried) {
       let text: string | undefined;
-      try { text = this.opts.readFile(p); } catch { text = undefined; }
+      try { text = this.opts.readFile(p); } catch (e) { this.err(col0, `%include '${name}': ${(e as Error).message}`); this.aborted = true; return; }
       if (text !== undefined) {
         this.frames.push({ kind: 'file', lines: splitLines(text, p), idx: 0, condDepth: this.conds.length });
         return;
