@@ -118,7 +118,7 @@ const EXIT_STATUS_TEXT = [
 
 function row(flag: string, text: string): string {
   const W = 36;
-  return flag.length < W - 2 ? `  ${flag.padEnd(W - 2)}${text}` : `  ${flag}\n${' '.repeat(W)}${text}`;
+  return flag.length <= W - 4 ? `  ${flag.padEnd(W - 2)}${text}` : `  ${flag}\n${' '.repeat(W)}${text}`;
 }
 
 /** One option of run as a help row: the flag, its aliases, the --flag=false form, the default. */

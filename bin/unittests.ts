@@ -145,15 +145,13 @@ export function classify(code: number | null, timedOut: boolean, output: string,
 }
 
 /**
- * How a child runs `kvm-guest run`: the bundle this command already runs from (bin/.bundle-cli.cjs,
- * built by bin/kvm-guest.js), loaded directly, so parallel children do not rebuild it at once;
- * else (running from the sources) bin/kvm-guest.js.
+ * How a child runs `kvm-guest run`: the bundle this command already runs from (dist/cli.cjs, which
+ * bin/kvm-guest.js loads), loaded directly; else (running from the sources) bin/kvm-guest.js.
  */
 function childCommand(): string[] | undefined {
-  const bundle = join(__dirname, '.bundle-cli.cjs');
-  if (existsSync(bundle)) return ['-e', 'require(process.argv[1]).main(process.argv.slice(2)).then((c) => { process.exitCode = c; })', bundle];
-  const bin = join(__dirname, 'kvm-guest.js');
-  return existsSync(bin) ? [bin] : undefined;
+  if (__filename.endsWith('.cjs')) return ['-e', 'require(process.argv[1]).main(process.argv.slice(2)).then((c) => { process.exitCode = c; })', __filename];
+  const bin = [join(__dirname, 'kvm-guest.js'), join(__dirname, '..', 'bin', 'kvm-guest.js')].find((f) => existsSync(f));
+  return bin ? [bin] : undefined;
 }
 
 function runOne(p: Plan, cmd: string[], logDir: string): Promise<TestResult> {

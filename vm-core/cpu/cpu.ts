@@ -1018,11 +1018,18 @@ export class Cpu extends CpuState {
    * emulator's exception: not subject to the exception bitmap, CR2 written for #PF; the handler's
    * first instruction does not run. Returns RUN_BUDGET, or RUN_EXIT / RUN_SHUTDOWN / RUN_HALTED.
    */
+  /** A REP string instruction stopped between iterations and will run again from its start (set by string.ts/system.ts). */
+  stringRestart = false;
+
   emulateOne(hooks: EmulatorHooks | null): number {
     const saved = this.mmioHandler;
     this.mmioHandler = hooks;
+    this.stringRestart = false;
     try {
       let r = this.run(1);
+      // A repeated string instruction the emulator ran one iteration of (count not yet zero) restarts
+      // itself: it retires once, when its last iteration completes, as it does outside the emulator.
+      if (this.stringRestart && r === RUN_BUDGET) this.icount--;
       for (let k = 0; r === RUN_BUDGET && k < 4 && (this.evType !== EVT_NONE || this.pendingTripleFault); k++) {
         r = this.deliverRaisedEvent();
       }

@@ -121,7 +121,7 @@ function stringFactory(op: number) {
           decCount(c, asz);
           if (conditional && getZF(c) === stopWhenZf) return;
         }
-        if (!countZero(c, asz)) c.rip = c.insnRip; // resume with the next batch
+        if (!countZero(c, asz)) { c.rip = c.insnRip; c.stringRestart = true; } // resume with the next batch
       };
     },
   };

@@ -152,7 +152,7 @@ function strIo(isIn: boolean) {
           if (!i.rep) return;
           decCount(c, asz);
           // Under KVM's emulator one iteration per execution (string.ts: a re-execution replays from its start).
-          if ((++n >= STRING_IO_BATCH || c.mmioHandler) && countOf(c, asz) !== 0) { c.rip = c.insnRip; return; }
+          if ((++n >= STRING_IO_BATCH || c.mmioHandler) && countOf(c, asz) !== 0) { c.rip = c.insnRip; c.stringRestart = true; return; }
         }
       };
     },
