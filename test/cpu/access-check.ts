@@ -3,7 +3,7 @@
 // the independent statement of each form's operand sizes.
 import { Decoder, DecoderOptions, Instruction, InstructionInfoFactory, MemorySizeExt, Mnemonic, OpAccess, OpKind, Register } from 'iced-x86';
 import { setup, CODE } from './gp';
-import { RUN_EXIT, RUN_HALTED, RUN_BUDGET } from '../../vm-core/cpu';
+import { RUN_HALTED, RUN_BUDGET } from '../../vm-core/cpu';
 import { CR4_OSFXSR, CR4_OSXMMEXCPT, CS, DS, ES, FS, GS, SS, setReg64 } from '../../vm-core/cpu/state';
 import type { Form } from './forms';
 import { EVT_NONE } from '../../vm-core/cpu/events';

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { longModeGuest, runOnce, ioByte } from './helpers';
 import {
   KVM_CAP_DISABLE_QUIRKS2, KVM_X86_QUIRK_FIX_HYPERCALL_INSN, KVM_EXIT_IO, KVM_HC_SCHED_YIELD, UD_VECTOR,
-  KVM_CAP_ENFORCE_PV_FEATURE_CPUID,
 } from '../../vm-core/kvm';
 import type { HypercallPolicy } from '../../vm-core/kvm';
 

@@ -45,7 +45,6 @@ export const fallback: { invalid: Handler; notEmulated: Handler } = {
   notEmulated: () => { throw new Error('decoder fallback not installed'); },
 };
 
-const decoders = new Map<number, { dec: Decoder; buf: Uint8Array }>();
 const scratch = new Instruction();
 
 export interface DecodeResult {

@@ -2,7 +2,7 @@
 // SREGS, MSRS, CPUID2, FPU, XCRS, VCPU_EVENTS, MP_STATE, SET_GUEST_DEBUG, ENABLE_CAP, RUN; plus what
 // KVM lacks and a debugger needs: RESET, INIT/SIPI injection, register-cache and VMCS/VMCB views.
 import '../cpu/index'; // installs the instruction handlers
-import { Cpu, RUN_BUDGET } from '../cpu/cpu';
+import { Cpu } from '../cpu/cpu';
 import type { KvmVm } from './vm';
 import { VcpuArch, KVM_REQ_EVENT, KVM_REQ_TRIPLE_FAULT, KVM_REQ_LOAD_MMU_PGD } from './vcpu_arch';
 import * as U from './uapi';

@@ -1,7 +1,7 @@
 // Bit and byte instructions (SDM Vol. 1 7.3.7, Vol. 2): BT/BTS/BTR/BTC, BSF/BSR, POPCNT, LZCNT,
 // TZCNT, BSWAP, and the BMI1/BMI2 groups ANDN, BEXTR, BLSI, BLSMSK, BLSR, BZHI, PDEP, PEXT.
 import type { Cpu } from '../cpu';
-import { Insn, K_IMM, K_MEM, K_REG } from '../insn';
+import { Insn, K_IMM, K_REG } from '../insn';
 import { CF, ZF } from '../state';
 import { OP_LOGIC, SZ32, setArithFlags, setLazy, setLazy64 } from '../flags';
 import { defineMatching, memLin, readAt, writeAt } from './operands';

@@ -1,7 +1,6 @@
 // Data transfer (SDM Vol. 1 7.3.1): MOV, MOVZX, MOVSX/MOVSXD, LEA, XCHG, PUSH, POP, CBW family,
 // CWD family, and the NOP family.
 import type { Cpu } from '../cpu';
-import { Code } from 'iced-x86';
 import { BASE_RIP, Insn, K_IMM, K_MEM, K_REG, FOP_LD32, FOP_ST32, FOP_LD64, FOP_ST64 } from '../insn';
 import { defineMatching, memLin, pop, push, readAt, readOp, regVal, setRegVal, writeAt, writeOp } from './operands';
 import { RAX, RDX } from '../state';

@@ -71,7 +71,6 @@ const T32 = new Int32Array(4), T16 = new Uint16Array(T32.buffer), T8 = new Uint8
 function get(n: number, to: Int32Array): void { to[0] = F32[8 + 4 * n]; to[1] = F32[9 + 4 * n]; }
 /** D into MMn; bits 79:64 of Rn become all ones. */
 function put(n: number): void { F32[8 + 4 * n] = D32[0]; F32[9 + 4 * n] = D32[1]; F16[20 + 8 * n] = 0xffff; }
-function putT(n: number): void { D32[0] = T32[0]; D32[1] = T32[1]; put(n); }
 /** Index in F32 of MMn's low half before enter() (while TOP may still be non-zero). */
 function slotBefore(c: Cpu, n: number): number { return 8 + 4 * ((n - top(c)) & 7); }
 

@@ -3,9 +3,9 @@
 // from the low half of the product, AF = 0). DIV/IDIV leave all flags undefined (unchanged here)
 // and raise #DE on a zero divisor or a quotient too large for the destination.
 import type { Cpu } from '../cpu';
-import { Insn, K_IMM, K_MEM } from '../insn';
+import { Insn, K_IMM } from '../insn';
 import { CF, OF, RAX, RDX } from '../state';
-import { defineMatching, memLin, readAt } from './operands';
+import { defineMatching } from './operands';
 import { readOp as rmSource } from './operands';
 import { sizeOfCode } from './shift';
 import { W, divU128by64, divU64by32, ltU64, mulS32, mulS64, mulU32, mulU64, neg64, setAllFlags, szp, szp64 } from './wide';

@@ -222,7 +222,6 @@ defineMatching(/^Rdpmc$/, (c: Cpu) => {
 
 // ---------------------------------------------------------------- control registers (SDM Vol. 3A 2.5)
 
-const CR0_RESERVED_HI = 0xffffffff;
 /** CR4 bits this processor supports; others are reserved (#GP). */
 export const CR4_SUPPORTED = 0x1 | 0x2 | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | 0x40 | CR4_PGE | 0x100 | 0x200 | 0x400 |
   0x800 | CR4_VMXE | CR4_SMXE | 0x10000 | CR4_PCIDE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP;

@@ -2,7 +2,7 @@
 // groups. Allocation-free and without BigInt (DESIGN.md, hot-path rules): each function returns
 // the low word and leaves the other words in the module-level `W` record, to be read at once.
 import type { Cpu } from '../cpu';
-import { ARITH_FLAGS, PF, SF, ZF } from '../state';
+import { ARITH_FLAGS, SF, ZF } from '../state';
 import { OP_NONE, PARITY } from '../flags';
 
 /** Extra result words: hi (bits 63:32), w2, w3 (128-bit products), remainder (lo, hi). */

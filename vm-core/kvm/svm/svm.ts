@@ -248,7 +248,7 @@ export class Svm implements KvmX86Ops {
   // ---------------------------------------------------------------- VMRUN / #VMEXIT
 
   private applyControls(): void {
-    const m = this.vmcb, x = this.v.cpu.intercepts, a = this.v.arch;
+    const m = this.vmcb, x = this.v.cpu.intercepts;
     x.hlt = x.cpuid = x.invd = x.wbinvd = x.xsetbv = x.io = x.msr = x.tripleFault = x.vmmcall = x.mwait = x.monitor = true;
     x.rdpmc = true; x.init = false; x.vmcall = false; x.vmx = false;
     x.invlpg = false; x.cr3Load = x.cr3Store = false; x.rdtsc = false; x.rdtscp = false; x.pause = false;
