@@ -12,7 +12,6 @@ import {
 } from '../uapi';
 import { kvm_gpr_read32, kvm_gpr_write, VCPU_REGS_RCX } from './kvm_cache_regs';
 import { kvm_complete_insn_gp, kvm_set_efer_msr } from './x86';
-import { kvm_find_cpuid_entry } from './cpuid';
 import { kvm_hv_msr_in_range, kvm_hv_get_msr_common, kvm_hv_set_msr_common } from '../hyperv';
 import { kvm_read_l1_tsc, kvm_set_tsc_msr, kvm_set_tsc_adjust_msr } from './tsc';
 import { kvm_write_system_time, kvm_write_wall_clock } from './kvmclock';
@@ -48,19 +47,14 @@ function isLegacyPerfMsr(msr: number): boolean {
   return (msr >= 0xc0010000 && msr <= 0xc0010007) || msr === 0xc1 || msr === 0xc2 || msr === 0x186 || msr === 0x187;
 }
 
-/** CPUID.(fn, 0).reg bit `bit` of the vCPU's CPUID (guest_cpuid_has). */
-function guestCpuidHas(v: KvmVcpu, fn: number, reg: 'eax' | 'ebx' | 'ecx' | 'edx', bit: number): boolean {
-  const e = kvm_find_cpuid_entry(v, fn, 0);
-  return e !== undefined && ((e[reg] >>> bit) & 1) !== 0;
-}
 /** guest_has_spec_ctrl_msr: SPEC_CTRL (7.EDX[26]), AMD_STIBP/AMD_IBRS/AMD_SSBD (8000_0008.EBX[15,14,24]). */
 function guest_has_spec_ctrl_msr(v: KvmVcpu): boolean {
-  return guestCpuidHas(v, 7, 'edx', 26) || guestCpuidHas(v, 0x80000008, 'ebx', 15) ||
-    guestCpuidHas(v, 0x80000008, 'ebx', 14) || guestCpuidHas(v, 0x80000008, 'ebx', 24);
+  return v.guestCpuidHas(7, 'edx', 26) || v.guestCpuidHas(0x80000008, 'ebx', 15) ||
+    v.guestCpuidHas(0x80000008, 'ebx', 14) || v.guestCpuidHas(0x80000008, 'ebx', 24);
 }
 /** guest_has_pred_cmd_msr: SPEC_CTRL (7.EDX[26]), AMD_IBPB (8000_0008.EBX[12]), SBPB (8000_0021.EAX[27]). */
 function guest_has_pred_cmd_msr(v: KvmVcpu): boolean {
-  return guestCpuidHas(v, 7, 'edx', 26) || guestCpuidHas(v, 0x80000008, 'ebx', 12) || guestCpuidHas(v, 0x80000021, 'eax', 27);
+  return v.guestCpuidHas(7, 'edx', 26) || v.guestCpuidHas(0x80000008, 'ebx', 12) || v.guestCpuidHas(0x80000021, 'eax', 27);
 }
 const MSR_RESET_VALUES: ReadonlyMap<number, number> = new Map([[0xfe, 0x508], [0x8b, 0x100000000], [0x179, 0]]);
 
