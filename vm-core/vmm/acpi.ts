@@ -150,7 +150,7 @@ export function writeMpTable(mem: Uint8Array, cfg: PlatformTablesConfig): number
   let count = Math.min(cfg.vcpus, 255) + 2;
   for (let irq = 0; irq < 16; irq++) { // I/O interrupt assignments (type 3): ISA IRQ n -> IOAPIC pin n (IRQ0 -> pin 2)
     if (irq === 2) continue;
-    const pin = irq === 0 && cfg.irq0Override ? 2 : irq;
+    const pin = isaIrqToGsi(irq, cfg.irq0Override);
     mem[p] = 3; mem[p + 1] = 0; dv.setUint16(p + 2, 0, true); mem[p + 4] = 0; mem[p + 5] = irq; mem[p + 6] = ioapicId; mem[p + 7] = pin; p += 8; count++;
   }
   // Local interrupt assignments (type 4): LINT0 ExtINT, LINT1 NMI, to all local APICs.
@@ -173,4 +173,9 @@ export function writeMpTable(mem: Uint8Array, cfg: PlatformTablesConfig): number
   mem[fp + 9] = 4;
   checksum(mem, fp, 16, 10);
   return fp;
+}
+
+/** The GSI (IOAPIC pin) of an ISA IRQ on QEMU's pc machine: the same number, but IRQ0 on GSI 2 with the override. */
+export function isaIrqToGsi(irq: number, irq0Override = true): number {
+  return irq === 0 && irq0Override ? 2 : irq;
 }

@@ -13,6 +13,7 @@ import { handlePortIn, handlePortOut, DEBUG_PORT, EXIT_PORT } from './devices';
 import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions } from './overlay';
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
 import { Platform } from './platform';
+import { isaIrqToGsi } from './acpi';
 import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
 import { describeInternalError } from './stop-text';
 
@@ -174,7 +175,7 @@ export class Machine {
     // ISA IRQ lines (COM1, pc-testdev) as QEMU's pc machine routes them to the in-kernel IOAPIC: KVM_IRQ_LINE
     // on the GSI of the same number, IRQ0 on GSI 2 (the interrupt source override the MADT and MP table
     // describe). No in-kernel PIC is modelled, and without an irqchip the lines go nowhere.
-    p.setIrq = (line, level) => { if (this.vm.irqchip) this.vm.irqLine({ irq: line === 0 ? 2 : line, level }); };
+    p.setIrq = (line, level) => { if (this.vm.irqchip) this.vm.irqLine({ irq: isaIrqToGsi(line), level }); };
     return p;
   }
 

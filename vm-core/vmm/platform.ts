@@ -15,7 +15,7 @@ import { e820Map } from './e820';
 export interface PlatformConfig {
   mem: Uint8Array;
   vcpus: number;
-  /** Virtual time in nanoseconds (virtual-clock.ts). */
+  /** Virtual time in nanoseconds: the VM's clock (kvm/clock.ts). */
   nowNs: () => number;
   /** A byte the guest sent on COM1. */
   transmit: (byte: number) => void;
