@@ -116,8 +116,6 @@ export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial
 const FIRMWARE_BASE = 0xff000000;
 const mib = (n: number) => n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB` : `${n} bytes`;
 const hexs = (n: number) => '0x' + n.toString(16);
-/** A 64-bit address as the assembler meant it (a negative number is an address near 2^64). */
-export { hex64 };
 
 /**
  * Every byte of the image must land in guest RAM (or, for firmware, in the top 16 MiB below 4 GiB):
