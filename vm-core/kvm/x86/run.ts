@@ -9,7 +9,7 @@ import { KVM_REQ_EVENT, KVM_REQ_TRIPLE_FAULT, KVM_REQ_HV_RESET, KVM_REQ_HV_EXIT 
 import { kvm_hv_check_requests } from '../hyperv';
 import { RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from '../../cpu/cpu';
 import { handle_invalid_guest_state } from './emulate';
-import { entryInjectEvent } from './vcpu_run_common';
+import { entryInjectEvent, completeInterruptsWithoutExit } from './vcpu_run_common';
 import { kvm_vcpu_reset, kvm_vcpu_deliver_sipi_vector } from './reset';
 import { kvm_guest_time_update } from './kvmclock';
 
@@ -157,6 +157,7 @@ function vcpu_enter_guest(v: KvmVcpu, budget: number): number {
     }
     return v.ops.handle_exit();
   }
+  completeInterruptsWithoutExit(v);
   return afterRun(v, r);
 }
 

@@ -5,7 +5,7 @@
 import type { KvmVcpu } from '../vcpu';
 import { KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_EMULATION, KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES } from '../uapi';
 import { KVM_REQ_EVENT } from '../vcpu_arch';
-import { injectEvent } from '../../cpu/events';
+import { injectEvent, EVT_NONE } from '../../cpu/events';
 
 /**
  * The entry stub loads every GPR but RSP from arch.regs (__vmx_vcpu_run); SVM's also leaves RAX,
@@ -58,6 +58,19 @@ export function exitCompleteInterrupts(v: KvmVcpu, idtInfo: number, idtError: nu
       break;
     case 0: case 4: a.intr_injected = true; a.intr_nr = vector; a.intr_soft = type === 4; break;
   }
+}
+
+/**
+ * The run ended without a VM exit (instruction budget, HLT, a debugger stop): in KVM the host's own
+ * interrupt or preemption exit would follow, and vmx_complete_interrupts / svm_complete_interrupts
+ * would find no IDT-vectoring information for an event the entry injected and the guest already
+ * took, so nothing is re-injected at the next entry. Only an event the processor still holds
+ * undelivered stays injected (the next entry injects the same event again).
+ */
+export function completeInterruptsWithoutExit(v: KvmVcpu): void {
+  const a = v.arch, c = v.cpu;
+  if (c.evType !== EVT_NONE && c.evInjected) return;
+  a.exc_injected = false; a.nmi_injected = false; a.intr_injected = false;
 }
 
 /** An instruction the processor model cannot run: KVM_EXIT_INTERNAL_ERROR / EMULATION with its bytes. */
