@@ -284,3 +284,13 @@ test('kvm_hv_synic_set_irq (an HV_SINT route): the SINT vector lands in IRR; mas
   assert.ok(t.vcpu.lapic!.testVector(0x200, 0x77));
   assert.equal(kvm_hv_synic_set_irq(t.vm, 3, 5), -U.EINVAL);
 });
+
+test('HYPERV_CPUID_FEATURES advertises what is modelled: SynIC, stimers (direct mode with an irqchip), TIME_REF_COUNT, the TSC page; not APIC access, crash, reenlightenment or XMM calls', () => {
+  const f = kvm.getSupportedHvCpuid().find((e) => e.function === T.HYPERV_CPUID_FEATURES)!;
+  for (const bit of [T.HV_MSR_SYNIC_AVAILABLE, T.HV_MSR_SYNTIMER_AVAILABLE, T.HV_MSR_TIME_REF_COUNT_AVAILABLE, T.HV_MSR_REFERENCE_TSC_AVAILABLE]) assert.ok(f.eax & bit);
+  for (const bit of [T.HV_MSR_APIC_ACCESS_AVAILABLE, T.HV_ACCESS_REENLIGHTENMENT, T.HV_ACCESS_TSC_INVARIANT]) assert.equal(f.eax & bit, 0);
+  assert.ok(f.ebx & T.HV_POST_MESSAGES && f.ebx & T.HV_SIGNAL_EVENTS);
+  for (const bit of [T.HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE, T.HV_X64_HYPERCALL_XMM_INPUT_AVAILABLE, T.HV_X64_HYPERCALL_XMM_OUTPUT_AVAILABLE, T.HV_FEATURE_DEBUG_MSRS_AVAILABLE]) assert.equal(f.edx & bit, 0);
+  const noIrqchip = createVm('intel', {}).vcpu.getSupportedHvCpuid().find((e) => e.function === T.HYPERV_CPUID_FEATURES)!;
+  assert.equal(noIrqchip.edx & T.HV_STIMER_DIRECT_MODE_AVAILABLE, 0);
+});
