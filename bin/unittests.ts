@@ -82,7 +82,7 @@ function words(s: string): string[] {
 export interface Plan { test: UnitTest; skip?: string; argv: string[]; notes: string[]; timeout: number; }
 
 /** Map a test's configuration onto `kvm-guest run` options, or the reason it is skipped. */
-export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTimeout: number): Plan {
+export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTimeout: number, run: { tscKhz?: number } = {}): Plan {
   const notes: string[] = [];
   const plan = (skip?: string): Plan => ({ test: t, skip, argv, notes, timeout: Math.max(defaultTimeout, t.timeout ?? 0) });
   const argv: string[] = [];
@@ -123,6 +123,9 @@ export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTim
     argv.push('--memory', memory);
   } else argv.push('--memory', '128M'); // QEMU's default
   if (args) argv.push('--append', args);
+  // The virtual TSC rate: tests that wait for seconds of guest time (hyperv_stimer, hyperv_clock)
+  // retire fewer instructions per second at a lower rate.
+  if (run.tscKhz) argv.push('--tsc-khz', String(run.tscKhz));
   return plan();
 }
 
@@ -175,11 +178,12 @@ function runOne(p: Plan, cmd: string[], logDir: string): Promise<TestResult> {
   });
 }
 
-const USAGE = 'Usage: kvm-guest unittests DIR [NAME...] [--jobs N] [--timeout SECONDS] [--json] [--log-dir DIR]\n' +
-  '  Runs the x86 tests of a kvm-unit-tests build (DIR/x86/unittests.cfg, DIR/x86/*.flat); NAMEs pick tests or groups.\n';
+const USAGE = 'Usage: kvm-guest unittests DIR [NAME...] [--jobs N] [--timeout SECONDS] [--json] [--log-dir DIR] [--tsc-khz KHZ]\n' +
+  '  Runs the x86 tests of a kvm-unit-tests build (DIR/x86/unittests.cfg, DIR/x86/*.flat); NAMEs pick tests or groups.\n' +
+  '  --tsc-khz runs every test at that virtual TSC rate (fewer instructions per second of guest time).\n';
 
 export async function cmdUnittests(argv: string[], io: CliIo): Promise<number> {
-  let jobs = Math.max(1, availableParallelism()), timeout = 120, json = false, logDir = '', dir = '';
+  let jobs = Math.max(1, availableParallelism()), timeout = 120, json = false, logDir = '', dir = '', tscKhz = 0;
   const names: string[] = [];
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k];
@@ -188,6 +192,7 @@ export async function cmdUnittests(argv: string[], io: CliIo): Promise<number> {
       if (a === '--jobs' || a === '-j') { jobs = Number(val()); if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs: expected a positive integer`); }
       else if (a === '--timeout') { timeout = Number(val()); if (!(timeout > 0)) throw new Error('--timeout: expected seconds > 0'); }
       else if (a === '--json') json = true;
+      else if (a === '--tsc-khz') { tscKhz = Number(val()); if (!Number.isInteger(tscKhz) || tscKhz < 1000 || tscKhz > 0xffffffff) throw new Error('--tsc-khz: expected an integer from 1000 to 4294967295'); }
       else if (a === '--log-dir') logDir = val();
       else if (a === '--help' || a === '-h') { io.out(USAGE); return 0; }
       else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
@@ -203,7 +208,7 @@ export async function cmdUnittests(argv: string[], io: CliIo): Promise<number> {
   const unknown = names.filter((n) => !tests.some((t) => t.name === n || t.groups.includes(n)));
   if (unknown.length) { io.err(`kvm-guest unittests: no test or group named ${unknown.join(', ')} in ${cfgPath}\n`); return EXIT_USAGE; }
   const chosen = names.length ? tests.filter((t) => names.includes(t.name) || t.groups.some((g) => names.includes(g))) : tests;
-  const plans = chosen.map((t) => planTest(t, resolve(dir), names.includes(t.name), timeout));
+  const plans = chosen.map((t) => planTest(t, resolve(dir), names.includes(t.name), timeout, { tscKhz: tscKhz || undefined }));
   const bin = childCommand();
   if (!bin) { io.err('kvm-guest unittests: cannot find bin/kvm-guest.js\n'); return EXIT_USAGE; }
   const logs = logDir ? resolve(logDir) : mkdtempSync(join(tmpdir(), 'kvm-guest-unittests-'));

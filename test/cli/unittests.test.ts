@@ -102,3 +102,13 @@ test('unittests.cfg parsing: sections, multi-line params, bad lines named by lin
   const t = { ...tests[0], args: '10 `date +%s`', params: '-cpu max,vendor=AuthenticAMD -m 4g' };
   assert.match(planTest({ ...t, file: '../../../' + __filename.slice(1) }, '/', false, 60).skip ?? '', /-m 4G: more than the 3 GiB/);
 });
+
+test('unittests planning: hv_* CPU flags become --hyperv; --tsc-khz is passed to every run', () => {
+  const { tests } = parseUnittestsCfg('[s]\nfile = s.flat\nsmp = 2\nqemu_params = -cpu host,hv_passthrough -device hyperv-testdev\n');
+  const self = '../../../' + __filename.slice(1);
+  const p = planTest({ ...tests[0], file: self }, '/', false, 60, { tscKhz: 20_000 });
+  assert.equal(p.skip, undefined);
+  assert.ok(p.argv.includes('--hyperv'));
+  assert.deepEqual(p.argv.slice(p.argv.indexOf('--tsc-khz'), p.argv.indexOf('--tsc-khz') + 2), ['--tsc-khz', '20000']);
+  assert.ok(!planTest({ ...tests[0], file: self }, '/', false, 60).argv.includes('--tsc-khz'));
+});

@@ -69,3 +69,29 @@ export const HV_GENERIC_SET_SPARSE_4K = 0, HV_GENERIC_SET_ALL = 1;
 export const HV_IPI_LOW_VECTOR = 0x10, HV_IPI_HIGH_VECTOR = 0xff;
 /** KVM_HYPERV_CONN_ID_MASK: connection ids of HVCALL_SIGNAL_EVENT. */
 export const KVM_HYPERV_CONN_ID_MASK = 0x00ffffff;
+
+// ---------------------------------------------------------------- SynIC and synthetic timers (TLFS 11, 12)
+export const HV_X64_MSR_SCONTROL = 0x40000080, HV_X64_MSR_SVERSION = 0x40000081, HV_X64_MSR_SIEFP = 0x40000082,
+  HV_X64_MSR_SIMP = 0x40000083, HV_X64_MSR_EOM = 0x40000084, HV_X64_MSR_SINT0 = 0x40000090, HV_X64_MSR_SINT15 = 0x4000009f;
+export const HV_X64_MSR_STIMER0_CONFIG = 0x400000b0, HV_X64_MSR_STIMER3_COUNT = 0x400000b7;
+export const HV_SYNIC_CONTROL_ENABLE = 1, HV_SYNIC_SIMP_ENABLE = 1, HV_SYNIC_SIEFP_ENABLE = 1,
+  HV_SYNIC_SINT_MASKED = 1 << 16, HV_SYNIC_SINT_AUTO_EOI = 1 << 17, HV_SYNIC_SINT_VECTOR_MASK = 0xff,
+  HV_SYNIC_SINT_COUNT = 16, HV_SYNIC_FIRST_VALID_VECTOR = 16, HV_SYNIC_VERSION_1 = 1, HV_SYNIC_STIMER_COUNT = 4;
+/** union hv_stimer_config: enable 0, periodic 1, lazy 2, auto_enable 3, apic_vector 11:4, direct_mode 12, sintx 19:16. */
+export const HV_STIMER_ENABLE = 1 << 0, HV_STIMER_PERIODIC = 1 << 1, HV_STIMER_LAZY = 1 << 2,
+  HV_STIMER_AUTOENABLE = 1 << 3, HV_STIMER_DIRECT_MODE = 1 << 12;
+export const hv_stimer_apic_vector = (config: number): number => (config >>> 4) & 0xff;
+export const hv_stimer_sintx = (config: number): number => (config >>> 16) & 0xf;
+/** struct hv_message: 16-byte header {message_type u32, payload_size u8, message_flags u8, reserved u16, sender u64}, 240-byte payload. */
+export const HV_MESSAGE_SIZE = 256, HV_MESSAGE_PAYLOAD_BYTE_COUNT = 240, HV_MESSAGE_HEADER_SIZE = 16,
+  HV_MESSAGE_FLAG_PENDING = 1;
+export const HVMSG_NONE = 0, HVMSG_TIMER_EXPIRED = 0x80000010;
+/** struct hv_timer_message_payload: timer_index u32, reserved u32, expiration_time u64, delivery_time u64. */
+export const HV_TIMER_MESSAGE_PAYLOAD_SIZE = 24;
+/** struct hv_event_flags: 2048 bits per SINT slot. */
+export const HV_EVENT_FLAGS_COUNT = 256 * 8, HV_EVENT_FLAGS_SLOT_SIZE = 256;
+/** HV_X64_MSR_REFERENCE_TSC: bit 0 enable, bits 63:12 the page's GPA. */
+export const HV_X64_MSR_TSC_REFERENCE_ADDRESS_SHIFT = 12;
+/** struct hv_input_post_message: connection_id u32, reserved u32, message_type u32, payload_size u32, payload[240]. */
+export const HV_POST_MESSAGE_INPUT_SIZE = 256;
+export const HV_STATUS_INSUFFICIENT_BUFFERS = 19;

@@ -7,6 +7,7 @@
 // KVM's PV EOI. Times are host cycles of the VM clock; "ns" are its nanoseconds.
 import type { KvmVcpu } from './vcpu';
 import { KVM_X86_QUIRK_LINT0_REENABLED } from './uapi';
+import { kvm_hv_synic_auto_eoi_set, kvm_hv_synic_send_eoi } from './hyperv';
 
 export const APIC_DEFAULT_PHYS_BASE = 0xfee00000;
 export const MSR_IA32_APICBASE_BSP = 1 << 8, X2APIC_ENABLE = 1 << 10, MSR_IA32_APICBASE_ENABLE = 1 << 11;
@@ -185,8 +186,9 @@ export class KvmLapic {
     const vec = this.kvm_apic_has_interrupt();
     if (vec === -1) return -1;
     this.clearVector(APIC_IRR, vec);
-    this.setVector(APIC_ISR, vec);
-    this.__apic_update_ppr();
+    // A Hyper-V SynIC AutoEOI vector never enters ISR (kvm_hv_synic_auto_eoi_set).
+    if (this.v.arch.hyperv !== null && kvm_hv_synic_auto_eoi_set(this.v, vec)) this.apic_update_ppr();
+    else { this.setVector(APIC_ISR, vec); this.__apic_update_ppr(); }
     this.lastInjected = vec;
     return vec;
   }
@@ -202,6 +204,7 @@ export class KvmLapic {
     this.clearVector(APIC_ISR, vector);
     this.apic_update_ppr();
     this.eois++;
+    if (this.v.arch.hyperv !== null) kvm_hv_synic_send_eoi(this.v, vector);
     this.kvm_ioapic_send_eoi(vector);
     this.v.requestEvent();
     return vector;

@@ -247,6 +247,7 @@ export class kvm_run {
   readonly hyperv = { type: 0, u: {
     hcall: { input: 0n, result: 0n, params: [0n, 0n] },
     overlay: { msr: 0, data_len: 0, gpa: 0n, data: new Uint8Array(KVM_EXIT_HV_OVERLAY_DATA_SIZE) },
+    synic: { msr: 0, control: 0n, evt_page: 0n, msg_page: 0n },
   } };
   /** KVM_EXIT_NOTIFY */
   readonly notify = { flags: 0 };

@@ -507,7 +507,7 @@ export class KvmVcpu {
         return kvm_hv_set_enforce_cpuid(this, BigInt(cap.args?.[0] ?? 0) !== 0n);
       case U.KVM_CAP_HYPERV_SYNIC2:
         if (BigInt(cap.args?.[0] ?? 0) !== 0n) return -U.EINVAL;
-        return kvm_hv_activate_synic(this);
+        return kvm_hv_activate_synic(this, true);
       case U.KVM_CAP_HYPERV_SYNIC:
         return kvm_hv_activate_synic(this);
       case U.KVM_CAP_HYPERV:

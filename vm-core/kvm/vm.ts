@@ -8,7 +8,7 @@ import { KvmVcpu } from './vcpu';
 import { resolveVmOptions, type ResolvedVmOptions, type VmOptions } from './options';
 import { KvmObservers, type KvmObserver } from './observers';
 import { APIC_DEST_PHYSICAL, APIC_INT_ASSERT, APIC_INT_LEVELTRIG, type KvmLapicIrq } from './lapic';
-import { KvmHv } from './hyperv';
+import { KvmHv, kvm_hv_stimer_timers_fn, kvm_hv_setup_tsc_page } from './hyperv';
 import { KvmClock, DEFAULT_TSC_KHZ } from './clock';
 import { kvm_request_clock_update } from './x86/kvmclock';
 import { KvmIoapic, IOAPIC_NUM_PINS, type kvm_ioapic_state } from './ioapic';
@@ -62,6 +62,8 @@ export class KvmVm {
   injectObserver: ((vcpu: KvmVcpu, vector: number, kind: 'irq' | 'nmi') => void) | null = null;
   timerObserver: ((vcpu: KvmVcpu, lvtt: number) => void) | null = null;
   eoiObserver: ((vcpu: KvmVcpu, vector: number, level: number) => void) | null = null;
+  /** A Hyper-V synthetic timer expired and was delivered (hyperv.ts stimer_expiration). */
+  stimerObserver: ((vcpu: KvmVcpu, index: number, config: number) => void) | null = null;
   ipiObserver: ((vcpu: KvmVcpu, irq: KvmLapicIrq) => void) | null = null;
 
   constructor(readonly vendor: 'intel' | 'amd', options: VmOptions = {}) {
@@ -270,6 +272,7 @@ export class KvmVm {
     if (d.flags & U.KVM_CLOCK_REALTIME) return -U.EINVAL;
     this.clock.kvmclockOffset = Number(d.clock) - this.clock.nowNs();
     kvm_request_clock_update(this.vcpus);
+    kvm_hv_setup_tsc_page(this);
     return 0;
   }
 
@@ -280,20 +283,27 @@ export class KvmVm {
 
   /** The earliest deadline that can interrupt `v`: its LAPIC timer and the VM's devices. */
   nextTimerCyclesFor(v: KvmVcpu): number {
-    return v.lapic ? v.lapic.expireCycles : Infinity;
+    const t = v.lapic ? v.lapic.expireCycles : Infinity, hv = v.arch.hyperv;
+    return hv !== null && hv.stimerExpireCycles < t ? hv.stimerExpireCycles : t;
   }
 
   /** The earliest host-cycle deadline of any in-kernel timer (Infinity: none armed). */
   nextTimerCycles(): number {
     let t = Infinity;
-    for (const v of this.vcpus) if (v.lapic && v.lapic.expireCycles < t) t = v.lapic.expireCycles;
+    for (const v of this.vcpus) {
+      if (v.lapic && v.lapic.expireCycles < t) t = v.lapic.expireCycles;
+      if (v.arch.hyperv !== null && v.arch.hyperv.stimerExpireCycles < t) t = v.arch.hyperv.stimerExpireCycles;
+    }
     return t;
   }
 
   /** Run every timer the clock has reached (the host's hrtimer interrupts). */
   runExpiredTimers(): void {
     const now = this.clock.cycles();
-    for (const v of this.vcpus) if (v.lapic) v.lapic.checkTimer(now);
+    for (const v of this.vcpus) {
+      if (v.lapic) v.lapic.checkTimer(now);
+      if (v.arch.hyperv !== null) kvm_hv_stimer_timers_fn(v, now);
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import * as U from '../kvm/uapi';
 import { setupEntry, type EntryMode } from './boot';
 import { handlePortIn, handlePortOut, DEBUG_PORT, EXIT_PORT } from './devices';
 import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions } from './overlay';
+import { HypervSynicVmm, HV_TEST_DEV_PORT } from './hyperv-synic';
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
 import { Platform } from './platform';
 import { isaIrqToGsi } from './acpi';
@@ -122,6 +123,8 @@ export class Machine {
   private stop: StopReason | null = null;
   /** Overlay pages placed for KVM_EXIT_HYPERV_OVERLAY (seed 002). */
   readonly hypervOverlays = new HypervOverlays();
+  /** With `hyperv` and the irqchip: every vCPU's SynIC is activated (KVM_CAP_HYPERV_SYNIC2) and userspace's half runs here. */
+  readonly hypervSynic: HypervSynicVmm | null;
   /** The PC platform's devices (platform.ts); rebuilt by a RESET of the VM. */
   platform!: Platform;
   /** Where the multiboot information structure was written (multiboot kernels). */
@@ -136,6 +139,7 @@ export class Machine {
     if (opts.irqchip === false) {
       if ((opts.vcpus ?? 1) > 1) throw new MachineConfigError(`irqchip: false supports one vCPU (vcpus is ${opts.vcpus}): without the in-kernel LAPIC the APs would need a userspace LAPIC for INIT/SIPI, which this VMM does not have`);
     } else this.vm.createIrqchip();
+    this.hypervSynic = (opts.hyperv || opts.hypervOverlay) && this.vm.irqchip ? new HypervSynicVmm(this.vm) : null;
     if (opts.disableQuirks) this.vm.enableCap({ cap: U.KVM_CAP_DISABLE_QUIRKS2, args: [opts.disableQuirks] });
     if (opts.exitHypercall) this.vm.enableCap({ cap: U.KVM_CAP_EXIT_HYPERCALL, args: [opts.exitHypercall] });
     for (const c of opts.caps ?? []) {
@@ -176,6 +180,8 @@ export class Machine {
     // on the GSI of the same number, IRQ0 on GSI 2 (the interrupt source override the MADT and MP table
     // describe). No in-kernel PIC is modelled, and without an irqchip the lines go nowhere.
     p.setIrq = (line, level) => { if (this.vm.irqchip) this.vm.irqLine({ irq: isaIrqToGsi(line), level }); };
+    // QEMU's -device hyperv-testdev (kvm-unit-tests' hyperv_synic / hyperv_connections drive it).
+    if (this.hypervSynic) p.bus.register(HV_TEST_DEV_PORT, 4, this.hypervSynic);
     return p;
   }
 
@@ -230,6 +236,7 @@ export class Machine {
     v.setCpuid2(vcpuCpuid(this.kvm, this.vm, this.opts));
     if (this.opts.cpuidBeforeReset) v.reset();
     if (this.opts.enforcePvCpuid) v.enableCap({ cap: U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, args: [1] });
+    if (this.hypervSynic) v.enableCap({ cap: U.KVM_CAP_HYPERV_SYNIC2, args: [0] });
     for (const c of this.opts.caps ?? []) {
       if (!c.vcpu) continue;
       const r = v.enableCap({ cap: c.cap, args: c.args });
@@ -416,7 +423,7 @@ export class Machine {
       case U.KVM_EXIT_INTERNAL_ERROR:
         this.stop = { kind: 'internal-error', suberror: run.internal.suberror, message: v.lastInternalError || describeInternalError(this, v) }; this.endVcpu = v; break;
       case U.KVM_EXIT_FAIL_ENTRY: this.stop = { kind: 'fail-entry', reason: run.fail_entry.hardware_entry_failure_reason }; break;
-      case U.KVM_EXIT_HYPERV: if (!this.hypervOverlays.handleExit(this.vm, v)) this.stop = { kind: 'stopped', vcpu: v.vcpu_id }; break;
+      case U.KVM_EXIT_HYPERV: if (!this.hypervOverlays.handleExit(this.vm, v, this.hypervSynic)) this.stop = { kind: 'stopped', vcpu: v.vcpu_id }; break;
       case U.KVM_EXIT_NOTIFY: if (!handleNotifyExit(v, this.opts.notifyPolicy ?? 'stop')) this.stop = { kind: 'stopped', vcpu: v.vcpu_id }; break;
       default: this.stop = { kind: 'stopped', vcpu: v.vcpu_id };
     }

@@ -8,6 +8,7 @@ import type { KvmVcpu } from '../kvm/vcpu';
 import * as U from '../kvm/uapi';
 import { withHypervCpuid } from '../kvm/hyperv';
 import { HV_STATUS_INVALID_HYPERCALL_CODE } from '../kvm/hyperv_tlfs';
+import type { HypervSynicVmm } from './hyperv-synic';
 
 export interface HypervMachineOptions {
   /** Hyper-V enlightenments: every vCPU gets KVM_GET_SUPPORTED_HV_CPUID's leaves at 0x40000000. */
@@ -36,11 +37,18 @@ export class HypervOverlays {
   readonly pages = new Map<number, number>();
 
   /** Handle one KVM_EXIT_HYPERV; false when it is not one this VMM answers (the run stops). */
-  handleExit(vm: KvmVm, v: KvmVcpu): boolean {
+  handleExit(vm: KvmVm, v: KvmVcpu, synic: HypervSynicVmm | null = null): boolean {
     const run = v.kvm_run;
     if (run.hyperv.type === U.KVM_EXIT_HYPERV_HCALL) {
-      // A hypercall KVM hands to userspace (POST_MESSAGE, extended calls): nothing here implements one.
-      run.hyperv.u.hcall.result = BigInt(HV_STATUS_INVALID_HYPERCALL_CODE);
+      // A hypercall KVM hands to userspace: POST_MESSAGE / SIGNAL_EVENT go to the SynIC connections
+      // (hyperv-synic.ts) when the vCPUs have a SynIC; nothing here implements the others.
+      const h = run.hyperv.u.hcall, code = Number(h.input & 0xffffn), fast = (h.input & 0x10000n) !== 0n;
+      run.hyperv.u.hcall.result = BigInt(synic ? synic.hcall(code, fast, h.params[0]) : HV_STATUS_INVALID_HYPERCALL_CODE);
+      return true;
+    }
+    if (run.hyperv.type === U.KVM_EXIT_HYPERV_SYNIC) {
+      if (!synic) return false;
+      synic.handleSynicExit(v);
       return true;
     }
     if (run.hyperv.type !== U.KVM_EXIT_HYPERV_OVERLAY) return false;

@@ -6,7 +6,7 @@ import {
   KVM_MP_STATE_INIT_RECEIVED, KVM_MP_STATE_HALTED, KVM_MP_STATE_SIPI_RECEIVED,
 } from '../uapi';
 import { KVM_REQ_EVENT, KVM_REQ_TRIPLE_FAULT, KVM_REQ_HV_RESET, KVM_REQ_HV_EXIT } from '../vcpu_arch';
-import { kvm_hv_check_requests } from '../hyperv';
+import { kvm_hv_check_requests, kvm_hv_stimer_timers_fn, kvm_hv_process_stimers } from '../hyperv';
 import { RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from '../../cpu/cpu';
 import { handle_invalid_guest_state } from './emulate';
 import { entryInjectEvent, completeInterruptsWithoutExit } from './vcpu_run_common';
@@ -92,6 +92,12 @@ function kvm_inject_pending_timer_irqs(v: KvmVcpu): void {
   if (!l) return;
   l.checkTimer(v.vm.clock.cycles());
   if (l.pending) l.kvm_inject_apic_timer_irqs();
+  // Hyper-V synthetic timers (stimer_timer_callback, then KVM_REQ_HV_STIMER: kvm_hv_process_stimers).
+  const hv = v.arch.hyperv;
+  if (hv !== null) {
+    kvm_hv_stimer_timers_fn(v, v.vm.clock.cycles());
+    if (hv.stimer_pending_bitmap) kvm_hv_process_stimers(v);
+  }
 }
 
 /**
@@ -169,6 +175,10 @@ function enter_emulated(v: KvmVcpu, budget: number): number {
 }
 
 function afterRun(v: KvmVcpu, r: number): number {
+  // The slice ended without a VM exit (for KVM, a host-interrupt exit with no IDT-vectoring info): the
+  // event injected at entry was delivered, so it must not be injected again (vmx_complete_interrupts).
+  const a = v.arch;
+  a.exc_injected = false; a.nmi_injected = false; a.intr_injected = false;
   switch (r) {
     case RUN_BUDGET: return 1;
     case RUN_HALTED: v.arch.mp_state = KVM_MP_STATE_HALTED; return 1;
@@ -211,6 +221,7 @@ function kvm_vm_idle_advance(v: KvmVcpu): boolean {
     let woke = false;
     for (const o of vm.vcpus) {
       if (o.lapic && o.lapic.pending) o.lapic.kvm_inject_apic_timer_irqs();
+      if (o.arch.hyperv !== null && o.arch.hyperv.stimer_pending_bitmap) kvm_hv_process_stimers(o);
       if (!kvm_vcpu_is_idle(o)) woke = true;
     }
     if (woke) return !kvm_vcpu_is_idle(v);

@@ -3,6 +3,7 @@
 // vCPU's TSC is the VM's host cycles plus vcpu->arch.l1_tsc_offset, written to the VMCS TSC_OFFSET
 // / VMCB tsc_offset as KVM does (vmx_write_tsc_offset / svm_write_tsc_offset).
 import type { KvmVcpu } from '../vcpu';
+import { kvm_hv_setup_tsc_page, HV_TSC_PAGE_SET } from '../hyperv';
 
 /** kvm_read_l1_tsc(vcpu, rdtsc()). */
 export function kvm_read_l1_tsc(v: KvmVcpu): number {
@@ -16,6 +17,8 @@ export function kvm_vcpu_write_tsc_offset(v: KvmVcpu, offset: number): void {
   v.ops.setTscOffset?.(offset);
   v.lapic?.tscOffsetChanged();
   if (v.arch.kvmclock.msr % 2) v.arch.kvmclock.updatePending = true; // KVM_REQ_CLOCK_UPDATE
+  // vCPU 0's clock update rewrites the Hyper-V reference TSC page for its new TSC.
+  if (v.vm.hyperv.hv_tsc_page_status === HV_TSC_PAGE_SET && v.vm.vcpus[0] === v) kvm_hv_setup_tsc_page(v.vm);
 }
 
 /**
