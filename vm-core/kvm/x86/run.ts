@@ -90,6 +90,7 @@ function needsEvents(v: KvmVcpu): boolean {
 function kvm_inject_pending_timer_irqs(v: KvmVcpu): void {
   const l = v.lapic;
   if (!l) return;
+  v.vm.kvm_check_device_timers();
   l.checkTimer(v.vm.clock.cycles());
   if (l.pending) l.kvm_inject_apic_timer_irqs();
 }
