@@ -188,7 +188,8 @@ export class KvmPit {
   /** The VM clock reached the hrtimer (possibly several periods at once) and the worker runs. */
   checkTimer(nowCycles: number): void {
     let n = 0;
-    while (nowCycles >= this.expireCycles && n++ < 64) this.pit_timer_fn();
+    // The worker runs between expiries (each fire queues it once).
+    while (nowCycles >= this.expireCycles && n++ < 64) { this.pit_timer_fn(); this.kvm_pit_run_work(); }
     if (nowCycles >= this.expireCycles) { // far behind (a long idle skip): catch up without looping
       const behind = Math.floor((this.now() - this.expiresNs) / this.period) + 1;
       this.expiries += behind; if (this.reinject) this.pending += behind;
