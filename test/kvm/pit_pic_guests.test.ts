@@ -30,7 +30,7 @@ test('real mode: PIT channel 0 (mode 2, 1 kHz) ticks through the PIC and the IVT
   // Six ticks, then the read-back status of channel 0: OUT (bit 7) | LSB/MSB (0x30) | mode 2 (0x04).
   assert.match(a.output, /^abcdef[\x34\xb4]$/);
   assert.equal(a.irqs.length, 6);
-  assert.ok(a.irqs.every((s) => s.startsWith('irq:32@')), a.irqs.join(' '));
+  assert.ok(a.irqs.every((s) => s.startsWith('extint:32@')), a.irqs.join(' '));
   assert.ok(a.idle > 0, 'HLT skipped virtual time to the PIT deadline');
   // 6 ticks of 1193 PIT clocks at 1.193182 MHz: about 6 ms of virtual time (12M cycles at 2 GHz).
   assert.ok(a.cycles > 11_900_000 && a.cycles < 12_200_000, String(a.cycles));
@@ -42,7 +42,7 @@ test('protected mode: auto-EOI master, PIT mode 3 then a mode 0 one-shot; twice 
   const a = runGuest('pit-pic-prot.asm', 'protected');
   assert.deepEqual(a.stop, { kind: 'exit-port', code: 7 });
   assert.equal(a.output, '123457', 'the 6th count is the guest arming the one-shot');
-  assert.ok(a.irqs.every((s) => s.startsWith('irq:48@')));
+  assert.ok(a.irqs.every((s) => s.startsWith('extint:48@')), 'the 8259 supplied the vector through LINT0');
   assert.equal(a.pit.armed, false, 'the one-shot is spent');
   const b = runGuest('pit-pic-prot.asm', 'protected');
   assert.deepEqual({ ...b, pit: 0 }, { ...a, pit: 0 });

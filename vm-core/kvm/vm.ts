@@ -64,7 +64,7 @@ export class KvmVm {
   /** The VM's virtual time (clock.ts): the host TSC and nanoseconds every timer and clock is built on. */
   readonly clock: KvmClock;
   /** Debugger hooks (not KVM): an interrupt injected into a processor, a LAPIC timer expiry, an EOI, an IPI sent. */
-  injectObserver: ((vcpu: KvmVcpu, vector: number, kind: 'irq' | 'nmi') => void) | null = null;
+  injectObserver: ((vcpu: KvmVcpu, vector: number, kind: 'irq' | 'nmi' | 'extint') => void) | null = null;
   timerObserver: ((vcpu: KvmVcpu, lvtt: number) => void) | null = null;
   eoiObserver: ((vcpu: KvmVcpu, vector: number, level: number) => void) | null = null;
   ipiObserver: ((vcpu: KvmVcpu, irq: KvmLapicIrq) => void) | null = null;
