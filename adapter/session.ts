@@ -639,7 +639,7 @@ export class KvmGuestSession extends LoggingDebugSession {
         breakMode: 'always',
         details: ex ? {
           message: ex.description,
-          typeName: ex.layer === 'hardware' ? 'hardware VM exit' : ex.layer === 'userspace' ? 'exit to userspace (kvm_run)' : ex.layer === 'regcache' ? 'register-cache event' : 'KVM model event',
+          typeName: ex.layer === 'hardware' ? 'hardware VM exit' : ex.layer === 'userspace' ? 'exit to userspace (kvm_run)' : ex.layer === 'regcache' ? 'register-cache event' : ex.layer === 'interrupt' ? 'interrupt event' : 'KVM model event',
           stackTrace: (ex.handlers ?? []).join('\n'),
           evaluateName: Object.keys(ex.fields).join(', '),
         } : undefined,

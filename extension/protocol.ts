@@ -2,7 +2,7 @@
 // customRequest). These are the shapes the adapter answers; no VS Code import, so tests use them.
 
 /** Which layer an exit-log record comes from (vm-core/debug/exit-filters.ts ExitEventLayer). */
-export type ExitLayer = 'userspace' | 'hardware' | 'regcache' | 'kvm';
+export type ExitLayer = 'userspace' | 'hardware' | 'regcache' | 'kvm' | 'interrupt';
 
 /** `kvmGuest/exitLog` {sinceIndex?} -> {exits}: the run's exit log from `sinceIndex` on. */
 export const EXIT_LOG_REQUEST = 'kvmGuest/exitLog';

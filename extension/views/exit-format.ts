@@ -9,6 +9,7 @@ const LAYER_ICONS: Record<ExitLayer, [string, string]> = {
   hardware: ['circuit-board', 'charts.purple'],
   regcache: ['database', 'charts.orange'],
   kvm: ['bug', 'charts.red'],
+  interrupt: ['zap', 'charts.green'],
 };
 
 export function exitLayerIcon(layer: ExitLayer): vscode.ThemeIcon {

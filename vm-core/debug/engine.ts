@@ -17,6 +17,7 @@ import type { Cpu } from '../cpu/cpu';
 import { ShadowCallStack } from './callstack';
 import { exitRecord, completeExitRecord, type ExitRecord } from '../vmm/exit-record';
 import { hwExitEvent, userExitEvent, handlerChain } from './exit-events';
+import { watchInterrupts } from './irq-events';
 import { VcpuView } from './inspect';
 
 export type StopKind = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'data breakpoint' |
@@ -166,6 +167,7 @@ export class DebugEngine {
     const l = launch(options, baseDir, { observers: [observer] });
     if (!l.ok) return { errors: l.errors, warnings: l.warnings };
     const engine = new DebugEngine(l.machine, l.image, options, host, sink);
+    watchInterrupts(l.machine.vm, engine);
     // Events of vCPU creation and RESET: logged now, matched against the filters at configurationDone.
     for (const e of early) engine.onModelEvent(e);
     return { engine, errors: [], warnings: l.warnings };
@@ -385,7 +387,8 @@ export class DebugEngine {
   /** Register-cache and KVM-model events: stop before the next instruction when a filter wants it. */
   onModelEvent(e: ExitEvent): void {
     e.handlers ??= handlerChain(e);
-    this.logExit({ reason: e.layer === 'kvm' ? `KVM_BUG(${e.name})` : e.name === 'stale' ? 'STALE_CACHE' : 'NEVER_WRITTEN_FIELD', vcpu: e.vcpu, rip: '0x' + (e.fields.rip ?? 0n).toString(16), details: e.description }, e.layer,
+    if (e.layer === 'interrupt') this.count(`${e.name} 0x${(e.fields.vector ?? 0n).toString(16)}`);
+    this.logExit({ reason: e.layer === 'kvm' ? `KVM_BUG(${e.name})` : e.layer === 'interrupt' ? e.name : e.name === 'stale' ? 'STALE_CACHE' : 'NEVER_WRITTEN_FIELD', vcpu: e.vcpu, rip: '0x' + (e.fields.rip ?? 0n).toString(16), details: e.description }, e.layer,
       // Events at vCPU creation are logged after the boot set-up changed CS: no linear address for them.
       this.configured && e.fields.rip !== undefined ? Number(e.fields.rip) : undefined);
     if (!this.configured) { this.earlyEvents.push(e); return; }

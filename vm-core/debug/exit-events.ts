@@ -72,6 +72,15 @@ export function handlerChain(e: ExitEvent): string[] {
       default: return ['KVM_EXIT_' + e.name];
     }
   }
+  if (e.layer === 'interrupt') {
+    switch (e.name) {
+      case 'INTERRUPT': return e.fields.extint ? ['kvm_check_and_inject_events', 'kvm_cpu_get_interrupt', 'kvm_pic_read_irq (ExtINT through LINT0)', 'inject_irq']
+        : ['kvm_check_and_inject_events', 'kvm_cpu_get_interrupt', 'kvm_get_apic_interrupt (IRR -> ISR)', 'inject_irq'];
+      case 'NMI': return ['process_nmi', 'kvm_check_and_inject_events', 'inject_nmi'];
+      case 'TIMER': return ['apic_timer_fn (hrtimer)', 'kvm_inject_apic_timer_irqs', 'kvm_apic_local_deliver(APIC_LVTT)'];
+      case 'EOI': return ['kvm_lapic_reg_write(APIC_EOI)', 'apic_set_eoi', 'kvm_ioapic_send_eoi'];
+    }
+  }
   if (e.layer === 'regcache' && e.name === 'stale') {
     // Where KVM trusted the cached value (the register is marked available in regs_avail).
     switch (Number(e.fields.reg)) {

@@ -4,7 +4,7 @@
 // (`nr == 12`, `port == 0x3f8`, `msr == 0x40000001`, `qual & 1`).
 import { Expression, exprErrorText } from './expr';
 
-export type ExitEventLayer = 'hardware' | 'userspace' | 'regcache' | 'kvm';
+export type ExitEventLayer = 'hardware' | 'userspace' | 'regcache' | 'kvm' | 'interrupt';
 
 /** One event the filters look at. Fields are what conditions can name. */
 export interface ExitEvent {
@@ -32,6 +32,7 @@ export interface ExitFilterDef {
 
 const hw = (re: RegExp) => (e: ExitEvent) => e.layer === 'hardware' && re.test(e.name);
 const user = (name: string) => (e: ExitEvent) => e.layer === 'userspace' && e.name === name;
+const irq = (...names: string[]) => (e: ExitEvent) => e.layer === 'interrupt' && names.includes(e.name);
 
 const HW_FIELDS = 'reason, qual (exit qualification / EXITINFO1), info2, rip, vcpu; per class: port/size/in (I/O), msr, nr (RAX of a hypercall), vector/error (exceptions), cr, gpa';
 
@@ -61,6 +62,9 @@ export const EXIT_FILTERS: ExitFilterDef[] = [
   { filter: 'kvm-fail-entry', label: 'KVM_EXIT_FAIL_ENTRY', description: 'VM entry failed (invalid guest state, e.g. CS.L and CS.D/B both set in 64-bit mode through the Segments scope)', layer: 'userspace', match: user('FAIL_ENTRY'), conditionDescription: 'hardware_entry_failure_reason (0x80000021 on Intel)' },
   { filter: 'regcache-never-written', label: 'VMCS/VMCB field read before written', description: 'KVM read a control-block field that was never written (the bug class of seed 001)', layer: 'regcache', match: (e) => e.layer === 'regcache' && e.name === 'never-written', conditionDescription: 'field (encoding)' },
   { filter: 'regcache-stale', label: 'Stale register cache', description: 'KVM read a register marked available in vcpu->arch.regs that disagrees with the VMCS/VMCB (seed 001 before the fix: RFLAGS at INIT with unrestrictedGuest off)', layer: 'regcache', match: (e) => e.layer === 'regcache' && e.name === 'stale', conditionDescription: 'reg (kvm_reg number), cached, actual, rip' },
+  { filter: 'irq-deliver', label: 'Interrupt delivered', description: 'KVM injects an external interrupt or an NMI into the vCPU at VM entry (kvm_check_and_inject_events: inject_irq / inject_nmi); stops at the handler\'s first instruction', layer: 'interrupt', match: irq('INTERRUPT', 'NMI'), conditionDescription: 'vector (e.g. vector == 0xec), nmi (1 for an NMI), extint (1 if the PIC supplied it through LINT0), rip (interrupted instruction)' },
+  { filter: 'irq-timer', label: 'LAPIC timer expired', description: 'The local APIC timer fired and its LVTT interrupt was raised (kvm_inject_apic_timer_irqs)', layer: 'interrupt', match: irq('TIMER'), conditionDescription: 'vector (LVTT vector), mode (0 one-shot, 1 periodic, 2 TSC-deadline), masked (1 if LVTT is masked)' },
+  { filter: 'irq-eoi', label: 'EOI', description: 'The guest ended an interrupt at its local APIC (apic_set_eoi; level-triggered vectors are EOIed at the IOAPIC too)', layer: 'interrupt', match: irq('EOI'), conditionDescription: 'vector, level (1 if level-triggered: TMR set)' },
   { filter: 'kvm-bug', label: 'KVM livelock or corruption', description: 'A modelled KVM flaw fired (e.g. seed 000: hypercall patching loops forever in big real mode)', layer: 'kvm', match: (e) => e.layer === 'kvm', conditionDescription: 'rip' },
 ];
 

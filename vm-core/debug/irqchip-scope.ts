@@ -1,6 +1,8 @@
 // The debugger's "Interrupt controllers & time" scope: the vCPU's local APIC with its registers
 // decoded (IRR/ISR/TMR as vector lists, LVTs, the timer's mode and deadline in host cycles, guest
-// TSC and ns), the VM's IOAPIC redirection table, and the VM clock (clock.ts).
+// TSC and ns), the VM's IOAPIC redirection table, the 8259 pair (IRR/ISR/IMR/ELCR as IRQ lists,
+// init state, modes), the 8254 (channel 0's timer and reinjection, each channel's mode, count, OUT)
+// and the VM clock (clock.ts).
 import type { KvmVcpu } from '../kvm/vcpu';
 import type { VarNode } from './inspect';
 import {
@@ -9,6 +11,8 @@ import {
   APIC_LVT_TIMER_PERIODIC, APIC_LVT_TIMER_TSCDEADLINE,
 } from '../kvm/lapic';
 import { IOAPIC_NUM_PINS, RTE_MASK, RTE_TRIG_LEVEL, RTE_REMOTE_IRR, RTE_DEST_LOGICAL } from '../kvm/ioapic';
+import type { KvmPic, KvmKpicState } from '../kvm/i8259';
+import type { KvmPit } from '../kvm/i8254';
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16);
 const vecList = (vs: number[]) => vs.length ? vs.map((x) => hex(x)).join(' ') : 'none';
@@ -74,6 +78,63 @@ function ioapicNodes(v: KvmVcpu): VarNode[] {
   return out;
 }
 
+const irqList = (mask: number, off: number) => {
+  const out: string[] = [];
+  for (let k = 0; k < 8; k++) if (mask & (1 << k)) out.push(`IRQ${k + off}`);
+  return out.length ? out.join(' ') : 'none';
+};
+
+/** One 8259 (struct kvm_kpic_state) decoded. */
+function picChipNodes(s: KvmKpicState, off: number): VarNode[] {
+  const init = ['ready', 'waiting for ICW2', 'waiting for ICW3', 'waiting for ICW4'][s.init_state] ?? String(s.init_state);
+  return [
+    { name: 'vector base (ICW2)', value: hex(s.irq_base) },
+    { name: 'IRR', value: irqList(s.irr, off) },
+    { name: 'ISR', value: irqList(s.isr, off) },
+    { name: 'IMR', value: `${hex(s.imr)} masked: ${irqList(s.imr, off)}` },
+    { name: 'ELCR (level)', value: irqList(s.elcr, off) },
+    { name: 'initialization', value: init },
+    { name: 'lowest priority', value: `IRQ${((s.priority_add + 7) & 7) + off}` },
+    { name: 'modes', value: [s.auto_eoi ? 'auto-EOI' : 'normal EOI', s.rotate_on_auto_eoi ? 'rotate on auto-EOI' : '',
+      s.special_fully_nested_mode ? 'special fully nested' : '', s.special_mask ? 'special mask' : '', s.poll ? 'poll armed' : '',
+      `OCW3 reads ${s.read_reg_select ? 'ISR' : 'IRR'}`].filter((x) => x).join(', ') },
+  ];
+}
+
+function picNodes(pic: KvmPic): VarNode[] {
+  const acked: string[] = [];
+  for (let k = 0; k < 16; k++) if (pic.acked[k]) acked.push(`IRQ${k}: ${pic.acked[k]}`);
+  return [
+    { name: 'INT output', value: pic.output ? 'high (an ExtINT is pending for LINT0)' : 'low' },
+    { name: 'master (0x20)', value: `IRR ${irqList(pic.pics[0].irr, 0)}, ISR ${irqList(pic.pics[0].isr, 0)}`, children: () => picChipNodes(pic.pics[0], 0) },
+    { name: 'slave (0xA0)', value: `IRR ${irqList(pic.pics[1].irr, 8)}, ISR ${irqList(pic.pics[1].isr, 8)}`, children: () => picChipNodes(pic.pics[1], 8) },
+    { name: 'acknowledged (INTA)', value: acked.length ? acked.join(', ') : 'none' },
+  ];
+}
+
+const PIT_MODES = ['0 interrupt on terminal count', '1 one-shot', '2 rate generator', '3 square wave', '4 software strobe', '5 hardware strobe'];
+const RW = ['latch', 'LSB', 'MSB', 'LSB then MSB'];
+
+function pitNodes(v: KvmVcpu, pit: KvmPit): VarNode[] {
+  const clock = v.vm.clock, now = clock.cycles();
+  const out: VarNode[] = [{
+    name: 'channel 0 timer',
+    value: pit.armed ? `${pit.is_periodic ? 'periodic' : 'one-shot'} ${pit.period} ns, fires in ${pit.expireCycles - now} cycles (VM ns ${pit.expiresNs})` : 'not armed',
+  }, {
+    name: 'reinjection', value: pit.reinject ? `on: ${pit.pending} tick(s) pending, last ${pit.irq_ack ? 'acknowledged' : 'not acknowledged'}` : 'off',
+  }, { name: 'ticks raised / expiries', value: `${pit.ticksRaised} / ${pit.expiries}` }];
+  for (let ch = 0; ch < 3; ch++) {
+    const c = pit.channels[ch];
+    const mode = c.mode === 0xff ? 'not programmed' : `mode ${PIT_MODES[c.mode] ?? c.mode}`;
+    out.push({
+      name: `channel ${ch}`,
+      value: `${mode}, count ${c.count}, now ${c.mode === 0xff ? '-' : pit.pit_get_count(ch)}, OUT ${c.mode === 0xff ? '-' : pit.pit_get_out(ch)}, gate ${c.gate}` +
+        `, ${RW[c.rw_mode] ?? c.rw_mode}${c.bcd ? ' BCD' : ''}${c.count_latched ? ', count latched' : ''}${c.status_latched ? ', status latched' : ''}`,
+    });
+  }
+  return out;
+}
+
 /** The scope's nodes for vCPU `v`. */
 export function interruptControllerNodes(v: KvmVcpu): VarNode[] {
   const clock = v.vm.clock;
@@ -85,5 +146,8 @@ export function interruptControllerNodes(v: KvmVcpu): VarNode[] {
   if (v.lapic) nodes.push({ name: 'LAPIC', value: `IRR ${vecList(v.lapic.vectors(APIC_IRR))}, ISR ${vecList(v.lapic.vectors(APIC_ISR))}`, children: () => lapicNodes(v) });
   else nodes.push({ name: 'LAPIC', value: 'none (no KVM_CREATE_IRQCHIP)' });
   if (v.vm.ioapic) nodes.push({ name: 'IOAPIC', value: `irr ${hex(v.vm.ioapic.irr)}`, children: () => ioapicNodes(v) });
+  const pic = v.vm.pic, pit = v.vm.pit;
+  if (pic) nodes.push({ name: 'PIC (8259)', value: `INT ${pic.output ? 'high' : 'low'}, IMR ${hex(pic.pics[0].imr)}/${hex(pic.pics[1].imr)}`, children: () => picNodes(pic) });
+  if (pit) nodes.push({ name: 'PIT (8254)', value: pit.armed ? `channel 0 fires in ${pit.expireCycles - clock.cycles()} cycles` : 'channel 0 not armed', children: () => pitNodes(v, pit) });
   return nodes;
 }

@@ -4,6 +4,7 @@
 // coalescing rules, and the EOI broadcast from the LAPICs (kvm_ioapic_update_eoi).
 import type { KvmVm } from './vm';
 import { kvm_irq_delivery_to_apic, APIC_DEST_LOGICAL, APIC_DEST_PHYSICAL, type KvmLapicIrq } from './lapic';
+import { KVM_IRQCHIP_IOAPIC } from './uapi';
 
 export const IOAPIC_DEFAULT_BASE_ADDRESS = 0xfec00000, IOAPIC_MEM_LENGTH = 0x100, IOAPIC_NUM_PINS = 24;
 export const IOAPIC_VERSION_ID = 0x11, IOAPIC_REG_SELECT = 0x00, IOAPIC_REG_WINDOW = 0x10;
@@ -67,11 +68,13 @@ export class KvmIoapic {
     const index = (this.ioregsel - 0x10) >> 1;
     if (index >= IOAPIC_NUM_PINS) return;
     if (this.ioregsel & 1) { this.hi[index] = val >>> 0; return; }
+    const maskBefore = this.lo[index] & RTE_MASK;
     const keep = this.lo[index] & (RTE_REMOTE_IRR | RTE_DELIVERY_STATUS);
     let e = ((val & ~(RTE_REMOTE_IRR | RTE_DELIVERY_STATUS)) | keep) >>> 0;
     // Linux and Xen expect Remote IRR to clear when the entry becomes edge-triggered.
     if (!(e & RTE_TRIG_LEVEL)) e &= ~RTE_REMOTE_IRR;
     this.lo[index] = e >>> 0;
+    if (maskBefore !== (e & RTE_MASK)) this.vm.kvm_fire_mask_notifiers(KVM_IRQCHIP_IOAPIC, index, (e & RTE_MASK) !== 0);
     // A level line still asserted is delivered once the entry is unmasked (and not waiting for an EOI).
     if ((e & RTE_TRIG_LEVEL) && (this.irr & (1 << index)) && !(e & RTE_MASK) && !(e & RTE_REMOTE_IRR)) this.ioapic_service(index);
   }
@@ -130,7 +133,7 @@ export class KvmIoapic {
   kvm_ioapic_update_eoi(vector: number, trig: number): void {
     for (let pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
       if ((this.lo[pin] & 0xff) !== vector) continue;
-      this.vm.kvm_notify_acked_irq(pin);
+      this.vm.kvm_notify_acked_irq(KVM_IRQCHIP_IOAPIC, pin);
       if (trig !== IOAPIC_LEVEL_TRIG) continue;
       this.lo[pin] &= ~RTE_REMOTE_IRR;
       // A line still asserted is delivered again (KVM defers this by 10 ms after 10000 in a row, an

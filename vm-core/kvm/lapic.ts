@@ -415,7 +415,7 @@ export class KvmLapic {
         return 1;
       case APIC_DM_SMI: return 0; // SMM is not modelled
       case APIC_DM_NMI:
-        v.arch.nmi_pending++; v.requestEvent();
+        v.arch.nmi_queued++; v.requestEvent(); // kvm_inject_nmi: KVM_REQ_NMI
         return 1;
       case APIC_DM_INIT:
         if (!trig_mode || level) { this.pendingInit = true; v.requestEvent(); return 1; }

@@ -20,7 +20,7 @@ import {
 } from './x86/kvm_cache_regs';
 import { kvm_vcpu_reset } from './x86/reset';
 import { kvm_synchronize_tsc } from './x86/tsc';
-import { kvm_arch_vcpu_ioctl_run } from './x86/run';
+import { kvm_arch_vcpu_ioctl_run, process_nmi } from './x86/run';
 import { CpuidMemo, kvm_find_cpuid_entry, kvm_vcpu_after_set_cpuid } from './x86/cpuid';
 import { kvm_get_msr, kvm_set_msr } from './x86/msr';
 import { kvm_hv_set_enforce_cpuid, kvm_hv_activate_synic, kvm_get_hv_cpuid } from './hyperv';
@@ -400,6 +400,7 @@ export class KvmVcpu {
 
   getVcpuEvents(): U.kvm_vcpu_events {
     const a = this.arch;
+    process_nmi(this);
     const shadow = this.ops.get_interrupt_shadow();
     return {
       exception: { injected: a.exc_injected ? 1 : 0, nr: a.exc_vector, has_error_code: a.exc_has_error ? 1 : 0,
@@ -436,7 +437,7 @@ export class KvmVcpu {
     a.intr_injected = !!e.interrupt.injected; a.intr_nr = e.interrupt.nr; a.intr_soft = !!e.interrupt.soft;
     if (e.flags & U.KVM_VCPUEVENT_VALID_SHADOW) this.ops.set_interrupt_shadow(e.interrupt.shadow);
     a.nmi_injected = !!e.nmi.injected;
-    if (e.flags & U.KVM_VCPUEVENT_VALID_NMI_PENDING) a.nmi_pending = e.nmi.pending;
+    if (e.flags & U.KVM_VCPUEVENT_VALID_NMI_PENDING) { a.nmi_pending = 0; a.nmi_queued = e.nmi.pending; this.requestEvent(); }
     this.cpu.nmiBlocked = !!e.nmi.masked;
     if ((e.flags & U.KVM_VCPUEVENT_VALID_SIPI_VECTOR) && this.lapic) this.lapic.sipiVector = e.sipi_vector;
     if (e.flags & U.KVM_VCPUEVENT_VALID_TRIPLE_FAULT) {

@@ -54,6 +54,8 @@ export class VcpuArch {
   /** vcpu->arch.interrupt. */
   intr_injected = false; intr_nr = 0; intr_soft = false;
   nmi_pending = 0; nmi_injected = false;
+  /** vcpu->arch.nmi_queued: NMIs sent (KVM_REQ_NMI) not yet folded into nmi_pending by process_nmi. */
+  nmi_queued = 0;
   /** vcpu->arch.pv.pv_unhalted (KVM_HC_KICK_CPU / APIC_DM_REMRD). */
   pv_unhalted = false;
   /** vcpu->arch.time / pvclock state (kvmclock.ts). */

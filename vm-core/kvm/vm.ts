@@ -11,8 +11,11 @@ import { APIC_DEST_PHYSICAL, APIC_INT_ASSERT, APIC_INT_LEVELTRIG, type KvmLapicI
 import { KvmHv, kvm_hv_stimer_timers_fn, kvm_hv_setup_tsc_page } from './hyperv';
 import { KvmClock, DEFAULT_TSC_KHZ } from './clock';
 import { kvm_request_clock_update } from './x86/kvmclock';
-import { KvmIoapic, IOAPIC_NUM_PINS, type kvm_ioapic_state } from './ioapic';
+import { KvmIoapic, type kvm_ioapic_state } from './ioapic';
 import { kvm_irq_delivery_to_apic, APIC_DEST_LOGICAL } from './lapic';
+import { KvmPic, type kvm_pic_state } from './i8259';
+import { KvmPit, KVM_PIT_BASE_ADDRESS, KVM_PIT_MEM_LENGTH, KVM_SPEAKER_BASE_ADDRESS, type kvm_pit_state2 } from './i8254';
+import { KvmIrqRoutingTable, kvm_default_irq_routing, KVM_USERSPACE_IRQ_SOURCE_ID, type kvm_irq_routing_entry } from './irq_comm';
 
 export interface MemSlot { slot: number; flags: number; gpa: number; size: number; mem: Uint8Array; }
 
@@ -40,10 +43,12 @@ export class KvmVm {
   /** kvm_xen_hypercall_enabled (KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL): only its effect on the Hyper-V hypercall page is modelled. */
   xenHypercallEnabled = false;
   irqchip = false;
-  /** kvm->arch.vioapic (KVM_CREATE_IRQCHIP). */
+  /** kvm->arch.vioapic and kvm->arch.vpic (KVM_CREATE_IRQCHIP), kvm->arch.vpit (KVM_CREATE_PIT2). */
   ioapic: KvmIoapic | null = null;
-  /** kvm_irq_ack_notifier: called with the IOAPIC pin whose vector was EOIed (the PIT's reinjection). */
-  readonly ackNotifiers: ((pin: number) => void)[] = [];
+  pic: KvmPic | null = null;
+  pit: KvmPit | null = null;
+  /** kvm->irq_routing (KVM_SET_GSI_ROUTING), with the ack and mask notifiers. */
+  readonly irqRouting = new KvmIrqRoutingTable(this);
   bsp_vcpu_id = 0;
   /** gfns that have an MMIO SPTE (first access was an EPT violation / NPF). */
   readonly mmioSptes = new Set<number>();
@@ -59,7 +64,7 @@ export class KvmVm {
   /** The VM's virtual time (clock.ts): the host TSC and nanoseconds every timer and clock is built on. */
   readonly clock: KvmClock;
   /** Debugger hooks (not KVM): an interrupt injected into a processor, a LAPIC timer expiry, an EOI, an IPI sent. */
-  injectObserver: ((vcpu: KvmVcpu, vector: number, kind: 'irq' | 'nmi') => void) | null = null;
+  injectObserver: ((vcpu: KvmVcpu, vector: number, kind: 'irq' | 'nmi' | 'extint') => void) | null = null;
   timerObserver: ((vcpu: KvmVcpu, lvtt: number) => void) | null = null;
   eoiObserver: ((vcpu: KvmVcpu, vector: number, level: number) => void) | null = null;
   /** A Hyper-V synthetic timer expired and was delivered (hyperv.ts stimer_expiration). */
@@ -175,8 +180,70 @@ export class KvmVm {
     if (this.irqchip) return -U.EEXIST;
     if (this.vcpus.length) return -U.EINVAL;
     this.irqchip = true;
+    this.pic = new KvmPic(this);
     this.ioapic = new KvmIoapic(this);
+    this.irqRouting.kvm_set_irq_routing(kvm_default_irq_routing());
     return 0;
+  }
+
+  /** KVM_CREATE_PIT2 (KVM_PIT_SPEAKER_DUMMY puts port 0x61 in the kernel): -EEXIST, -ENOENT without the in-kernel PIC. */
+  createPit2(config: { flags: number } = { flags: 0 }): number {
+    if (this.pit) return -U.EEXIST;
+    if (!this.pic) return -U.ENOENT;
+    this.pit = new KvmPit(this, config.flags >>> 0);
+    return 0;
+  }
+  /** KVM_GET_PIT2 (-ENXIO without a PIT). */
+  getPit2(): { r: number; state?: kvm_pit_state2 } {
+    return this.pit ? { r: 0, state: this.pit.kvm_vm_ioctl_get_pit2() } : { r: -U.ENXIO };
+  }
+  /** KVM_SET_PIT2. */
+  setPit2(ps: kvm_pit_state2): number {
+    if (!this.pit) return -U.ENXIO;
+    this.pit.kvm_vm_ioctl_set_pit2(ps);
+    return 0;
+  }
+  /** KVM_REINJECT_CONTROL. */
+  reinjectControl(c: { pit_reinject: number }): number {
+    if (!this.pit) return -U.ENXIO;
+    this.pit.kvm_pit_set_reinject(c.pit_reinject !== 0);
+    return 0;
+  }
+  /** KVM_SET_GSI_ROUTING: -EINVAL without the in-kernel irqchip (kvm_arch_can_set_irq_routing) or for a bad entry. */
+  setGsiRouting(r: { entries: readonly kvm_irq_routing_entry[]; flags?: number }): number {
+    if (!this.irqchip) return -U.EINVAL;
+    return this.irqRouting.kvm_set_irq_routing(r.entries, r.flags ?? 0);
+  }
+
+  // ---------------------------------------------------------------- the PIO bus (kvm_io_bus, KVM_PIO_BUS)
+
+  /**
+   * kvm_io_bus_read on KVM_PIO_BUS: the in-kernel device whose range holds [port, port + len), or
+   * null (the access goes to userspace). PIC 0x20-0x21, 0xA0-0xA1, ELCR 0x4D0-0x4D1; PIT 0x40-0x43;
+   * the speaker port 0x61-0x64 with KVM_PIT_SPEAKER_DUMMY (only 0x61 answers).
+   */
+  kvm_io_bus_read(port: number, len: number): number | null {
+    const end = port + len;
+    const pic = this.pic;
+    if (pic !== null && ((port >= 0x20 && end <= 0x22) || (port >= 0xa0 && end <= 0xa2) || (port >= 0x4d0 && end <= 0x4d2))) return pic.picdev_read(port, len);
+    const pit = this.pit;
+    if (pit !== null) {
+      if (port >= KVM_PIT_BASE_ADDRESS && end <= KVM_PIT_BASE_ADDRESS + KVM_PIT_MEM_LENGTH) { const v = pit.pit_ioport_read(port); return len >= 4 ? v : v & ((1 << (8 * len)) - 1); }
+      if (pit.speakerDummy && port === KVM_SPEAKER_BASE_ADDRESS && end <= KVM_SPEAKER_BASE_ADDRESS + 4) return pit.speaker_ioport_read();
+    }
+    return null;
+  }
+  /** kvm_io_bus_write on KVM_PIO_BUS: true if an in-kernel device took it. */
+  kvm_io_bus_write(port: number, len: number, val: number): boolean {
+    const end = port + len;
+    const pic = this.pic;
+    if (pic !== null && ((port >= 0x20 && end <= 0x22) || (port >= 0xa0 && end <= 0xa2) || (port >= 0x4d0 && end <= 0x4d2))) return pic.picdev_write(port, len, val);
+    const pit = this.pit;
+    if (pit !== null) {
+      if (port >= KVM_PIT_BASE_ADDRESS && end <= KVM_PIT_BASE_ADDRESS + KVM_PIT_MEM_LENGTH) { pit.pit_ioport_write(port, val); return true; }
+      if (pit.speakerDummy && port === KVM_SPEAKER_BASE_ADDRESS && end <= KVM_SPEAKER_BASE_ADDRESS + 4) { pit.speaker_ioport_write(val); return true; }
+    }
+    return false;
   }
 
   /** KVM_CREATE_VCPU: the vCPU, or -EEXIST / -EINVAL. The vCPU is RESET before it is returned. */
@@ -217,18 +284,23 @@ export class KvmVm {
 
   /** kvm_ioapic_update_eoi: a LAPIC EOI for `vector` reaches the in-kernel IOAPIC. */
   kvm_ioapic_update_eoi(_v: KvmVcpu, vector: number, trig: number): void { this.ioapic?.kvm_ioapic_update_eoi(vector, trig); }
-  /** kvm_notify_acked_irq. */
-  kvm_notify_acked_irq(pin: number): void { for (const n of this.ackNotifiers) n(pin); }
+  /** kvm_notify_acked_irq: an EOI at (irqchip, pin) reaches the ack notifiers of the GSI routed there. */
+  kvm_notify_acked_irq(irqchip: number, pin: number): void { this.irqRouting.kvm_notify_acked_irq(irqchip, pin); }
+  /** kvm_fire_mask_notifiers. */
+  kvm_fire_mask_notifiers(irqchip: number, pin: number, masked: boolean): void { this.irqRouting.kvm_fire_mask_notifiers(irqchip, pin, masked); }
+  /** kvm_set_irq: `source` drives GSI `gsi` through the routing table (PIC and/or IOAPIC pins, MSI). */
+  kvm_set_irq(source: number, gsi: number, level: boolean): number { return this.irqRouting.kvm_set_irq(source, gsi, level); }
 
   /**
-   * KVM_IRQ_LINE (kvm_vm_ioctl_irq_line -> kvm_set_irq through the default routing: GSI 0-23 to the
-   * IOAPIC pin of the same number). Returns 0 and the status (1 delivered, 0 coalesced, -1 not
-   * delivered) as KVM_IRQ_LINE_STATUS does, or -ENXIO without an irqchip, -EINVAL for a GSI out of range.
+   * KVM_IRQ_LINE (kvm_vm_ioctl_irq_line -> kvm_set_irq through the routing table; KVM_CREATE_IRQCHIP's
+   * default sends GSI 0-15 to the PIC and the IOAPIC pin of the same number, 16-23 to the IOAPIC).
+   * Returns 0 and the status as KVM_IRQ_LINE_STATUS does (the sum over the chips of 1 delivered /
+   * 0 coalesced, -1 if none took it or the GSI has no route), or -ENXIO without an irqchip.
    */
   irqLine(l: { irq: number; level: number }): { r: number; status: number } {
-    if (!this.ioapic) return { r: -U.ENXIO, status: 0 };
-    if (l.irq < 0 || l.irq >= IOAPIC_NUM_PINS) return { r: -U.EINVAL, status: 0 };
-    return { r: 0, status: this.ioapic.kvm_ioapic_set_irq(l.irq, l.level !== 0, 0) };
+    if (!this.irqchip) return { r: -U.ENXIO, status: 0 };
+    if (!Number.isInteger(l.irq) || l.irq < 0 || l.irq > 0xffffffff) return { r: -U.EINVAL, status: 0 };
+    return { r: 0, status: this.irqRouting.kvm_set_irq(KVM_USERSPACE_IRQ_SOURCE_ID, l.irq, l.level !== 0) };
   }
 
   /**
@@ -240,6 +312,11 @@ export class KvmVm {
     if (!this.irqchip) return -U.ENXIO;
     if (m.flags) return -U.EINVAL;
     if ((m.address_lo >>> 20) !== 0xfee || m.address_hi !== 0) return -U.EINVAL;
+    return this.kvm_set_msi(m.address_lo, m.address_hi, m.data);
+  }
+  /** kvm_set_msi_irq + kvm_irq_delivery_to_apic: > 0 delivered, 0 blocked or nobody. */
+  kvm_set_msi(address_lo: number, _address_hi: number, data: number): number {
+    const m = { address_lo, data };
     const irq: KvmLapicIrq = {
       vector: m.data & 0xff, delivery_mode: m.data & 0x700, dest_mode: (m.address_lo & 4) ? APIC_DEST_LOGICAL : APIC_DEST_PHYSICAL,
       level: true, trig_mode: m.data & (1 << 15), shorthand: 0, dest_id: (m.address_lo >>> 12) & 0xff,
@@ -248,16 +325,22 @@ export class KvmVm {
     return r < 0 ? 0 : r;
   }
 
-  /** KVM_GET_IRQCHIP for KVM_IRQCHIP_IOAPIC (chip 2); -ENXIO without an irqchip, -EINVAL for the PIC chips (not modelled). */
-  getIrqchip(chip_id: number): { r: number; ioapic?: kvm_ioapic_state } {
-    if (!this.ioapic) return { r: -U.ENXIO };
+  /** KVM_GET_IRQCHIP: chips 0/1 (struct kvm_pic_state) and 2 (the IOAPIC); -ENXIO without an irqchip, -EINVAL for another chip. */
+  getIrqchip(chip_id: number): { r: number; ioapic?: kvm_ioapic_state; pic?: kvm_pic_state } {
+    if (!this.ioapic || !this.pic) return { r: -U.ENXIO };
+    if (chip_id === U.KVM_IRQCHIP_PIC_MASTER || chip_id === U.KVM_IRQCHIP_PIC_SLAVE) return { r: 0, pic: this.pic.getState(chip_id) };
     if (chip_id !== U.KVM_IRQCHIP_IOAPIC) return { r: -U.EINVAL };
     return { r: 0, ioapic: this.ioapic.getState() };
   }
-  /** KVM_SET_IRQCHIP for KVM_IRQCHIP_IOAPIC. */
-  setIrqchip(chip_id: number, s: kvm_ioapic_state): number {
-    if (!this.ioapic) return -U.ENXIO;
-    if (chip_id !== U.KVM_IRQCHIP_IOAPIC) return -U.EINVAL;
+  /** KVM_SET_IRQCHIP: `s` is a kvm_pic_state for chips 0/1, a kvm_ioapic_state for chip 2. */
+  setIrqchip(chip_id: number, s: kvm_ioapic_state | kvm_pic_state): number {
+    if (!this.ioapic || !this.pic) return -U.ENXIO;
+    if (chip_id === U.KVM_IRQCHIP_PIC_MASTER || chip_id === U.KVM_IRQCHIP_PIC_SLAVE) {
+      if (!('imr' in s)) return -U.EINVAL;
+      this.pic.setState(chip_id, s);
+      return 0;
+    }
+    if (chip_id !== U.KVM_IRQCHIP_IOAPIC || !('redirtbl' in s)) return -U.EINVAL;
     this.ioapic.setState(s);
     return 0;
   }
@@ -276,20 +359,23 @@ export class KvmVm {
     return 0;
   }
 
-  /** The i8259's INTR output (kvm_pic's output; no in-kernel PIC yet: low). */
-  kvm_pic_output(): boolean { return false; }
+  /** The i8259 master's INT output (kvm_pic->output). */
+  kvm_pic_output(): boolean { return this.pic !== null && this.pic.output !== 0; }
   /** kvm_pic_read_irq: the INTA cycle (-1 without a PIC). */
-  kvm_pic_read_irq(): number { return -1; }
+  kvm_pic_read_irq(): number { return this.pic ? this.pic.kvm_pic_read_irq() : -1; }
 
-  /** The earliest deadline that can interrupt `v`: its LAPIC timer and the VM's devices. */
+  /** The earliest deadline that can interrupt `v`: its LAPIC timer and the VM's devices (the PIT). */
   nextTimerCyclesFor(v: KvmVcpu): number {
-    const t = v.lapic ? v.lapic.expireCycles : Infinity, hv = v.arch.hyperv;
-    return hv !== null && hv.stimerExpireCycles < t ? hv.stimerExpireCycles : t;
+    let t = v.lapic ? v.lapic.expireCycles : Infinity;
+    const hv = v.arch.hyperv;
+    if (hv !== null && hv.stimerExpireCycles < t) t = hv.stimerExpireCycles;
+    const p = this.pit ? this.pit.expireCycles : Infinity;
+    return p < t ? p : t;
   }
 
   /** The earliest host-cycle deadline of any in-kernel timer (Infinity: none armed). */
   nextTimerCycles(): number {
-    let t = Infinity;
+    let t = this.pit ? this.pit.expireCycles : Infinity;
     for (const v of this.vcpus) {
       if (v.lapic && v.lapic.expireCycles < t) t = v.lapic.expireCycles;
       if (v.arch.hyperv !== null && v.arch.hyperv.stimerExpireCycles < t) t = v.arch.hyperv.stimerExpireCycles;
@@ -297,13 +383,19 @@ export class KvmVm {
     return t;
   }
 
-  /** Run every timer the clock has reached (the host's hrtimer interrupts). */
+  /** Run every timer the clock has reached (the host's hrtimer interrupts) and the PIT's worker. */
   runExpiredTimers(): void {
     const now = this.clock.cycles();
+    this.pit?.checkTimer(now);
     for (const v of this.vcpus) {
       if (v.lapic) v.lapic.checkTimer(now);
       if (v.arch.hyperv !== null) kvm_hv_stimer_timers_fn(v, now);
     }
+  }
+  /** The VM's device timers (the PIT's hrtimer and its worker), run before a vCPU enters. */
+  kvm_check_device_timers(): void {
+    const pit = this.pit;
+    if (pit !== null && (pit.workQueued || this.clock.cycles() >= pit.expireCycles)) pit.checkTimer(this.clock.cycles());
   }
 }
 
@@ -317,6 +409,8 @@ export function kvmCheckExtension(cap: number, vendor: 'intel' | 'amd' = 'intel'
     case U.KVM_CAP_HYPERV: case U.KVM_CAP_HYPERV_VP_INDEX: case U.KVM_CAP_HYPERV_CPUID: case U.KVM_CAP_SYS_HYPERV_CPUID:
     case U.KVM_CAP_HYPERV_ENFORCE_CPUID: case U.KVM_CAP_HYPERV_SYNIC: case U.KVM_CAP_HYPERV_SYNIC2:
     case U.KVM_CAP_HYPERV_OVERLAY_HCALL_PAGE:
+    case U.KVM_CAP_PIT2: case U.KVM_CAP_PIT_STATE2: case U.KVM_CAP_REINJECT_CONTROL: case U.KVM_CAP_IRQ_ROUTING:
+    case U.KVM_CAP_IRQ_INJECT_STATUS: case U.KVM_CAP_SIGNAL_MSI:
       return 1;
     case U.KVM_CAP_NR_VCPUS: return 8;
     case U.KVM_CAP_MAX_VCPUS: return KVM_MAX_VCPUS;

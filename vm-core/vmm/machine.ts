@@ -14,7 +14,11 @@ import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions
 import { HypervSynicVmm, HV_TEST_DEV_PORT } from './hyperv-synic';
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
 import { Platform } from './platform';
-import { isaIrqToGsi } from './acpi';
+import { setupPcIrqchip } from './irq-routing';
+import { PcSpeaker, PCSPK_PORT } from './pcspk';
+import type { kvm_pic_state } from '../kvm/i8259';
+import type { kvm_ioapic_state } from '../kvm/ioapic';
+import type { kvm_pit_state2 } from '../kvm/i8254';
 import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
 import { describeInternalError } from './stop-text';
 
@@ -138,7 +142,12 @@ export class Machine {
     this.vm.setUserMemoryRegion({ slot: 0, flags: 0, guest_phys_addr: 0, memory_size: this.mem.length, userspace_addr: this.mem });
     if (opts.irqchip === false) {
       if ((opts.vcpus ?? 1) > 1) throw new MachineConfigError(`irqchip: false supports one vCPU (vcpus is ${opts.vcpus}): without the in-kernel LAPIC the APs would need a userspace LAPIC for INIT/SIPI, which this VMM does not have`);
-    } else this.vm.createIrqchip();
+    } else {
+      this.vm.createIrqchip();
+      const r = setupPcIrqchip(this.vm);
+      if (r < 0) throw new MachineConfigError(`KVM_SET_GSI_ROUTING / KVM_CREATE_PIT2 failed: ${errnoName(-r)}`);
+      this.irqchipResetState = { pic: [0, 1].map((c) => this.vm.getIrqchip(c).pic!), ioapic: this.vm.getIrqchip(U.KVM_IRQCHIP_IOAPIC).ioapic!, pit: this.vm.getPit2().state! };
+    }
     this.hypervSynic = (opts.hyperv || opts.hypervOverlay) && this.vm.irqchip ? new HypervSynicVmm(this.vm) : null;
     if (opts.disableQuirks) this.vm.enableCap({ cap: U.KVM_CAP_DISABLE_QUIRKS2, args: [opts.disableQuirks] });
     if (opts.exitHypercall) this.vm.enableCap({ cap: U.KVM_CAP_EXIT_HYPERCALL, args: [opts.exitHypercall] });
@@ -176,15 +185,18 @@ export class Machine {
         ...(this.opts.modules?.length ? { initrd: { addr: 0, size: this.opts.modules[0].bytes.length } } : {}),
       } : undefined,
     });
-    // ISA IRQ lines (COM1, pc-testdev) as QEMU's pc machine routes them to the in-kernel IOAPIC: KVM_IRQ_LINE
-    // on the GSI of the same number, IRQ0 on GSI 2 (the interrupt source override the MADT and MP table
-    // describe). No in-kernel PIC is modelled, and without an irqchip the lines go nowhere.
-    p.setIrq = (line, level) => { if (this.vm.irqchip) this.vm.irqLine({ irq: isaIrqToGsi(line), level }); };
+    // ISA IRQ lines (COM1, pc-testdev) as QEMU's pc machine drives them: KVM_IRQ_LINE on GSI n for ISA
+    // IRQ n; the routing table (irq-routing.ts) takes them to the PIC and the IOAPIC (IRQ0 on pin 2).
+    // Without an irqchip the lines go nowhere.
+    p.setIrq = (line, level) => { if (this.vm.irqchip) this.vm.irqLine({ irq: line, level }); };
+    if (this.vm.pit) p.bus.register(PCSPK_PORT, 1, new PcSpeaker(this.vm));
     // QEMU's -device hyperv-testdev (kvm-unit-tests' hyperv_synic / hyperv_connections drive it).
     if (this.hypervSynic) p.bus.register(HV_TEST_DEV_PORT, 4, this.hypervSynic);
     return p;
   }
 
+  /** The in-kernel PIC, IOAPIC and PIT states at power-on (restored by resetVm). */
+  private irqchipResetState: { pic: kvm_pic_state[]; ioapic: kvm_ioapic_state; pit: kvm_pit_state2 } | null = null;
   /** A reset request seen while reboot is on: the VMM resets the VM after the current exit. */
   private resetRequested: string | null = null;
 
@@ -338,6 +350,12 @@ export class Machine {
    */
   resetVm(): void {
     this.clearRamForReset();
+    const rs = this.irqchipResetState;
+    if (rs) { // QEMU's device resets: KVM_SET_IRQCHIP and KVM_SET_PIT2 with the power-on states
+      rs.pic.forEach((s, c) => this.vm.setIrqchip(c, s));
+      this.vm.setIrqchip(U.KVM_IRQCHIP_IOAPIC, rs.ioapic);
+      this.vm.setPit2(rs.pit);
+    }
     this.platform = this.createPlatform();
     this.multibootInfo = null;
     this.resetRequested = null;

@@ -84,10 +84,13 @@ export class EmulatorContext implements EmulatorHooks {
   }
   pioIn(port: number, size: number): number {
     if (this.replayIdx < this.replayCount) return this.replayLo[this.replayIdx++] >>> 0;
+    const k = this.v.vm.kvm_io_bus_read(port, size); // kernel_pio
+    if (k !== null) return k >>> 0;
     return this.needUserspace(2, port, size, 0);
   }
   pioOut(port: number, size: number, value: number): void {
     if (this.outSkip > 0) { this.outSkip--; return; }
+    if (this.v.vm.kvm_io_bus_write(port, size, value)) return; // kernel_pio
     if (this.pendingKind === 3) return this.needUserspace(3, this.pendingAddr, this.pendingSize, this.pendingValue);
     this.pendingKind = 3; this.pendingAddr = port; this.pendingSize = size; this.pendingValue = value;
   }

@@ -1,6 +1,7 @@
-// Port I/O (x86.c kvm_fast_pio, emulator_pio_in_out, complete_fast_pio_in/out): KVM has no
-// in-kernel port devices in this model, so every port access exits to userspace with KVM_EXIT_IO;
-// the data is in the run page at io.data_offset, and the instruction completes on the next KVM_RUN.
+// Port I/O (x86.c kvm_fast_pio, emulator_pio_in_out, kernel_pio, complete_fast_pio_in/out): an
+// access an in-kernel device claims on KVM_PIO_BUS (the PIC, ELCR, PIT, speaker port: vm.kvm_io_bus_*)
+// completes in the kernel; every other one exits to userspace with KVM_EXIT_IO, the data in the run
+// page at io.data_offset, and the instruction completes on the next KVM_RUN.
 import type { KvmVcpu } from '../vcpu';
 import { KVM_EXIT_IO, KVM_EXIT_IO_IN, KVM_EXIT_IO_OUT, KVM_PIO_DATA_OFFSET, KVM_X86_QUIRK_OUT_7E_INC_RIP } from '../uapi';
 import { kvm_get_linear_rip, kvm_skip_emulated_instruction } from './x86';
@@ -42,6 +43,7 @@ function complete_fast_pio_out(v: KvmVcpu): number {
 /** kvm_fast_pio_out: data from RAX; RIP stays at the OUT until completion (except OUT 0x7E with the quirk). */
 function kvm_fast_pio_out(v: KvmVcpu, size: number, port: number): number {
   const val = v.arch.regs[0];
+  if (v.vm.kvm_io_bus_write(port, size, size === 4 ? val >>> 0 : val & ((1 << (8 * size)) - 1))) return kvm_skip_emulated_instruction(v); // kernel_pio
   emulator_pio_in_out(v, size, port, 1, false);
   pioDataWrite(v, 0, size, val);
   if (port === 0x7e && v.vm.hasQuirk(KVM_X86_QUIRK_OUT_7E_INC_RIP)) {
@@ -69,6 +71,12 @@ function complete_fast_pio_in(v: KvmVcpu): number {
 }
 
 function kvm_fast_pio_in(v: KvmVcpu, size: number, port: number): number {
+  const k = v.vm.kvm_io_bus_read(port, size); // kernel_pio: merge (size < 4) or zero-extend into RAX
+  if (k !== null) {
+    const a = v.arch;
+    if (size === 4) { a.regs[0] = k | 0; a.regs[1] = 0; } else if (size === 2) a.regs[0] = (a.regs[0] & ~0xffff) | (k & 0xffff); else a.regs[0] = (a.regs[0] & ~0xff) | (k & 0xff);
+    return kvm_skip_emulated_instruction(v);
+  }
   emulator_pio_in_out(v, size, port, 1, true);
   v.arch.cui_linear_rip = kvm_get_linear_rip(v);
   v.arch.complete_userspace_io = complete_fast_pio_in;

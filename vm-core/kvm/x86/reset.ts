@@ -24,7 +24,7 @@ export function kvm_vcpu_reset(v: KvmVcpu, initEvent: boolean): void {
   const oldCr0 = kvm_read_cr0(v);
   if (v.lapic) v.lapic.reset(initEvent, v.isBsp());
   a.hflags = 0;
-  a.nmi_pending = 0; a.nmi_injected = false;
+  a.nmi_pending = 0; a.nmi_injected = false; a.nmi_queued = 0;
   a.intr_injected = false;
   a.exc_pending = false; a.exc_injected = false;
   for (let k = 0; k < 4; k++) a.db[k] = 0;

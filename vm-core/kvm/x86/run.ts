@@ -45,6 +45,20 @@ function kvm_cpu_get_interrupt(v: KvmVcpu): number {
   return v.lapic ? v.lapic.kvm_get_apic_interrupt() : -1;
 }
 
+/**
+ * process_nmi (KVM_REQ_NMI): queued NMIs become pending, at most one while NMIs are blocked or one is
+ * being injected, else two (one to inject now, one for the NMI window); the rest are dropped, as
+ * the processor latches only one NMI.
+ */
+export function process_nmi(v: KvmVcpu): void {
+  const a = v.arch;
+  const limit = v.cpu.nmiBlocked || a.nmi_injected ? 1 : 2;
+  a.nmi_pending += a.nmi_queued;
+  a.nmi_queued = 0;
+  if (a.nmi_pending > limit) a.nmi_pending = limit;
+  if (a.nmi_pending) v.requestEvent();
+}
+
 /** kvm_check_and_inject_events: re-inject, then a queued exception, an NMI, or an external interrupt. */
 function kvm_check_and_inject_events(v: KvmVcpu): void {
   const a = v.arch, ops = v.ops;
@@ -58,11 +72,12 @@ function kvm_check_and_inject_events(v: KvmVcpu): void {
     a.nmi_pending--; a.nmi_injected = true; ops.inject_nmi();
     if (v.vm.injectObserver) v.vm.injectObserver(v, 2, 'nmi');
   } else if (kvm_cpu_has_interrupt(v) && ops.interrupt_allowed()) {
+    const extint = kvm_cpu_has_extint(v);
     const vector = kvm_cpu_get_interrupt(v);
     if (vector >= 0) {
       a.intr_injected = true; a.intr_nr = vector; a.intr_soft = false;
       ops.inject_irq(vector);
-      if (v.vm.injectObserver) v.vm.injectObserver(v, vector, 'irq');
+      if (v.vm.injectObserver) v.vm.injectObserver(v, vector, extint ? 'extint' : 'irq');
     }
   }
   // Events that must wait: exit when the guest can take them (enable_nmi_window / enable_irq_window).
@@ -83,13 +98,14 @@ function update_cr8_intercept(v: KvmVcpu): void {
 function needsEvents(v: KvmVcpu): boolean {
   const a = v.arch;
   return (a.requests & KVM_REQ_EVENT) !== 0 || a.exc_pending || a.exc_injected || a.intr_injected || a.nmi_injected ||
-    a.nmi_pending > 0 || kvm_cpu_has_interrupt(v);
+    a.nmi_pending > 0 || a.nmi_queued > 0 || kvm_cpu_has_interrupt(v);
 }
 
 /** kvm_inject_pending_timer_irqs: timers that fired for this vCPU become interrupts. */
 function kvm_inject_pending_timer_irqs(v: KvmVcpu): void {
   const l = v.lapic;
   if (!l) return;
+  v.vm.kvm_check_device_timers();
   l.checkTimer(v.vm.clock.cycles());
   if (l.pending) l.kvm_inject_apic_timer_irqs();
   // Hyper-V synthetic timers (stimer_timer_callback, then KVM_REQ_HV_STIMER: kvm_hv_process_stimers).
@@ -136,6 +152,7 @@ function vcpu_enter_guest(v: KvmVcpu, budget: number): number {
     return 0;
   }
   if ((a.requests & (KVM_REQ_HV_RESET | KVM_REQ_HV_EXIT)) && kvm_hv_check_requests(v)) return 0;
+  if (a.nmi_queued > 0) process_nmi(v);
   if (needsEvents(v)) {
     a.requests &= ~KVM_REQ_EVENT;
     if (v.lapic && (v.lapic.pendingInit || v.lapic.pendingSipi)) kvm_apic_accept_events(v);
@@ -191,7 +208,7 @@ function afterRun(v: KvmVcpu, r: number): number {
 /** kvm_vcpu_has_events (for a halted vCPU): what wakes it from HLT. */
 function kvm_vcpu_has_events(v: KvmVcpu): boolean {
   const a = v.arch;
-  if (a.pv_unhalted || a.exc_pending || (a.nmi_pending > 0 && v.ops.nmi_allowed())) return true;
+  if (a.pv_unhalted || a.exc_pending || a.nmi_queued > 0 || (a.nmi_pending > 0 && v.ops.nmi_allowed())) return true;
   return kvm_cpu_has_interrupt(v) && v.ops.interrupt_allowed();
 }
 
