@@ -4,7 +4,7 @@
 // of zero iterations, so BIOS and emulator start-up are excluded.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface Peer {
   name: string;
@@ -103,4 +103,35 @@ export const bochs: Peer = {
   },
 };
 
+/** The repository root (this module may run from a bundle elsewhere). */
+const ROOT = (() => {
+  for (let d = __dirname; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'bin', 'kvm-guest.js'))) return d;
+    if (dirname(d) === d) return process.cwd();
+  }
+})();
+
+/**
+ * The product itself as users run it: `kvm-guest run` of the same floppy image (the whole VM: KVM
+ * model, VMM, exits), flat at 0x7C00 in real mode like a BIOS boot, ended by the guest's exit-port
+ * write; with the block compiler (--jit) or the interpreter alone.
+ */
+function kvmGuest(jit: boolean): Peer {
+  const cli = join(ROOT, 'bin', 'kvm-guest.js');
+  return {
+    name: jit ? 'kvm-guest --jit' : 'kvm-guest',
+    missing: () => (!existsSync(join(ROOT, 'dist', 'cli.cjs')) ? 'dist/cli.cjs is not built (npm run build)' : !onPath('bash') ? 'bash not installed' : undefined),
+    async run(img, _dir, timeoutSec) {
+      const r = await timed(process.execPath, [cli, 'run', img, '--format', 'flat', '--load', '0x7c00', '--entry', 'real',
+        '--memory', '32M', '--json', ...(jit ? ['--jit'] : [])], timeoutSec);
+      if (r.code !== 0 || !/"end": "EXIT_PORT"/.test(r.out)) throw new Error(`kvm-guest run did not end at the exit port (status ${r.code}): ${r.out.slice(-400)}`);
+      return r.secs;
+    },
+  };
+}
+export const kvmGuestInterpreter = kvmGuest(false);
+export const kvmGuestJit = kvmGuest(true);
+
 export const PEERS: Peer[] = [qemu, bochs];
+/** The product measured the way the peers are (process CPU time, zero-iteration run subtracted). */
+export const PRODUCT_RUNS: Peer[] = [kvmGuestInterpreter, kvmGuestJit];

@@ -126,17 +126,8 @@ const hexBytes = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart
 
 /** Run one stream; record its ending, and a failure if the core threw or broke a rule. */
 export function runStream(mode: FuzzMode, seed: number, budget: number, stats: FuzzStats): void {
-  const t = template(mode);
   ram ??= new Uint8Array(RAM_SIZE);
-  ram.set(t.mem);
-  const bytes = streamBytes(seed, mode);
-  ram.set(bytes, t.entry);
-  const bus = new PhysBus();
-  bus.setRegion(0, 0, ram, false);
-  const cpu = new Cpu(bus);
-  setupMode(mode, cpu, ram);
-  ram.set(bytes, t.entry); // setupMode rewrote the tables; the code area is untouched but be explicit
-  randomRegisters(cpu, rng(seed ^ 0x5bd1e995), mode);
+  const { cpu, bytes } = streamMachine(mode, seed, ram);
   const fail = (problem: string) => stats.failures.push({ mode, seed, bytes: hexBytes(bytes), problem });
   stats.streams++;
   const before = cpu.icount;
@@ -177,6 +168,24 @@ export function runStream(mode: FuzzMode, seed: number, budget: number, stats: F
     }
   }
   stats.endings[ending] = (stats.endings[ending] ?? 0) + 1;
+}
+
+/**
+ * The processor of stream `seed` in `mode`, ready to run: the mode's tables in `mem` (RAM_SIZE
+ * bytes, overwritten), the stream's bytes at the entry point, its random registers.
+ */
+export function streamMachine(mode: FuzzMode, seed: number, mem: Uint8Array): { cpu: Cpu; bus: PhysBus; bytes: Uint8Array } {
+  const t = template(mode);
+  mem.set(t.mem);
+  const bytes = streamBytes(seed, mode);
+  mem.set(bytes, t.entry);
+  const bus = new PhysBus();
+  bus.setRegion(0, 0, mem, false);
+  const cpu = new Cpu(bus);
+  setupMode(mode, cpu, mem);
+  mem.set(bytes, t.entry); // setupMode rewrote the tables; the code area is untouched but be explicit
+  randomRegisters(cpu, rng(seed ^ 0x5bd1e995), mode);
+  return { cpu, bus, bytes };
 }
 
 /** True when a word of `msg` is the mnemonic or its stem ("IRET" for iretd). */

@@ -42,6 +42,7 @@ export interface LaunchOptions {
   append?: string;
   initrd?: string;
   gdbPort?: number;
+  jit: boolean;
 }
 
 export interface OptionError { option: string; message: string; }
@@ -93,6 +94,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'exitLog', kind: 'enum', values: ['userspace', 'all'], default: 'userspace', description: "Which exits are logged: only exits to userspace, or every hardware exit too." },
   { name: 'append', kind: 'string', arg: 'TEXT', description: 'Multiboot kernels: the command line after the kernel path in the multiboot information (QEMU -append).' },
   { name: 'initrd', kind: 'string', arg: 'FILE[,FILE...]', description: "Multiboot kernels: modules loaded after the kernel, comma-separated, each 'FILE[ ARGS]' (QEMU -initrd); kvm-unit-tests reads its environment from the first." },
+  { name: 'jit', kind: 'boolean', default: false, description: 'Compile hot guest code to WebAssembly (the block compiler, vm-core/cpu/jit) instead of interpreting it: the same instruction counts, exits, faults and state as the interpreter. It covers integer moves, ALU operations, INC/DEC, LEA and branches of 32- and 64-bit code so far; everything else is interpreted.' },
   { name: 'exitLogSize', kind: 'integer', arg: 'N', default: 10_000, description: 'How many of the newest exits the exit log keeps (the VM Exits view, `run --json` exits); counts by reason always cover every exit.' },
   { name: 'defines', kind: 'map', arg: 'NAME=VALUE', repeatable: true, default: {}, description: 'Preprocessor definitions for assembly sources (%define NAME VALUE).' },
 ];

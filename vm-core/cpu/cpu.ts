@@ -12,6 +12,7 @@ import { FOP_ADD32, FOP_SUB32, FOP_CMP32, FOP_XOR32, FOP_AND32, FOP_OR32, FOP_DE
   FOP_LD32, FOP_ST32, FOP_LD64, FOP_ST64, FOP_ADDM32 } from './insn';
 import { pageWalk, ACC_WRITE, ACC_USER, ACC_FETCH, ACC_IMPLICIT } from './mmu';
 import { defaultEnv, CpuEnv } from './env';
+import { Jit } from './jit/jit';
 import { EVT_NONE, EVT_EXCEPTION, raiseFaultDuringDelivery, instructionBoundary, afterInstruction, checkCodeBreakpoints, noteDataAccess, boundaryWork } from './events';
 
 /** Observer of near calls and returns (the debugger's shadow call stack). */
@@ -120,6 +121,15 @@ export class Cpu extends CpuState {
   /** Bumped whenever the linear->decoded-code mapping may change (chains are only valid within one). */
   private fetchGen = 0;
   private fetchPage: (Insn | undefined)[] = [];
+  /** Guest-physical page number of the page being executed (the block compiler decodes from it). */
+  fetchPpn = 0;
+  /** The block compiler (jit/), or null: the interpreter runs everything (the default). */
+  jit: Jit | null = null;
+  /** Turn the block compiler on or off (off drops every compiled block). */
+  setJit(on: boolean): void {
+    if (!on && this.jit) this.jit.flush();
+    this.jit = on ? (this.jit ?? new Jit(this)) : null;
+  }
 
   /** Pending event (exception/interrupt) to deliver before the next instruction (events.ts). */
   evType = EVT_NONE; evVector = 0; evError = 0; evHasError = false; evInsnLen = 0;
@@ -786,6 +796,7 @@ export class Cpu extends CpuState {
       if (page) {
         this.fetchLin = base;
         this.fetchPage = page;
+        this.fetchPpn = ppn;
         this.fetchHasBp = this.bpPages.size !== 0 && this.bpPages.has(base / PAGE_SIZE);
         const insn = page[lin - base];
         if (insn !== undefined && insn.bits === this.codeBits) return insn;
@@ -855,6 +866,12 @@ export class Cpu extends CpuState {
             if (insn === undefined || insn.bits !== bits) { this.icount = icBase + leftAtStart - left; insn = this.fetchMiss(lin); }
             // Pages with debugger breakpoints are never chained, so only this path checks them.
             if (this.fetchHasBp && this.atBreakpoint(rip)) { this.icount = icBase + leftAtStart - left; return RUN_STOPPED; }
+            // A block head: compiled code runs whole passes of its block that fit in `left` (jit/jit.ts).
+            // Pages with breakpoints never run compiled code; blocks stay in their page.
+            if (this.jit !== null && !this.fetchHasBp) {
+              const n = this.jit.enter(insn, rip, left);
+              if (n > 0) { left -= n; expect = NaN; continue; }
+            }
             if (off > 0 && rip === expect && !this.fetchHasBp && prev!.live && insn.live && this.fetchPage[off] === insn) {
               prev!.next = insn;
               prev!.nextGen = this.fetchGen;

@@ -2,6 +2,7 @@
 // once (decode.ts); the result is converted into an Insn and cached by physical address, so the
 // execute loop never touches WASM-backed objects.
 import type { Cpu } from './cpu';
+import type { JitBlock } from './jit/jit';
 
 export type Handler = (c: Cpu, i: Insn) => void;
 
@@ -69,6 +70,9 @@ export class Insn {
   nextGen = -1;
   /** False once the page it was decoded from is invalidated (code written, map changed). */
   live = true;
+  /** Block compiler (jit/jit.ts): times this block head ran, and its compiled block (null: not compilable). */
+  jitHits = 0;
+  jit: JitBlock | null | undefined = undefined;
   /** The raw bytes, for reports and the hypercall-patching logic. */
   bytes: Uint8Array = EMPTY;
 

@@ -94,10 +94,15 @@ export class DescriptorTable {
 export const XMM_COUNT = 16;
 
 export class CpuState {
+  /**
+   * The state compiled code (jit/) shares with the interpreter: one 64 KiB WebAssembly memory per
+   * processor holding the GPRs at offset 0 (and the block compiler's scratch after them).
+   */
+  readonly wasmMemory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
   /** GPRs as 32-bit halves: R[2n] low, R[2n+1] high. */
-  readonly R = new Int32Array(32);
+  readonly R = new Int32Array(this.wasmMemory.buffer, 0, 32);
   /** The same 16 registers as whole 64-bit bit patterns (copies only: never arithmetic, NaN payloads pass unchanged). */
-  readonly R64 = new Float64Array(this.R.buffer);
+  readonly R64 = new Float64Array(this.wasmMemory.buffer, 0, 16);
   /** RIP as a JS number: a canonical address sign-extended from bit 47 (exact in a double). */
   rip = 0xfff0;
   /** RFLAGS except the arithmetic flags while they are held lazily (see flags.ts). */

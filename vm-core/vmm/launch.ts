@@ -70,6 +70,7 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     notifyUser: o.notifyUser,
     tripleFaultEvent: o.tripleFaultEvent,
     notifyPolicy: o.notifyPolicy,
+    jit: o.jit,
   };
   if (o.memory > 0xc0000000) errors.push('memory: at most 3G below the 4 GiB firmware/MMIO hole');
   return { opts, errors };

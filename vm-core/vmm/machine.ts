@@ -64,6 +64,8 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   modules?: MultibootModule[];
   /** Write the ACPI and MP tables into the BIOS area (default: for multiboot kernels). */
   platformTables?: boolean;
+  /** Run hot guest code compiled to WebAssembly (vm-core/cpu/jit; default off: the interpreter runs everything). */
+  jit?: boolean;
   /** A guest's reset request (port 0x92, 0xCF9, i8042) resets the VM and runs on (default: the run stops, like QEMU -no-reboot). */
   reboot?: boolean;
 }
@@ -255,6 +257,7 @@ export class Machine {
       if (r < 0) throw new MachineConfigError(`KVM_ENABLE_CAP(${capName(c.cap)}) on vCPU ${id} failed: ${errnoName(-r)}`);
     }
     if (id === 0) this.setupBootVcpu(v, mode);
+    if (this.opts.jit) v.cpu.setJit(true);
     this.vcpus.push(v);
   }
 
