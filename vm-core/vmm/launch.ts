@@ -100,7 +100,7 @@ export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial
       catch (e) { errors.push(`initrd: cannot read module ${k} ${file}: ${(e as Error).message}`); }
     }
   }
-  if ((o.append !== undefined || o.initrd) && !loaded.image.multiboot) warnings.push(`append/initrd: ${o.program} is not a multiboot kernel, so they are ignored`);
+  if ((o.append !== undefined || o.initrd) && !loaded.image.multiboot && !loaded.image.linux) warnings.push(`append/initrd: ${o.program} is not a multiboot or Linux kernel, so they are ignored`);
   errors.push(...imageFitsRam(loaded.image, o));
   if (errors.length) return { ok: false, errors, warnings };
   try {

@@ -15,6 +15,7 @@ import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from '
 import { Platform } from './platform';
 import { isaIrqToGsi } from './acpi';
 import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
+import { writeLinuxBootParams, setupLinuxEntry, LinuxBootError } from './linux-boot';
 import { describeInternalError } from './stop-text';
 
 /** Seed 002 (hyperv, hypervOverlay: overlay.ts) and seed 004 (notifyWindow, notifyUser, tripleFaultEvent, notifyPolicy: notify.ts). */
@@ -53,9 +54,9 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   observers?: import('../kvm/observers').KvmObserver[];
   /** Further KVM_ENABLE_CAP calls on the VM, made before any vCPU exists (vCPU caps go to each vCPU). */
   caps?: { cap: number; args: bigint[]; vcpu?: boolean }[];
-  /** Multiboot kernels: the command line after the kernel path (QEMU -append). */
+  /** Multiboot kernels: the command line after the kernel path (QEMU -append); Linux kernels: the kernel command line. */
   cmdline?: string;
-  /** Multiboot kernels: the modules (QEMU -initrd). */
+  /** Multiboot kernels: the modules (QEMU -initrd); Linux kernels: the initrd (several are concatenated, as cpio archives may be). */
   modules?: MultibootModule[];
   /** Write the ACPI and MP tables into the BIOS area (default: for multiboot kernels). */
   platformTables?: boolean;
@@ -126,6 +127,8 @@ export class Machine {
   platform!: Platform;
   /** Where the multiboot information structure was written (multiboot kernels). */
   multibootInfo: number | null = null;
+  /** Where boot_params (the zero page) was written (Linux kernels, linux-boot.ts). */
+  linuxBootParams: number | null = null;
 
   constructor(readonly image: GuestImage | null, readonly opts: MachineOptions = {}) {
     const vendor = opts.vendor ?? 'intel';
@@ -186,7 +189,8 @@ export class Machine {
   private bootProtocol(): void {
     const img = this.image;
     if (!img) return;
-    if (this.opts.platformTables ?? !!img.multiboot) Platform.writeTables(this.mem, this.opts.vcpus ?? 1);
+    if (this.opts.platformTables ?? !!(img.multiboot || img.linux)) Platform.writeTables(this.mem, this.opts.vcpus ?? 1);
+    if (img.linux && !this.opts.entry) { this.linuxBootProtocol(); return; }
     if (!img.multiboot || this.opts.entry) return;
     try {
       const info = writeMultibootInfo(this.mem, img, { cmdline: [img.path, this.opts.cmdline ?? ''].filter((x) => x).join(' '), modules: this.opts.modules ?? [], memSize: this.mem.length });
@@ -197,8 +201,21 @@ export class Machine {
     }
   }
 
+  /** Linux kernels: boot_params, the command line and the initrd (linux-boot.ts). */
+  private linuxBootProtocol(): void {
+    const mods = this.opts.modules ?? [];
+    const initrd = mods.length === 1 ? mods[0].bytes : mods.length ? concatBytes(mods.map((m) => m.bytes)) : undefined;
+    try {
+      this.linuxBootParams = writeLinuxBootParams(this.mem, this.image!, { cmdline: this.opts.cmdline ?? '', initrd, memSize: this.mem.length }).bootParams;
+    } catch (e) {
+      if (e instanceof LinuxBootError) throw new MachineConfigError(e.message);
+      throw e;
+    }
+  }
+
   private setupBootVcpu(v: KvmVcpu, mode: EntryMode): void {
     if (!this.image) return;
+    if (this.linuxBootParams !== null && this.image.linux && !this.opts.entry) { setupLinuxEntry(v, this.mem, this.image.linux, this.linuxBootParams); return; }
     if (this.multibootInfo !== null && !this.opts.entry) setupMultibootEntry(v, this.mem, this.image.entry, this.multibootInfo);
     else setupEntry(v, this.mem, mode, this.image.entry);
   }
@@ -333,6 +350,7 @@ export class Machine {
     this.clearRamForReset();
     this.platform = this.createPlatform();
     this.multibootInfo = null;
+    this.linuxBootParams = null;
     this.resetRequested = null;
     if (this.image) { this.load(this.image); this.bootProtocol(); }
     const mode = this.opts.entry ?? this.defaultEntry();
@@ -476,4 +494,11 @@ export class Machine {
     }
     return '';
   }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
