@@ -41,6 +41,8 @@ export interface LaunchOptions {
   defines: Record<string, string>;
   append?: string;
   initrd?: string;
+  symbols?: string;
+  hideHypervisor: boolean;
   gdbPort?: number;
 }
 
@@ -93,6 +95,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'exitLog', kind: 'enum', values: ['userspace', 'all'], default: 'userspace', description: "Which exits are logged: only exits to userspace, or every hardware exit too." },
   { name: 'append', kind: 'string', arg: 'TEXT', description: 'Kernel command line (QEMU -append): for a Linux kernel the whole command line (e.g. "console=ttyS0"), for a multiboot kernel the text after the kernel path in the multiboot information.' },
   { name: 'initrd', kind: 'string', arg: 'FILE[,FILE...]', description: "Multiboot kernels: modules loaded after the kernel, comma-separated, each 'FILE[ ARGS]' (QEMU -initrd); kvm-unit-tests reads its environment from the first. Linux kernels: the initrd (several files are concatenated)." },
+  { name: 'symbols', kind: 'string', arg: 'FILE', description: "A System.map (nm -n output) whose symbols name functions for breakpoints, disassembly and the call stack, e.g. a kernel's /boot/System.map (Debian ships the real one in linux-image-*-dbg); 64-bit addresses are exact." },
+  { name: 'hideHypervisor', kind: 'boolean', default: false, description: "Bare-metal mode: the vCPUs' CPUID has no hypervisor leaves (0x40000000-0x4FFFFFFF, no \"KVMKVMKVM\") and CPUID.1:ECX.HYPERVISOR clear, so a Linux guest uses no KVM paravirtual feature (kvmclock, PV EOI, PV IPIs...), as QEMU's -cpu ...,kvm=off,-hypervisor." },
   { name: 'exitLogSize', kind: 'integer', arg: 'N', default: 10_000, description: 'How many of the newest exits the exit log keeps (the VM Exits view, `run --json` exits); counts by reason always cover every exit.' },
   { name: 'defines', kind: 'map', arg: 'NAME=VALUE', repeatable: true, default: {}, description: 'Preprocessor definitions for assembly sources (%define NAME VALUE).' },
 ];

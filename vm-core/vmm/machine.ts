@@ -15,6 +15,7 @@ import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from '
 import { Platform } from './platform';
 import { isaIrqToGsi } from './acpi';
 import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
+import { hideHypervisorLeaves } from './bare-metal';
 import { writeLinuxBootParams, setupLinuxEntry, LinuxBootError } from './linux-boot';
 import { describeInternalError } from './stop-text';
 
@@ -60,6 +61,8 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   modules?: MultibootModule[];
   /** Write the ACPI and MP tables into the BIOS area (default: for multiboot kernels). */
   platformTables?: boolean;
+  /** Bare-metal mode: no hypervisor CPUID leaves, CPUID.1:ECX.HYPERVISOR clear (bare-metal.ts). */
+  hideHypervisor?: boolean;
   /** A guest's reset request (port 0x92, 0xCF9, i8042) resets the VM and runs on (default: the run stops, like QEMU -no-reboot). */
   reboot?: boolean;
 }
@@ -244,7 +247,8 @@ export class Machine {
 
   private addVcpu(id: number, mode: EntryMode): void {
     const v = this.vm.createVcpu(id) as KvmVcpu;
-    v.setCpuid2(vcpuCpuid(this.kvm, this.vm, this.opts));
+    const cpuid = vcpuCpuid(this.kvm, this.vm, this.opts);
+    v.setCpuid2(this.opts.hideHypervisor ? hideHypervisorLeaves(cpuid) : cpuid);
     if (this.opts.cpuidBeforeReset) v.reset();
     if (this.opts.enforcePvCpuid) v.enableCap({ cap: U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, args: [1] });
     for (const c of this.opts.caps ?? []) {
