@@ -58,3 +58,21 @@ test('launch --symbols adds the map to the image: the debugger resolves function
   const missing = launch(resolveLaunchOptions({ program: join(dir, 'g.asm'), symbols: join(dir, 'nope.map') }).options);
   assert.ok(!missing.ok && /^symbols: cannot read .*nope\.map/.test(missing.errors[0]));
 });
+
+test('ELF64 symbols of a higher-half kernel (linked at 0xffffffff81000001, loaded at 16 MiB) have the same exact addresses', (t) => {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  if (spawnSync('as', ['--version']).status !== 0 || spawnSync('ld', ['--version']).status !== 0) { t.skip('binutils (as, ld) not installed'); return; }
+  const dir = mkdtempSync(join(tmpdir(), 'hh-'));
+  writeFileSync(join(dir, 'k.s'), '.text\n.globl startup_64\nstartup_64:\n  nop\n  .skip 0x1c0\n.globl native_safe_halt\n.type native_safe_halt,@function\nnative_safe_halt:\n  sti\n  hlt\n  ret\n');
+  const as = spawnSync('as', ['--64', '-o', 'k.o', 'k.s'], { cwd: dir });
+  // Linked high, loaded at 16 MiB (AT), as vmlinux's PT_LOADs are.
+  writeFileSync(join(dir, 'k.ld'), 'ENTRY(startup_64)\nSECTIONS { . = 0xffffffff81000001; .text : AT(0x1000001) { *(.text) } }\n');
+  const ld = spawnSync('ld', ['-T', 'k.ld', '-o', 'k.elf', 'k.o'], { cwd: dir });
+  assert.equal(as.status, 0, as.stderr?.toString()); assert.equal(ld.status, 0, ld.stderr?.toString());
+  const { loadElfFile } = require('../../vm-core/loader/elf') as typeof import('../../vm-core/loader/elf');
+  const r = loadElfFile(join(dir, 'k.elf'));
+  assert.ok(r.ok);
+  const s = r.image.symbols.find((x) => x.name === 'native_safe_halt')!;
+  assert.equal(hex64(s.addr), '0xffffffff810001c2');
+  assert.equal(s.addr, mapAddress('ffffffff810001c2'));
+});
