@@ -41,6 +41,8 @@ export interface LaunchOptions {
   defines: Record<string, string>;
   append?: string;
   initrd?: string;
+  symbols?: string;
+  hideHypervisor: boolean;
   gdbPort?: number;
   jit: boolean;
 }
@@ -63,8 +65,8 @@ export interface OptionSpec {
 }
 
 export const OPTION_SPECS: readonly OptionSpec[] = [
-  { name: 'program', kind: 'string', arg: 'IMAGE', description: 'Guest image: NASM-syntax assembly (.asm/.nasm, assembled on the fly), an ELF32/ELF64 executable, or a flat binary.' },
-  { name: 'format', kind: 'enum', values: ['auto', 'asm', 'flat', 'elf'], default: 'auto', description: 'Image format; auto detects ELF by its magic and assembly by its extension, anything else is flat.' },
+  { name: 'program', kind: 'string', arg: 'IMAGE', description: 'Guest image: NASM-syntax assembly (.asm/.nasm, assembled on the fly), an ELF32/ELF64 executable, a Linux bzImage or vmlinux (booted by the Linux boot protocol), or a flat binary.' },
+  { name: 'format', kind: 'enum', values: ['auto', 'asm', 'flat', 'elf'], default: 'auto', description: 'Image format; auto detects ELF by its magic, a Linux bzImage by its setup header ("HdrS") and assembly by its extension, anything else is flat.' },
   { name: 'load', kind: 'address', arg: 'ADDR', description: 'Guest-physical load address of a flat image (default 0x7C00, like a boot sector).' },
   { name: 'placement', kind: 'enum', values: ['load', 'reset'], default: 'load', description: "Flat images: 'load' places the image at `load`; 'reset' places it so its last byte is at 0xFFFFFFFF, like firmware started from the RESET vector." },
   { name: 'entry', kind: 'enum', values: ['auto', 'reset', 'real', 'protected', 'long'], default: 'auto', description: "How the boot vCPU starts: 'reset' (the architectural RESET state, CS:IP F000:FFF0), 'real' (real mode at the entry point), 'protected' (flat 32-bit protected mode), 'long' (64-bit mode with identity-mapped page tables and a GDT, as KVM selftests prepare vCPUs); auto picks from the image (ELF64 long, ELF32 protected, bits 64/32 sources long/protected, else real)." },
@@ -92,8 +94,10 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'preFixSeed001', kind: 'boolean', default: false, description: 'Reproduce KVM before the seed 001 fixes: CR3 not cleared on RESET/INIT, GUEST_CR0 read before it is ever written.' },
   { name: 'cpuidBeforeReset', kind: 'boolean', default: false, description: 'Set the vCPU\'s CPUID before RESET, so RDX holds CPUID.1.EAX instead of 0x600.' },
   { name: 'exitLog', kind: 'enum', values: ['userspace', 'all'], default: 'userspace', description: "Which exits are logged: only exits to userspace, or every hardware exit too." },
-  { name: 'append', kind: 'string', arg: 'TEXT', description: 'Multiboot kernels: the command line after the kernel path in the multiboot information (QEMU -append).' },
-  { name: 'initrd', kind: 'string', arg: 'FILE[,FILE...]', description: "Multiboot kernels: modules loaded after the kernel, comma-separated, each 'FILE[ ARGS]' (QEMU -initrd); kvm-unit-tests reads its environment from the first." },
+  { name: 'append', kind: 'string', arg: 'TEXT', description: 'Kernel command line (QEMU -append): for a Linux kernel the whole command line (e.g. "console=ttyS0"), for a multiboot kernel the text after the kernel path in the multiboot information.' },
+  { name: 'initrd', kind: 'string', arg: 'FILE[,FILE...]', description: "Multiboot kernels: modules loaded after the kernel, comma-separated, each 'FILE[ ARGS]' (QEMU -initrd); kvm-unit-tests reads its environment from the first. Linux kernels: the initrd (several files are concatenated)." },
+  { name: 'symbols', kind: 'string', arg: 'FILE', description: "A System.map (nm -n output) whose symbols name functions for breakpoints, disassembly and the call stack, e.g. a kernel's /boot/System.map (Debian ships the real one in linux-image-*-dbg); 64-bit addresses are exact." },
+  { name: 'hideHypervisor', kind: 'boolean', default: false, description: "Bare-metal mode: the vCPUs' CPUID has no hypervisor leaves (0x40000000-0x4FFFFFFF, no \"KVMKVMKVM\") and CPUID.1:ECX.HYPERVISOR clear, so a Linux guest uses no KVM paravirtual feature (kvmclock, PV EOI, PV IPIs...), as QEMU's -cpu ...,kvm=off,-hypervisor." },
   { name: 'jit', kind: 'boolean', default: false, description: 'Compile hot guest code to WebAssembly (the block compiler, vm-core/cpu/jit) instead of interpreting it: the same instruction counts, exits, faults and state as the interpreter. It covers integer moves, ALU operations, INC/DEC, LEA and branches of 32- and 64-bit code so far; everything else is interpreted.' },
   { name: 'exitLogSize', kind: 'integer', arg: 'N', default: 10_000, description: 'How many of the newest exits the exit log keeps (the VM Exits view, `run --json` exits); counts by reason always cover every exit.' },
   { name: 'defines', kind: 'map', arg: 'NAME=VALUE', repeatable: true, default: {}, description: 'Preprocessor definitions for assembly sources (%define NAME VALUE).' },

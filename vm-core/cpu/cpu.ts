@@ -348,7 +348,7 @@ export class Cpu extends CpuState {
   /** Stop on an instruction the core does not emulate, naming it (becomes KVM_EXIT_INTERNAL_ERROR). */
   notEmulated(i: Insn, what?: string): never {
     const bytes = Array.from(i.bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
-    const at = `0x${this.insnRip.toString(16)}`;
+    const at = '0x' + BigInt.asUintN(64, BigInt(this.insnRip)).toString(16); // 64-bit addresses as the guest sees them, never "0x-7cfa0686"
     let text = what ?? `instruction '${i.mnemonic}' (${bytes}) at ${at} is not emulated`;
     // Every report names the instruction and its address (a delivery has no instruction of its own).
     if (what !== undefined && !text.includes(at)) {

@@ -275,7 +275,9 @@ function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: ElfSection[], di
     r.pos = off;
     let name: number, value: number, size: number, info: number, shndx: number;
     if (h.is64) {
-      name = r.u32(); info = r.u8(); r.u8(); shndx = r.u16(); value = r.u64(); size = r.u64();
+      name = r.u32(); info = r.u8(); r.u8(); shndx = r.u16();
+      // st_value as the processor's RIP numbers: above 2^63 (a higher-half kernel's 0xffffffff8...) sign-extended, exact.
+      const lo = r.u32(), hi = r.u32(); value = (hi | 0) * 0x1_0000_0000 + lo; size = r.u64();
     } else {
       name = r.u32(); value = r.u32(); size = r.u32(); info = r.u8(); r.u8(); shndx = r.u16();
     }

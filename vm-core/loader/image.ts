@@ -39,7 +39,7 @@ export interface LineEntry {
 }
 
 export interface GuestImage {
-  format: 'asm' | 'flat' | 'elf32' | 'elf64';
+  format: 'asm' | 'flat' | 'elf32' | 'elf64' | 'bzimage';
   /** Path of the file the image came from (absolute when known). */
   path: string;
   segments: ImageSegment[];
@@ -54,6 +54,8 @@ export interface GuestImage {
   functions?: { name: string; low: number; high: number; file?: string; line?: number }[];
   /** A multiboot v1 kernel (header found in its first 8 KiB): the VMM boots it as QEMU's -kernel does. */
   multiboot?: import('./multiboot').MultibootHeader;
+  /** A Linux kernel (bzImage or vmlinux): the VMM boots it by the Linux boot protocol (vmm/linux-boot.ts). */
+  linux?: import('./bzimage').LinuxBootImage;
   /** DWARF sections kept for the debugger's variables, types and unwinding (ELF only), read on demand. */
   debug?: { sections: DebugSections; addressSize: number };
 }

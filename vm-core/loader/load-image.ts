@@ -8,23 +8,25 @@ import { FlatOptions, loadFlatFile } from './flat';
 import type { LoadResult } from './image';
 import { assemble } from './assemble';
 import { findMultibootHeader, loadMultibootAout, MB_AOUT_KLUDGE } from './multiboot';
+import { hasLinuxNote, isBzImage, loadBzImage } from './bzimage';
 
 /** NASM-syntax sources (GNU as files (.s) are built into ELF by the user's toolchain instead). */
 export const ASM_EXTENSIONS = ['.asm', '.nasm'];
 
 export interface LoadImageOptions extends FlatOptions, ElfLoadOptions {
   /** Force a format instead of sniffing. */
-  format?: 'auto' | 'asm' | 'elf' | 'flat';
+  format?: 'auto' | 'asm' | 'elf' | 'flat' | 'bzimage';
   /** Preprocessor definitions for assembly sources (like nasm -D). */
   defines?: Record<string, string>;
 }
 
-export type ImageKind = 'asm' | 'elf' | 'flat';
+export type ImageKind = 'asm' | 'elf' | 'flat' | 'bzimage';
 
-/** Decides how to load `path`: ELF magic first, then assembly extensions, else flat. */
+/** Decides how to load `path`: ELF magic first, then a Linux bzImage ("HdrS"), then assembly extensions, else flat. */
 export function sniffImageKind(path: string): ImageKind {
-  const head = readHead(path, 4);
+  const head = readHead(path, 0x210);
   if (head && isElf(head)) return 'elf';
+  if (head && isBzImage(head)) return 'bzimage';
   if (ASM_EXTENSIONS.includes(extname(path).toLowerCase())) return 'asm';
   return 'flat';
 }
@@ -64,7 +66,10 @@ export function loadImage(path: string, opts: LoadImageOptions = {}): LoadResult
     }
   }
   switch (kind) {
-    case 'elf': return withMultiboot(loadElfFile(abs, opts), abs);
+    case 'elf': return withLinux(withMultiboot(loadElfFile(abs, opts), abs), abs);
+    case 'bzimage':
+      try { return loadBzImage(readFileSync(abs), abs); }
+      catch (e) { return { ok: false, diagnostics: [{ file: abs, line: 0, column: 0, severity: 'error', message: `bzImage: cannot read file: ${(e as Error).message}` }] }; }
     case 'asm': {
       // An assembled kernel with a multiboot header in its first 8 KiB is booted by multiboot too.
       const r = withEmptyCheck(assembleSource(abs, opts), abs);
@@ -92,6 +97,21 @@ function withMultiboot(r: LoadResult, path: string): LoadResult {
   if (!r.ok) return r;
   const h = findMultibootHeader(readHead(path, 8192) ?? new Uint8Array(0));
   if (h) r.image.multiboot = h;
+  return r;
+}
+
+/**
+ * A 64-bit vmlinux (an ELF with the kernel's "Linux"/"Xen" notes, no multiboot header) is booted by the
+ * Linux 64-bit boot protocol at its e_entry (startup_64, a physical address), its segments placed at p_paddr.
+ */
+function withLinux(r: LoadResult, path: string): LoadResult {
+  if (!r.ok || r.image.multiboot || r.image.format !== 'elf64') return r;
+  let bytes: Uint8Array;
+  try { bytes = readFileSync(path); } catch { return r; }
+  if (!hasLinuxNote(bytes)) return r;
+  const lo = Math.min(...r.image.segments.map((s) => s.addr));
+  const hi = Math.max(...r.image.segments.map((s) => s.addr + Math.max(s.memSize, s.bytes.length)));
+  r.image.linux = { kind: 'vmlinux', entry: r.image.entry, loadAddr: lo, initSize: hi - lo };
   return r;
 }
 

@@ -57,6 +57,9 @@ class TableWriter {
 }
 
 /** Generic Address Structure (§5.2.3.2) in system I/O space. */
+/** AML: Name (_S5, Package (4) { 0, 0, 0, 0 }): SLP_TYP 0 for S5, as QEMU's PIIX4 DSDT declares it. */
+export const AML_S5 = Uint8Array.of(0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00);
+
 function gasIo(dv: DataView, at: number, port: number, bits: number, access: number): void {
   dv.setUint8(at, 1); dv.setUint8(at + 1, bits); dv.setUint8(at + 2, 0); dv.setUint8(at + 3, access);
   dv.setUint32(at + 4, port, true); dv.setUint32(at + 8, 0, true);
@@ -72,7 +75,9 @@ export function writeAcpiTables(mem: Uint8Array, cfg: PlatformTablesConfig): num
   mem.fill(0, facs, facs + 64);
   ascii(mem, facs, 'FACS'); dv.setUint32(facs + 4, 64, true); mem[facs + 32] = 2; // version
   w.at += 64;
-  const dsdt = w.table('DSDT', 2, () => 36); // no AML objects: the devices are fixed and described by the other tables
+  // The devices are fixed and described by the other tables; the only AML object is \_S5, the soft-off
+  // sleep type a guest writes to PM1a_CNT (ACPI §7.4.2): Linux registers acpi_power_off only when it exists.
+  const dsdt = w.table('DSDT', 2, (_, s) => { mem.set(AML_S5, s + 36); return 36 + AML_S5.length; });
   const fadt = w.table('FACP', 3, (_, s) => {
     const len = 244; // ACPI 2.0 FADT (revision 3)
     mem.fill(0, s + 36, s + len);

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { loadImage } from '../loader/load-image';
 import { formatDiagnostic, hex64, type GuestImage } from '../loader/image';
 import type { LaunchOptions } from '../config/launch-options';
+import { addSystemMap, parseSystemMap } from '../loader/system-map';
 import * as U from '../kvm/uapi';
 import { Machine, MachineConfigError, type MachineOptions } from './machine';
 
@@ -71,6 +72,7 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     tripleFaultEvent: o.tripleFaultEvent,
     notifyPolicy: o.notifyPolicy,
     jit: o.jit,
+    hideHypervisor: o.hideHypervisor || undefined,
   };
   if (o.memory > 0xc0000000) errors.push('memory: at most 3G below the 4 GiB firmware/MMIO hole');
   return { opts, errors };
@@ -91,6 +93,14 @@ export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial
     return { ok: false, errors: loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic), warnings };
   }
   const { opts, errors } = machineOptions(o);
+  if (o.symbols) {
+    const file = resolve(baseDir, o.symbols);
+    let text: string | undefined;
+    try { text = readFileSync(file, 'latin1'); } catch (e) { errors.push(`symbols: cannot read ${file}: ${(e as Error).message}`); }
+    const map = text === undefined ? undefined : parseSystemMap(text, file);
+    if (map && 'error' in map) errors.push(`symbols: ${map.error}`);
+    else if (map) addSystemMap(loaded.image, map);
+  }
   if (o.append !== undefined) opts.cmdline = o.append;
   if (o.initrd) {
     opts.modules = [];
@@ -101,7 +111,7 @@ export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial
       catch (e) { errors.push(`initrd: cannot read module ${k} ${file}: ${(e as Error).message}`); }
     }
   }
-  if ((o.append !== undefined || o.initrd) && !loaded.image.multiboot) warnings.push(`append/initrd: ${o.program} is not a multiboot kernel, so they are ignored`);
+  if ((o.append !== undefined || o.initrd) && !loaded.image.multiboot && !loaded.image.linux) warnings.push(`append/initrd: ${o.program} is not a multiboot or Linux kernel, so they are ignored`);
   errors.push(...imageFitsRam(loaded.image, o));
   if (errors.length) return { ok: false, errors, warnings };
   try {

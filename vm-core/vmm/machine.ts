@@ -20,6 +20,8 @@ import type { kvm_pic_state } from '../kvm/i8259';
 import type { kvm_ioapic_state } from '../kvm/ioapic';
 import type { kvm_pit_state2 } from '../kvm/i8254';
 import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
+import { hideHypervisorLeaves } from './bare-metal';
+import { writeLinuxBootParams, setupLinuxEntry, LinuxBootError } from './linux-boot';
 import { describeInternalError } from './stop-text';
 
 /** Seed 002 (hyperv, hypervOverlay: overlay.ts) and seed 004 (notifyWindow, notifyUser, tripleFaultEvent, notifyPolicy: notify.ts). */
@@ -58,14 +60,16 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   observers?: import('../kvm/observers').KvmObserver[];
   /** Further KVM_ENABLE_CAP calls on the VM, made before any vCPU exists (vCPU caps go to each vCPU). */
   caps?: { cap: number; args: bigint[]; vcpu?: boolean }[];
-  /** Multiboot kernels: the command line after the kernel path (QEMU -append). */
+  /** Multiboot kernels: the command line after the kernel path (QEMU -append); Linux kernels: the kernel command line. */
   cmdline?: string;
-  /** Multiboot kernels: the modules (QEMU -initrd). */
+  /** Multiboot kernels: the modules (QEMU -initrd); Linux kernels: the initrd (several are concatenated, as cpio archives may be). */
   modules?: MultibootModule[];
   /** Write the ACPI and MP tables into the BIOS area (default: for multiboot kernels). */
   platformTables?: boolean;
   /** Run hot guest code compiled to WebAssembly (vm-core/cpu/jit; default off: the interpreter runs everything). */
   jit?: boolean;
+  /** Bare-metal mode: no hypervisor CPUID leaves, CPUID.1:ECX.HYPERVISOR clear (bare-metal.ts). */
+  hideHypervisor?: boolean;
   /** A guest's reset request (port 0x92, 0xCF9, i8042) resets the VM and runs on (default: the run stops, like QEMU -no-reboot). */
   reboot?: boolean;
 }
@@ -135,6 +139,8 @@ export class Machine {
   platform!: Platform;
   /** Where the multiboot information structure was written (multiboot kernels). */
   multibootInfo: number | null = null;
+  /** Where boot_params (the zero page) was written (Linux kernels, linux-boot.ts). */
+  linuxBootParams: number | null = null;
 
   constructor(readonly image: GuestImage | null, readonly opts: MachineOptions = {}) {
     const vendor = opts.vendor ?? 'intel';
@@ -206,7 +212,8 @@ export class Machine {
   private bootProtocol(): void {
     const img = this.image;
     if (!img) return;
-    if (this.opts.platformTables ?? !!img.multiboot) Platform.writeTables(this.mem, this.opts.vcpus ?? 1);
+    if (this.opts.platformTables ?? !!(img.multiboot || img.linux)) Platform.writeTables(this.mem, this.opts.vcpus ?? 1);
+    if (img.linux && !this.opts.entry) { this.linuxBootProtocol(); return; }
     if (!img.multiboot || this.opts.entry) return;
     try {
       const info = writeMultibootInfo(this.mem, img, { cmdline: [img.path, this.opts.cmdline ?? ''].filter((x) => x).join(' '), modules: this.opts.modules ?? [], memSize: this.mem.length });
@@ -217,8 +224,21 @@ export class Machine {
     }
   }
 
+  /** Linux kernels: boot_params, the command line and the initrd (linux-boot.ts). */
+  private linuxBootProtocol(): void {
+    const mods = this.opts.modules ?? [];
+    const initrd = mods.length === 1 ? mods[0].bytes : mods.length ? concatBytes(mods.map((m) => m.bytes)) : undefined;
+    try {
+      this.linuxBootParams = writeLinuxBootParams(this.mem, this.image!, { cmdline: this.opts.cmdline ?? '', initrd, memSize: this.mem.length }).bootParams;
+    } catch (e) {
+      if (e instanceof LinuxBootError) throw new MachineConfigError(e.message);
+      throw e;
+    }
+  }
+
   private setupBootVcpu(v: KvmVcpu, mode: EntryMode): void {
     if (!this.image) return;
+    if (this.linuxBootParams !== null && this.image.linux && !this.opts.entry) { setupLinuxEntry(v, this.mem, this.image.linux, this.linuxBootParams); return; }
     if (this.multibootInfo !== null && !this.opts.entry) setupMultibootEntry(v, this.mem, this.image.entry, this.multibootInfo);
     else setupEntry(v, this.mem, mode, this.image.entry);
   }
@@ -247,7 +267,8 @@ export class Machine {
 
   private addVcpu(id: number, mode: EntryMode): void {
     const v = this.vm.createVcpu(id) as KvmVcpu;
-    v.setCpuid2(vcpuCpuid(this.kvm, this.vm, this.opts));
+    const cpuid = vcpuCpuid(this.kvm, this.vm, this.opts);
+    v.setCpuid2(this.opts.hideHypervisor ? hideHypervisorLeaves(cpuid) : cpuid);
     if (this.opts.cpuidBeforeReset) v.reset();
     if (this.opts.enforcePvCpuid) v.enableCap({ cap: U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, args: [1] });
     if (this.hypervSynic) v.enableCap({ cap: U.KVM_CAP_HYPERV_SYNIC2, args: [0] });
@@ -361,6 +382,7 @@ export class Machine {
     }
     this.platform = this.createPlatform();
     this.multibootInfo = null;
+    this.linuxBootParams = null;
     this.resetRequested = null;
     if (this.image) { this.load(this.image); this.bootProtocol(); }
     const mode = this.opts.entry ?? this.defaultEntry();
@@ -504,4 +526,11 @@ export class Machine {
     }
     return '';
   }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }

@@ -84,7 +84,7 @@ function readStack(c: Cpu, w: number, n: number, skip = 0): number[] {
 }
 
 function notEmulated(c: Cpu, what: string): never {
-  return c.notEmulated(c.cur!, `${what} at 0x${c.insnRip.toString(16)} is not emulated`);
+  return c.notEmulated(c.cur!, `${what} at 0x${BigInt.asUintN(64, BigInt(c.insnRip)).toString(16)} is not emulated`);
 }
 
 /** Check a branch target offset against the new CS (limit, or canonical for 64-bit code). */
