@@ -562,7 +562,11 @@ export class NestedVmx implements KvmNestedOps {
       m.write(F.GUEST_DR7, c12.get(F.GUEST_DR7));
       m.write(F.GUEST_IA32_DEBUGCTL, c12.get(F.GUEST_IA32_DEBUGCTL));
     }
-    if (entry & F.VM_ENTRY_LOAD_IA32_PAT) m.write(F.GUEST_IA32_PAT, c12.get(F.GUEST_IA32_PAT));
+    if (entry & F.VM_ENTRY_LOAD_IA32_PAT) {
+      const s = vmcs12FieldSlot(F.GUEST_IA32_PAT)!.slot;
+      a.pat[0] = c12.lo[s] | 0; a.pat[1] = c12.hi[s] | 0;
+      m.write(F.GUEST_IA32_PAT, c12.get(F.GUEST_IA32_PAT));
+    }
     m.write(F.GUEST_INTERRUPTIBILITY_INFO, c12.get32(F.GUEST_INTERRUPTIBILITY_INFO));
     m.write(F.GUEST_PENDING_DBG_EXCEPTIONS, c12.get(F.GUEST_PENDING_DBG_EXCEPTIONS));
     m.write(F.GUEST_ACTIVITY_STATE, c12.get32(F.GUEST_ACTIVITY_STATE));
@@ -704,7 +708,11 @@ export class NestedVmx implements KvmNestedOps {
     m.write(F.GUEST_SYSENTER_EIP, c12.get(F.HOST_IA32_SYSENTER_EIP));
     m.write(F.GUEST_IDTR_BASE, c12.get(F.HOST_IDTR_BASE)); m.write(F.GUEST_IDTR_LIMIT, 0xffff);
     m.write(F.GUEST_GDTR_BASE, c12.get(F.HOST_GDTR_BASE)); m.write(F.GUEST_GDTR_LIMIT, 0xffff);
-    if (exitCtl & F.VM_EXIT_LOAD_IA32_PAT) m.write(F.GUEST_IA32_PAT, c12.get(F.HOST_IA32_PAT));
+    if (exitCtl & F.VM_EXIT_LOAD_IA32_PAT) {
+      const s = vmcs12FieldSlot(F.HOST_IA32_PAT)!.slot;
+      v.arch.pat[0] = c12.lo[s] | 0; v.arch.pat[1] = c12.hi[s] | 0;
+      m.write(F.GUEST_IA32_PAT, c12.get(F.HOST_IA32_PAT));
+    }
     // Segments (SDM 28.5.2): CS a flat code segment, data segments flat or unusable when null.
     const seg = (s: number, sel: number, base: number, limit: number, ar: number) => {
       m.write(F.SEG_SELECTOR[s], sel); m.write(F.SEG_BASE[s], base); m.write(F.SEG_LIMIT[s], limit); m.write(F.SEG_AR[s], ar);
@@ -861,7 +869,8 @@ export class NestedVmx implements KvmNestedOps {
     const m0 = c12.get32(F.CR0_GUEST_HOST_MASK), s0 = c12.get32(F.CR0_READ_SHADOW);
     switch (type) {
       case 0: {
-        const val = kvm_register_read(this.v, reg);
+        // Only the low 32 bits matter against the masks (exact: a 64-bit value may not fit a double).
+        const val = reg === 4 ? kvm_register_read(this.v, reg) >>> 0 : this.v.arch.regs[2 * reg] >>> 0;
         if (cr === 0) return (m0 & ((val ^ s0) | 0)) !== 0;
         if (cr === 3) return (exec & F.CPU_BASED_CR3_LOAD_EXITING) !== 0;
         if (cr === 4) return (c12.get32(F.CR4_GUEST_HOST_MASK) & ((val ^ c12.get32(F.CR4_READ_SHADOW)) | 0)) !== 0;
