@@ -42,10 +42,9 @@ import {
 import { kvm_find_cpuid_entry } from '../x86/cpuid';
 import { ACC_USER, ACC_WRITE } from '../../cpu/mmu';
 import { CR0_PE, CR0_PG, CR4_PAE, CR4_VMXE, EFER_LMA, EFER_LME } from '../../cpu/state';
-import { UD_VECTOR, KVM_MSR_EXIT_REASON_INVAL } from '../uapi';
+import { UD_VECTOR } from '../uapi';
 import { kvm_cpu_has_interrupt } from '../x86/run';
 
-void KVM_MSR_EXIT_REASON_INVAL;
 const TWO32 = 4294967296;
 const INVALID_GPA = -1;
 
@@ -321,7 +320,8 @@ export class NestedVmx implements KvmNestedOps {
     const loc = enc < TWO32 ? vmcs12FieldSlot(enc) : null;
     if (!loc) return this.nested_vmx_failValid(VMXERR_UNSUPPORTED_VMCS_COMPONENT);
     const c12 = this.vmcs12();
-    let lo = loc.high ? c12.hi[loc.slot] : c12.lo[loc.slot], hi = loc.high ? 0 : c12.hi[loc.slot];
+    const lo = loc.high ? c12.hi[loc.slot] : c12.lo[loc.slot];
+    let hi = loc.high ? 0 : c12.hi[loc.slot];
     if (!is_64_bit_mode(v)) hi = 0;
     if (info & (1 << 10)) {
       kvm_register_write_raw(v, (info >> 3) & 15, lo | 0, hi | 0);
@@ -332,7 +332,6 @@ export class NestedVmx implements KvmNestedOps {
       if (len === 8) dv.setUint32(4, hi >>> 0, true);
       if (!this.guestAccess(this.get_vmx_mem_address(this.vmx.get_exit_qual(), info), b, true)) return 1;
     }
-    lo = 0;
     return this.nested_vmx_succeed();
   }
 
@@ -361,7 +360,6 @@ export class NestedVmx implements KvmNestedOps {
     const c12 = this.vmcs12();
     if (loc.high) c12.hi[loc.slot] = lo >>> 0;
     else c12.setHalves(loc.slot, enc & ~1, lo, hi);
-    // The access-rights fields keep only their defined bits (vmcs12 stores them as written, KVM masks at use).
     return this.nested_vmx_succeed();
   }
 
@@ -482,7 +480,6 @@ export class NestedVmx implements KvmNestedOps {
     if (launch) c12.launchState = 1;
     this.nested_run_pending = true;
     this.stats.nestedEntries++;
-    // L2 in the HLT activity state waits for an event (nested_vmx_run: kvm_emulate_halt_noskip).
     return 1;
   }
 
@@ -973,4 +970,3 @@ H[EXIT_REASON_VMLAUNCH] = nestedHandler((n) => n.nested_vmx_run(true));
 H[EXIT_REASON_VMRESUME] = nestedHandler((n) => n.nested_vmx_run(false));
 // INVEPT/INVVPID/VMFUNC: EPT, VPID and VM functions are not advertised to L1, so they are #UD.
 export { INVALID_GPA };
-void kvm_rip_read;
