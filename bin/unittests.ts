@@ -89,7 +89,7 @@ export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTim
   if (t.arch && t.arch !== 'x86_64') return plan(`arch = ${t.arch} (the build is x86_64)`);
   if (t.accel && t.accel !== 'kvm') return plan(`accel = ${t.accel} (this is KVM)`);
   if (t.groups.includes('nodefault') && !explicit) return plan('nodefault group (name the test to run it)');
-  const lacking: Record<string, string> = { vmx: 'nested VMX is not modelled', svm: 'nested SVM is not modelled', pmu: 'the PMU is not modelled', nested: 'nesting is not modelled' };
+  const lacking: Record<string, string> = { svm: 'nested SVM is not modelled', pmu: 'the PMU is not modelled', nested: 'nesting is not modelled' };
   for (const g of t.groups) if (lacking[g]) return plan(lacking[g]);
   const file = join(dir, 'x86', t.file);
   if (!t.file || !existsSync(file)) return plan(`${t.file || 'no file'} is not built`);
@@ -106,7 +106,8 @@ export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTim
     if (opt === '-cpu') {
       const flags = (w[++k] ?? '').split(',');
       for (const f of flags) {
-        if (f === '+vmx' || f === '+svm') return plan(`-cpu ${f}: nested ${f.slice(1).toUpperCase()} is not modelled`);
+        if (f === '+vmx') { if (!argv.includes('--nested')) argv.push('--nested'); continue; }
+        if (f === '+svm') return plan(`-cpu ${f}: nested SVM is not modelled`);
         if (f === 'vendor=AuthenticAMD') argv.push('--vendor', 'amd');
         else if (f === 'vendor=GenuineIntel') argv.push('--vendor', 'intel');
         else if (/^hv[-_]/.test(f)) { if (!argv.includes('--hyperv')) argv.push('--hyperv'); }

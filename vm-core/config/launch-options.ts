@@ -34,6 +34,7 @@ export interface LaunchOptions {
   interceptAcDb: boolean;
   tscKhz: number;
   unrestrictedGuest: boolean;
+  nested: boolean;
   preFixSeed001: boolean;
   cpuidBeforeReset: boolean;
   exitLog: 'userspace' | 'all';
@@ -91,6 +92,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'tscKhz', kind: 'integer', arg: 'KHZ', default: 2_000_000, description: 'Virtual TSC frequency in kHz (KVM_SET_TSC_KHZ). Time is virtual: one guest instruction is one TSC cycle, so the default 2 GHz makes an instruction 0.5 ns for kvmclock, the LAPIC timer and HLT with a timer armed.' },
   { name: 'interceptAcDb', kind: 'boolean', default: true, description: 'KVM intercepts #AC and #DB (as since the 2015 CVE fixes), turning endless #AC/#DB delivery chains into exit storms; off, the processor delivers them itself and only a Notify VM exit can break the loop (seed 004).' },
   { name: 'unrestrictedGuest', kind: 'boolean', default: true, description: 'Model VMX unrestricted guest; off, KVM emulates real mode and invalid guest state (seed 000 flaw #4).' },
+  { name: 'nested', kind: 'boolean', default: false, description: 'kvm_intel.nested: VMX for the guest (CPUID VMX bit, IA32_FEATURE_CONTROL, IA32_VMX_* MSRs, VMXON and the VMX instructions), so it can run an L2 guest. Intel only; off by default as before Linux 4.20.' },
   { name: 'preFixSeed001', kind: 'boolean', default: false, description: 'Reproduce KVM before the seed 001 fixes: CR3 not cleared on RESET/INIT, GUEST_CR0 read before it is ever written.' },
   { name: 'cpuidBeforeReset', kind: 'boolean', default: false, description: 'Set the vCPU\'s CPUID before RESET, so RDX holds CPUID.1.EAX instead of 0x600.' },
   { name: 'exitLog', kind: 'enum', values: ['userspace', 'all'], default: 'userspace', description: "Which exits are logged: only exits to userspace, or every hardware exit too." },

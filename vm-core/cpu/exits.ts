@@ -83,6 +83,8 @@ export class HwExitInfo {
   isString = false;
   isRep = false;
   msr = 0;
+  /** VM-exit instruction information (SDM Vol. 3C 28.2.5): the VMX instructions' operands. */
+  insnInfo = 0;
   /** Human-readable detail (the instruction for UNEMULATED). */
   message = '';
   /** Raw bytes of the instruction that exited, when it was one. */
@@ -91,6 +93,6 @@ export class HwExitInfo {
   reset(): void {
     this.reason = 0; this.qual = 0; this.instrLen = 0; this.intrInfo = 0; this.intrError = 0;
     this.idtVectoringInfo = 0; this.idtVectoringError = 0; this.gpa = 0; this.gla = 0; this.port = 0;
-    this.size = 0; this.isIn = false; this.isString = false; this.isRep = false; this.msr = 0; this.message = '';
+    this.size = 0; this.isIn = false; this.isString = false; this.isRep = false; this.msr = 0; this.insnInfo = 0; this.message = '';
   }
 }

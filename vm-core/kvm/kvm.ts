@@ -17,7 +17,7 @@ export class Kvm {
   getApiVersion(): number { return KVM_API_VERSION; }
   /** KVM_CHECK_EXTENSION on /dev/kvm (KVM_CAP_EXIT_HYPERCALL returns the valid mask, 1 << 12). */
   checkExtension(cap: number, vendor: 'intel' | 'amd' = 'intel'): number { return kvmCheckExtension(cap, vendor); }
-  getSupportedCpuid(vendor: 'intel' | 'amd' = 'intel'): kvm_cpuid_entry2[] { return kvm_get_supported_cpuid(vendor); }
+  getSupportedCpuid(vendor: 'intel' | 'amd' = 'intel', nested = false): kvm_cpuid_entry2[] { return kvm_get_supported_cpuid(vendor, nested); }
   /** KVM_GET_SUPPORTED_HV_CPUID on /dev/kvm (KVM_CAP_SYS_HYPERV_CPUID). */
   getSupportedHvCpuid(): kvm_cpuid_entry2[] { return kvm_get_hv_cpuid(); }
   createVm(o: CreateVmOptions = {}): KvmVm { return new KvmVm(o.vendor ?? 'intel', o.options ?? {}); }

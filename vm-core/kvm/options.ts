@@ -36,6 +36,12 @@ export interface VmOptions {
    * instruction takes (0.5 ns at 2 GHz) for kvmclock, the LAPIC timer and Hyper-V reference time.
    */
   tscKhz?: number;
+  /**
+   * kvm_intel.nested: VMX for the guest (CPUID.1:ECX.VMX in KVM_GET_SUPPORTED_CPUID, IA32_FEATURE_CONTROL,
+   * the IA32_VMX_* MSRs, VMXON and the VMX instructions; vmx/nested.ts). Default false, as the
+   * module parameter was before Linux 4.20 (it defaults to 1 since); Intel only.
+   */
+  nested?: boolean;
 }
 
 export interface ResolvedVmOptions {
@@ -46,6 +52,7 @@ export interface ResolvedVmOptions {
   livelockThreshold: number;
   interceptAcDb: boolean;
   tscKhz: number | undefined;
+  nested: boolean;
 }
 
 export function resolveVmOptions(o: VmOptions = {}): ResolvedVmOptions {
@@ -57,5 +64,6 @@ export function resolveVmOptions(o: VmOptions = {}): ResolvedVmOptions {
     livelockThreshold: o.livelockThreshold ?? 10000,
     interceptAcDb: o.interceptAcDb ?? true,
     tscKhz: o.tscKhz,
+    nested: o.nested ?? false,
   };
 }

@@ -44,6 +44,10 @@ export class KvmVcpu {
   readonly stats: VcpuStats = { exits: 0, hypercalls: 0, userspaceExits: 0 };
   /** Scratch for MSR reads (kvm_get_msr). */
   msrValue = 0;
+  /** Set by kvm_get_msr when the value is in msrLo/msrHi exactly (a 64-bit value a double cannot hold). */
+  msrExact = false;
+  msrLo = 0;
+  msrHi = 0;
   /** Writes of the last hypercall patch (seed 000), for tests and the debugger. */
   readonly patchWrites: { gpa: number; bytes: number[] }[] = [];
   /** Instructions retired through the emulator. */
@@ -338,7 +342,7 @@ export class KvmVcpu {
     let n = 0;
     for (const e of entries) {
       if (kvm_get_msr(this, e.index, true) !== 0) break;
-      e.data = u64(this.msrValue);
+      e.data = this.msrExact ? (BigInt(this.msrHi >>> 0) << 32n) | BigInt(this.msrLo >>> 0) : u64(this.msrValue);
       n++;
     }
     return n;

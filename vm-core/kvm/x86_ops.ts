@@ -53,8 +53,35 @@ export interface KvmVendorView {
   unmodelledEntryFailure(longMode: boolean, cr4Pae: boolean, csL: number, csD: number): string | null;
 }
 
+/**
+ * struct kvm_x86_nested_ops (kvm_host.h) plus what x86.c asks of nested state: present on VMX
+ * vCPUs (kvm/vmx/nested.ts). Everything returns at once when nesting is off.
+ */
+export interface KvmNestedOps {
+  /** is_guest_mode: L2 is running (vmcs02 loaded). */
+  is_guest_mode(): boolean;
+  /** The level the vCPU runs: 1 or 2. */
+  readonly level: number;
+  /** kvm_check_nested_events (vmx_check_nested_events): false while events are blocked (nested_run_pending). */
+  check_events(): boolean;
+  /** nested_ops->triple_fault (nested_vmx_triple_fault): a TRIPLE_FAULT exit to L1. */
+  triple_fault(): void;
+  /** vmx_leave_nested and free_nested: vCPU RESET / INIT with nested state (seed 001). */
+  leave_nested(): void;
+  /** vmx_apic_init_signal_blocked: INIT is latched in VMX root operation. */
+  init_signal_blocked(): boolean;
+  /** IA32_FEATURE_CONTROL and the IA32_VMX_* MSRs (vmx_get_msr / vmx_set_msr); KVM_MSR_RET_*. */
+  get_msr(msr: number, hostInitiated: boolean): number;
+  set_msr(msr: number, lo: number, hi: number, hostInitiated: boolean): number;
+  /** vmx_is_valid_cr4's nested part: VMXE allowed (nested_vmx_allowed) and kept while in VMX operation. */
+  cr4_vmxe_allowed(): boolean;
+  is_valid_cr4(cr4: number): boolean;
+}
+
 export interface KvmX86Ops {
   readonly name: 'vmx' | 'svm';
+  /** Nested virtualization (VMX only). */
+  readonly nested?: KvmNestedOps;
   /** The debugger's side-effect-free view of the vendor state. */
   readonly view: KvmVendorView;
   /** Trace every control-block access to the VM's observers (null: no tracing, the fast path). */

@@ -60,7 +60,7 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     irqchip: o.irqchip,
     disableQuirks: q.mask || undefined,
     caps,
-    vm: { hypercallPolicy: o.hypercallPolicy, unrestrictedGuest: o.unrestrictedGuest, preFixSeed001: o.preFixSeed001, interceptAcDb: o.interceptAcDb, tscKhz: o.tscKhz },
+    vm: { hypercallPolicy: o.hypercallPolicy, unrestrictedGuest: o.unrestrictedGuest, preFixSeed001: o.preFixSeed001, interceptAcDb: o.interceptAcDb, tscKhz: o.tscKhz, nested: o.nested },
     maxInsns: o.maxInstructions > 0 ? o.maxInstructions : Infinity,
     logHardwareExits: o.exitLog === 'all',
     exitLogSize: o.exitLogSize,

@@ -25,7 +25,7 @@ export function configureHypervVm(vm: KvmVm, o: HypervMachineOptions): number {
 
 /** The CPUID a vCPU gets: Hyper-V's leaves first with `hyperv` (as QEMU lays them out). */
 export function vcpuCpuid(kvm: Kvm, vm: KvmVm, o: HypervMachineOptions): U.kvm_cpuid_entry2[] {
-  const base = kvm.getSupportedCpuid(vm.vendor);
+  const base = kvm.getSupportedCpuid(vm.vendor, vm.options.nested);
   return o.hyperv || o.hypervOverlay ? withHypervCpuid(base, vm.irqchip) : base;
 }
 

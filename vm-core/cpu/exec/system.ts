@@ -3,7 +3,7 @@
 // RDPMC, PAUSE, MONITOR/MWAIT, XGETBV/XSETBV, INVD/WBINVD, RDRAND/RDSEED, VMCALL/VMMCALL, the VMX
 // instructions, UD0/UD1/UD2. Exit qualifications use the layouts of SDM Vol. 3C 28.2.1.
 import type { Cpu } from '../cpu';
-import { Insn, K_IMM, K_MEM, K_REG } from '../insn';
+import { BASE_RIP, Insn, K_IMM, K_MEM, K_REG } from '../insn';
 import { defineMatching, memLin, readAt, regVal, setRegVal, writeAt } from './operands';
 import {
   EXIT_REASON_CPUID, EXIT_REASON_CR_ACCESS, EXIT_REASON_DR_ACCESS, EXIT_REASON_HLT, EXIT_REASON_INVD,
@@ -495,10 +495,45 @@ const VMX_EXITS: [RegExp, number][] = [
   [/^Invvpid_r(32|64)_m128$/, EXIT_REASON_INVVPID], [/^Vmfunc$/, EXIT_REASON_VMFUNC],
 ];
 for (const [re, reason] of VMX_EXITS) {
-  defineMatching(re, (c: Cpu) => {
-    if (c.intercepts.vmx && c.vendor === 'intel') return c.vmExit(reason);
-    c.ud();
+  defineMatching(re, (c: Cpu, i: Insn) => {
+    if (!c.intercepts.vmx || c.vendor !== 'intel') c.ud();
+    const e = c.beginExit(reason, 0);
+    vmxInstructionInfo(c, i, reason, e);
+    c.endExit();
   });
+}
+
+/**
+ * The exit qualification (the memory operand's displacement) and VM-exit instruction information
+ * of a VMX instruction (SDM Vol. 3C 28.2.1 Table 28-1, 28.2.5 Table 28-13): scaling 1:0, reg1 6:3,
+ * address size 9:7, register operand 10, segment 17:15, index 21:18 (invalid 22), base 26:23
+ * (invalid 27), reg2 31:28. A RIP-relative operand is reported as its full offset with no base.
+ */
+function vmxInstructionInfo(c: Cpu, i: Insn, reason: number, e: { qual: number; insnInfo: number }): void {
+  // Which operand is the r/m one and which the register-only one (reg2).
+  let rm = -1, reg2 = -1;
+  if (reason === EXIT_REASON_VMREAD) { rm = 0; reg2 = i.r1; }
+  else if (reason === EXIT_REASON_VMWRITE || reason === EXIT_REASON_INVEPT || reason === EXIT_REASON_INVVPID) {
+    rm = 1; reg2 = i.r0;
+  } else if (i.k0 === K_MEM) rm = 0;
+  let info = (reg2 >= 0 ? (reg2 & 15) << 28 : 0) >>> 0;
+  info |= (i.asz === 16 ? 0 : i.asz === 32 ? 1 : 2) << 7;
+  if (rm < 0) { e.insnInfo = info >>> 0; return; }
+  const kind = rm === 0 ? i.k0 : i.k1;
+  if (kind !== K_MEM) {
+    e.insnInfo = (info | (1 << 10) | (((rm === 0 ? i.r0 : i.r1) & 15) << 3)) >>> 0;
+    return;
+  }
+  info |= (i.seg & 7) << 15;
+  if (i.mBase === BASE_RIP) {
+    e.qual = i.eaf(c, i);
+    info |= (1 << 22) | (1 << 27);
+  } else {
+    e.qual = i.asz === 64 ? i.disp : i.asz === 32 ? i.disp >>> 0 : i.disp & 0xffff;
+    info |= i.mIndex < 0 ? 1 << 22 : ((i.mIndex & 15) << 18) | ((31 - Math.clz32(i.mScale)) & 3);
+    info |= i.mBase < 0 ? 1 << 27 : (i.mBase & 15) << 23;
+  }
+  e.insnInfo = info >>> 0;
 }
 defineMatching(/^(Vmrun|Vmload|Vmsave)(w|d|q)$|^Stgi$|^Clgi$|^Skinit$|^Invlpga(w|d|q)$/, (c: Cpu) => c.ud());
 

@@ -17,7 +17,7 @@ const TWO32 = 4294967296;
 /** The exit-information fields saveExitInfo writes. */
 const EXIT_INFO_FIELDS: number[] = [F.VM_EXIT_REASON, F.EXIT_QUALIFICATION, F.VM_EXIT_INSTRUCTION_LEN, F.VM_EXIT_INTR_INFO,
   F.VM_EXIT_INTR_ERROR_CODE, F.IDT_VECTORING_INFO_FIELD, F.IDT_VECTORING_ERROR_CODE, F.GUEST_PHYSICAL_ADDRESS,
-  F.GUEST_LINEAR_ADDRESS];
+  F.GUEST_LINEAR_ADDRESS, F.VMX_INSTRUCTION_INFO];
 const SIZE = 0x8000;
 
 /** Guest-state encodings this model backs with the processor. */
@@ -45,6 +45,11 @@ export class Vmcs {
   tlbDirty = true;
   /** Control fields changed: re-apply them to cpu.intercepts at entry. */
   controlsDirty = true;
+  /**
+   * Not the current VMCS (vmx_switch_vmcs loaded another, the vmcs02 of nested.ts): its guest
+   * state lives in its own store, not in the processor.
+   */
+  private detached = false;
   /** Set while the processor's wait-for-SIPI activity state is requested. */
   private waitSipi = false;
   tracer: VmcsTracer | null = null;
@@ -56,7 +61,7 @@ export class Vmcs {
     this.vmreads++;
     if (this.tracer !== null || this.written[field] === 0) return this.readTraced(field);
     const k = KIND[field];
-    return k === K_STORE ? this.store[field] : this.peekGuest(k, field);
+    return k === K_STORE || this.detached ? this.store[field] : this.peekGuest(k, field);
   }
   /** VMREAD with a tracer attached, or of a field never written. */
   private readTraced(field: number): number {
@@ -107,6 +112,7 @@ export class Vmcs {
     s[F.IDT_VECTORING_ERROR_CODE] = e.idtVectoringError;
     s[F.GUEST_PHYSICAL_ADDRESS] = e.gpa;
     s[F.GUEST_LINEAR_ADDRESS] = e.gla;
+    s[F.VMX_INSTRUCTION_INFO] = e.insnInfo;
     if (!this.exitInfoSaved) {
       this.exitInfoSaved = true;
       for (const f of EXIT_INFO_FIELDS) this.written[f] = 1;
@@ -126,8 +132,26 @@ export class Vmcs {
   /** Current value without counting (debugger view, stale-cache checks). */
   peek(field: number): number {
     const k = KIND[field];
-    return k === K_STORE ? this.store[field] : this.peekGuest(k, field);
+    return k === K_STORE || this.detached ? this.store[field] : this.peekGuest(k, field);
   }
+
+  /**
+   * vmx_switch_vmcs away from this VMCS: the processor's guest state is saved into the store (the
+   * processor goes on with another VMCS's guest).
+   */
+  detach(): void {
+    if (this.detached) return;
+    for (const f of GUEST_FIELDS) this.store[f] = this.peek(f);
+    this.detached = true;
+  }
+  /** vmx_switch_vmcs back: the saved guest state is loaded into the processor again. */
+  attach(): void {
+    if (!this.detached) return;
+    this.detached = false;
+    for (const f of GUEST_FIELDS) if (KIND[f] !== K_STORE) this.poke(f, this.store[f]);
+    this.modeDirty = true; this.tlbDirty = true; this.controlsDirty = true;
+  }
+  get isDetached(): boolean { return this.detached; }
 
   /** A guest-state field the processor backs, by kind (see KIND): the fields KVM reads on every exit first. */
   private peekGuest(k: number, f: number): number {
@@ -175,7 +199,7 @@ export class Vmcs {
 
   private poke(f: number, v: number): void {
     const k = KIND[f];
-    if (k === K_STORE) {
+    if (k === K_STORE || this.detached) {
       this.store[f] = v;
       if (CONTROL_FIELD[f] === 1) this.controlsDirty = true;
     } else if (k === K_RIP) this.cpu.rip = v;

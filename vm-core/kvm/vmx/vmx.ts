@@ -30,6 +30,7 @@ import { entryInjectEvent, exitCompleteInterrupts, reportUnemulated, syncGprsToC
 import { KVM_REQ_LOAD_MMU_PGD } from '../vcpu_arch';
 import { kvm_emulate_instruction } from '../x86/emulate';
 import { kvm_notify_vmexit_enabled } from './notify';
+import { NestedVmx } from './nested';
 
 /** Registers the VMX exit path makes unavailable (VMX_REGS_LAZY_LOAD_SET). */
 export const VMX_REGS_LAZY_LOAD_SET = (1 << VCPU_REGS_RIP) | (1 << VCPU_REGS_RSP) | (1 << VCPU_EXREG_RFLAGS) |
@@ -79,7 +80,12 @@ export class Vmx implements KvmX86Ops {
   readonly name = 'vmx' as const;
   readonly view: KvmVendorView = new VmxView(this);
   readonly alwaysAvailableRegs = 0;
+  /** The current VMCS (vmx->loaded_vmcs): vmcs01, or the nested vmcs02 while L2 runs. */
   vmcs: Vmcs;
+  /** The VMCS L0 runs L1 with. */
+  vmcs01: Vmcs;
+  /** struct nested_vmx (nested.ts). */
+  readonly nested: NestedVmx = new NestedVmx(this);
   /** vmx->exit_reason.full */
   exitReason = 0;
   /** vmx->idt_vectoring_info */
@@ -100,6 +106,7 @@ export class Vmx implements KvmX86Ops {
 
   constructor(readonly v: KvmVcpu) {
     this.vmcs = new Vmcs(v.cpu);
+    this.vmcs01 = this.vmcs;
     this.mmioSptes = v.vm.mmioSptes;
   }
 
@@ -108,6 +115,7 @@ export class Vmx implements KvmX86Ops {
 
   vcpu_create(): void {
     this.vmcs = new Vmcs(this.v.cpu);
+    this.vmcs01 = this.vmcs;
     // Before seed 001's series, init_vmcs ran at vCPU creation (vmx_create_vcpu).
     if (this.v.vm.options.preFixSeed001) this.init_vmcs();
   }
@@ -572,6 +580,28 @@ export class Vmx implements KvmX86Ops {
     return r;
   }
 
+  /**
+   * vmx_switch_vmcs: make `target` the current VMCS. Dirty RSP/RIP go to the old one first; its
+   * guest state is saved off the processor and the target's loaded; the register and segment
+   * caches are reset (vmx_register_cache_reset) and the control shadows re-read.
+   */
+  switch_vmcs(target: Vmcs): void {
+    if (target === this.vmcs) return;
+    const a = this.v.arch;
+    if (a.regs_dirty & ((1 << VCPU_REGS_RSP) | (1 << VCPU_REGS_RIP))) this.write_dirty_rsp_rip();
+    a.regs_dirty = 0;
+    this.vmcs.detach();
+    target.tracer = this.vmcs.tracer;
+    this.vmcs = target;
+    target.attach();
+    target.modeDirty = true; target.tlbDirty = true; target.controlsDirty = true;
+    a.regs_avail &= ~VMX_REGS_LAZY_LOAD_SET;
+    this.segment_cache_clear();
+    this.execControlsShadow = target.peek(F.CPU_BASED_VM_EXEC_CONTROL) | 0;
+    this.entryControlsShadow = target.peek(F.VM_ENTRY_CONTROLS) | 0;
+    this.guestEferLoaded = -1;
+  }
+
   /** vmx_vcpu_run: RSP and RIP are written back to the VMCS only when dirty. */
   private write_dirty_rsp_rip(): void {
     const v = this.v, m = this.vmcs, a = v.arch;
@@ -650,6 +680,8 @@ export class Vmx implements KvmX86Ops {
   /** __vmx_handle_exit. */
   handle_exit(): number {
     const v = this.v, reason = this.exitReason;
+    // nested_vmx_reflect_vmexit: an exit from L2 that L1 asked for goes to L1.
+    if (this.nested.guest_mode && this.nested.nested_vmx_reflect_vmexit()) return 1;
     if (reason === HW_UNEMULATED) return reportUnemulated(v);
     if (reason === HW_EMULATOR_USERSPACE) return 0;
     if (reason & F.VMX_EXIT_REASONS_FAILED_VMENTRY) {

@@ -25,7 +25,7 @@ export const KVM_SUPPORTED_PV_FEATURES = [KVM_FEATURE_CLOCKSOURCE, KVM_FEATURE_N
 const str4 = (s: string) => (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
 
 /** KVM_GET_SUPPORTED_CPUID for this processor model, by vendor. */
-export function kvm_get_supported_cpuid(vendor: 'intel' | 'amd'): kvm_cpuid_entry2[] {
+export function kvm_get_supported_cpuid(vendor: 'intel' | 'amd', nested = false): kvm_cpuid_entry2[] {
   const out: kvm_cpuid_entry2[] = [];
   const regs = new Int32Array(4);
   const add = (fn: number, idx: number, flags = 0) => {
@@ -39,6 +39,8 @@ export function kvm_get_supported_cpuid(vendor: 'intel' | 'amd'): kvm_cpuid_entr
   l1.ecx |= 1 << 31; // X86_FEATURE_HYPERVISOR
   // KVM emulates x2APIC and the TSC-deadline timer in its in-kernel LAPIC (kvm_set_cpu_caps).
   l1.ecx |= (1 << 21) | (1 << 24);
+  // X86_FEATURE_VMX with kvm_intel.nested (nested_vmx_hardware_setup / kvm_set_cpu_caps).
+  if (nested && vendor === 'intel') l1.ecx |= 1 << 5;
   l1.ecx >>>= 0;
   if (vendor === 'amd') l1.eax = 0x00a00f11;
   const l7 = add(7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);

@@ -67,7 +67,9 @@ export function guest_pv_has(v: KvmVcpu, feature: number): boolean {
 export function kvm_get_msr(v: KvmVcpu, msr: number, hostInitiated: boolean): number {
   const a = v.arch, c = v.cpu;
   msr >>>= 0;
+  v.msrExact = false;
   if (kvm_hv_msr_in_range(msr)) return kvm_hv_get_msr_common(v, msr, hostInitiated);
+  if (v.ops.nested && (msr === 0x3a || (msr >= 0x480 && msr <= 0x491))) return v.ops.nested.get_msr(msr, hostInitiated);
   if (msr >= APIC_BASE_MSR && msr <= APIC_BASE_MSR + 0xff) {
     // kvm_x2apic_msr_read: #GP without an in-kernel APIC in x2APIC mode, or for an unreadable register.
     const r = v.lapic ? v.lapic.kvm_x2apic_msr_read(msr) : null;
@@ -108,6 +110,7 @@ export function kvm_set_msr(v: KvmVcpu, msr: number, lo: number, hi: number, hos
   msr >>>= 0;
   const val = (hi >>> 0) * 4294967296 + (lo >>> 0);
   if (kvm_hv_msr_in_range(msr)) return kvm_hv_set_msr_common(v, msr, lo, hi, hostInitiated);
+  if (v.ops.nested && (msr === 0x3a || (msr >= 0x480 && msr <= 0x491))) return v.ops.nested.set_msr(msr, lo, hi, hostInitiated);
   if (msr >= APIC_BASE_MSR && msr <= APIC_BASE_MSR + 0xff) return v.lapic ? v.lapic.kvm_x2apic_msr_write(msr, lo, hi) : KVM_MSR_RET_INVALID;
   const pvFeature = PV_MSR_FEATURE.get(msr);
   if (pvFeature !== undefined) {
@@ -192,7 +195,10 @@ function complete_fast_msr_access(v: KvmVcpu): number {
 export function kvm_emulate_rdmsr(v: KvmVcpu): number {
   const ecx = kvm_gpr_read32(v, VCPU_REGS_RCX);
   const r = kvm_get_msr(v, ecx, false);
-  if (!r) {
+  if (!r && v.msrExact) {
+    kvm_gpr_write(v, 0, v.msrLo, 0);
+    kvm_gpr_write(v, 2, v.msrHi, 0);
+  } else if (!r) {
     const d = v.msrValue;
     kvm_gpr_write(v, 0, d | 0, 0);
     kvm_gpr_write(v, 2, Math.floor(d / 4294967296) | 0, 0);

@@ -21,6 +21,8 @@ const MISC_ENABLE_RESET = 0x1800;
 /** kvm_vcpu_reset(vcpu, init_event). */
 export function kvm_vcpu_reset(v: KvmVcpu, initEvent: boolean): void {
   const a = v.arch, preFix = v.vm.options.preFixSeed001;
+  // kvm_leave_nested / free_nested: RESET and INIT leave guest mode and VMX operation (seed 001).
+  if (v.ops.nested) v.ops.nested.leave_nested();
   const oldCr0 = kvm_read_cr0(v);
   if (v.lapic) v.lapic.reset(initEvent, v.isBsp());
   a.hflags = 0;

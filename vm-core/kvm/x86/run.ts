@@ -17,7 +17,10 @@ import { kvm_guest_time_update } from './kvmclock';
 export function kvm_apic_accept_events(v: KvmVcpu): void {
   const l = v.lapic;
   if (!l) return;
-  if (l.pendingInit) {
+  // vmx_apic_init_signal_blocked: INIT stays latched in VMX root operation; in guest mode it is an exit to L1.
+  if (l.pendingInit && v.ops.nested && (v.ops.nested.init_signal_blocked() || v.ops.nested.is_guest_mode())) {
+    if (v.ops.nested.is_guest_mode()) v.ops.nested.check_events();
+  } else if (l.pendingInit) {
     l.pendingInit = false;
     kvm_vcpu_reset(v, true);
     v.arch.mp_state = v.isBsp() ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
@@ -148,12 +151,21 @@ function vcpu_enter_guest(v: KvmVcpu, budget: number): number {
   const a = v.arch;
   if (a.requests & KVM_REQ_TRIPLE_FAULT) {
     a.requests &= ~KVM_REQ_TRIPLE_FAULT;
-    v.kvm_run.exit_reason = KVM_EXIT_SHUTDOWN;
-    return 0;
+    // In guest mode a shutdown is a nested TRIPLE_FAULT exit to L1 (nested_vmx_triple_fault; seed 004).
+    if (v.ops.nested && v.ops.nested.is_guest_mode()) v.ops.nested.triple_fault();
+    else {
+      v.kvm_run.exit_reason = KVM_EXIT_SHUTDOWN;
+      return 0;
+    }
   }
+  // kvm_check_nested_events: events L1 intercepts become nested VM exits; none are injected into a
+  // freshly entered L2 (nested_run_pending) but the window exit brings the vCPU back at once.
+  const nested = v.ops.nested;
+  const eventsBlocked = nested !== undefined && nested.is_guest_mode() && !nested.check_events();
+  if (eventsBlocked && needsEvents(v) && !(a.exc_injected || a.nmi_injected || a.intr_injected)) v.ops.enable_irq_window();
   if ((a.requests & (KVM_REQ_HV_RESET | KVM_REQ_HV_EXIT)) && kvm_hv_check_requests(v)) return 0;
   if (a.nmi_queued > 0) process_nmi(v);
-  if (needsEvents(v)) {
+  if (!eventsBlocked && needsEvents(v)) {
     a.requests &= ~KVM_REQ_EVENT;
     if (v.lapic && (v.lapic.pendingInit || v.lapic.pendingSipi)) kvm_apic_accept_events(v);
     if (a.mp_state !== KVM_MP_STATE_RUNNABLE) return 1;

@@ -9,7 +9,7 @@ import { KVM_REQ_EVENT, KVM_REQ_LOAD_MMU_PGD, KVM_REQ_TLB_FLUSH_GUEST } from '..
 import { DB_VECTOR, GP_VECTOR, KVM_EXIT_HLT, KVM_MP_STATE_HALTED, PF_VECTOR, UD_VECTOR } from '../uapi';
 import {
   CR0_CD, CR0_NW, CR0_PE, CR0_PG, CR0_ET, CR0_TS, CR0_WP, CR0_MP, CR0_EM, CR0_NE, CR0_AM,
-  CR4_PAE, CR4_PCIDE, CR4_PGE, CR4_PSE, CR4_SMEP, CR4_OSXSAVE, EFER_LME, EFER_LMA, EFER_NXE, EFER_SCE, EFER_SVME, TF,
+  CR4_PAE, CR4_PCIDE, CR4_PGE, CR4_PSE, CR4_SMEP, CR4_OSXSAVE, CR4_VMXE, EFER_LME, EFER_LMA, EFER_NXE, EFER_SCE, EFER_SVME, TF,
 } from '../../cpu/state';
 import { hasErrorCode } from '../../cpu/events';
 
@@ -177,7 +177,11 @@ export function kvm_lmsw(v: KvmVcpu, msw: number): void {
 
 /** kvm_is_valid_cr4. */
 export function kvm_is_valid_cr4(v: KvmVcpu, cr4: number): boolean {
-  return (cr4 & ~CR4_GUEST_VALID) === 0 && (cr4 & v.arch.cr4_guest_rsvd_bits) === 0;
+  // vmx_is_valid_cr4: VMXE only with nested VMX allowed, and kept while in VMX operation.
+  const n = v.ops.nested;
+  const valid = CR4_GUEST_VALID | (n && n.cr4_vmxe_allowed() ? CR4_VMXE : 0);
+  if (n && !n.is_valid_cr4(cr4)) return false;
+  return (cr4 & ~valid) === 0 && (cr4 & v.arch.cr4_guest_rsvd_bits) === 0;
 }
 
 /** kvm_set_cr4: 0 on success, 1 for #GP. */
