@@ -42,6 +42,7 @@ export interface LaunchOptions {
   append?: string;
   initrd?: string;
   gdbPort?: number;
+  exitDevice: 'auto' | 'isa-debug-exit' | 'byte';
 }
 
 export interface OptionError { option: string; message: string; }
@@ -93,6 +94,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'exitLog', kind: 'enum', values: ['userspace', 'all'], default: 'userspace', description: "Which exits are logged: only exits to userspace, or every hardware exit too." },
   { name: 'append', kind: 'string', arg: 'TEXT', description: 'Multiboot kernels: the command line after the kernel path in the multiboot information (QEMU -append).' },
   { name: 'initrd', kind: 'string', arg: 'FILE[,FILE...]', description: "Multiboot kernels: modules loaded after the kernel, comma-separated, each 'FILE[ ARGS]' (QEMU -initrd); kvm-unit-tests reads its environment from the first." },
+  { name: 'exitDevice', kind: 'enum', values: ['auto', 'isa-debug-exit', 'byte'], default: 'auto', description: "How a write of V to the exit device (port 0xF4) becomes the exit status: 'isa-debug-exit' as QEMU's, (V << 1) | 1 (kvm-unit-tests: 1 pass, 3 fail, 77 skip); 'byte' the low byte of V; auto: isa-debug-exit for multiboot kernels (what QEMU -kernel runs), byte for other images." },
   { name: 'exitLogSize', kind: 'integer', arg: 'N', default: 10_000, description: 'How many of the newest exits the exit log keeps (the VM Exits view, `run --json` exits); counts by reason always cover every exit.' },
   { name: 'defines', kind: 'map', arg: 'NAME=VALUE', repeatable: true, default: {}, description: 'Preprocessor definitions for assembly sources (%define NAME VALUE).' },
 ];
