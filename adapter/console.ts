@@ -11,11 +11,11 @@ export const EXIT_LOG_KEYS = ['index', 'vcpu', 'reason', 'rip', 'pc', 'layer'];
 
 export interface ConsoleResult { text: string; resumes?: boolean; invalidate?: boolean }
 
-const COMMANDS = ['info exits', 'info vmcs', 'info regcache', 'info registers', 'info overlays', 'x/', 'inject init', 'inject nmi', 'inject triple-fault', 'reset', 'stats', 'help'];
+const COMMANDS = ['uart ', 'info exits', 'info vmcs', 'info regcache', 'info registers', 'info overlays', 'x/', 'inject init', 'inject nmi', 'inject triple-fault', 'reset', 'stats', 'help'];
 
 export function isConsoleCommand(text: string): boolean {
   const t = text.trim();
-  return /^(info\b|x\/|x\s|inject\b|reset$|stats$|help$|\?$)/.test(t);
+  return /^(info\b|x\/|x\s|inject\b|uart\b|reset$|stats$|help$|\?$)/.test(t);
 }
 
 export function runConsoleCommand(e: DebugEngine, vi: number, text: string): ConsoleResult {
@@ -37,6 +37,7 @@ export function runConsoleCommand(e: DebugEngine, vi: number, text: string): Con
         return { text: e.inject(kind, target), invalidate: true };
       }
       case 'info': return info(e, vi, words.slice(1));
+      case 'uart': return uartInput(e, text.trimStart().slice(4));
       default:
         if (/^x\//.test(words[0]) || words[0] === 'x') return examine(e, vi, t);
     }
@@ -44,6 +45,27 @@ export function runConsoleCommand(e: DebugEngine, vi: number, text: string): Con
     return { text: `error: ${(err as Error).message}` };
   }
   return { text: `unknown command (try help)` };
+}
+
+/**
+ * `uart TEXT`: type TEXT on COM1's line, then Enter ("\r", what a terminal sends); `uart -n TEXT`
+ * without the Enter. Escapes: \r \n \t \e \\ \xHH. Works while the guest runs.
+ */
+function uartInput(e: DebugEngine, rest: string): ConsoleResult {
+  let body = rest.replace(/^ /, ''), enter = true;
+  if (/^-n(\s|$)/.test(body)) { enter = false; body = body.slice(3); }
+  const bytes: number[] = [];
+  for (let k = 0; k < body.length; k++) {
+    const c = body[k];
+    if (c !== '\\' || k + 1 >= body.length) { for (const b of new TextEncoder().encode(c)) bytes.push(b); continue; }
+    const n = body[++k];
+    if (n === 'x' && /^[0-9a-fA-F]{2}$/.test(body.slice(k + 1, k + 3))) { bytes.push(parseInt(body.slice(k + 1, k + 3), 16)); k += 2; }
+    else bytes.push({ r: 13, n: 10, t: 9, e: 27, '\\': 92 }[n] ?? n.charCodeAt(0));
+  }
+  if (enter) bytes.push(13);
+  if (e.state === 'ended') return { text: 'the guest has ended' };
+  const n = e.serialInput(Uint8Array.from(bytes));
+  return { text: n < bytes.length ? `COM1: ${n} of ${bytes.length} bytes taken (the guest has not read the earlier input)` : `COM1: ${n} byte${n === 1 ? '' : 's'} sent` };
 }
 
 function info(e: DebugEngine, vi: number, args: string[]): ConsoleResult {
@@ -132,6 +154,8 @@ Commands:
   x/NFU ADDR            examine memory: F x|d|i, U b|h|w|g; ADDR may be gpa:EXPR, or under:EXPR
                         for the guest-physical RAM beneath an overlay page
   inject init|nmi|triple-fault [vcpu]
+  uart [-n] TEXT        type TEXT on the serial line (COM1), then Enter ("\\r"; not with -n);
+                        escapes \\r \\n \\t \\e \\\\ \\xHH; also while the guest runs
   reset                 RESET the whole VM
   stats                 exits by reason`;
 

@@ -2,7 +2,7 @@
 // like vscode-mock-debug's session over its runtime. The engine knows nothing of DAP.
 import {
   LoggingDebugSession, InitializedEvent, StoppedEvent, OutputEvent, TerminatedEvent, ExitedEvent, Thread, StackFrame,
-  Scope, Source, Breakpoint, InvalidatedEvent, ContinuedEvent, ProgressStartEvent, ProgressUpdateEvent, ProgressEndEvent,
+  Scope, Source, Breakpoint, InvalidatedEvent, ContinuedEvent, ProgressStartEvent, ProgressUpdateEvent, ProgressEndEvent, Event,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
@@ -145,6 +145,8 @@ export class KvmGuestSession extends LoggingDebugSession {
         this.sendEvent(new TerminatedEvent());
       },
       progress: (n) => this.reportProgress(n),
+      // The serial port alone, for a terminal on it (the extension's Pseudoterminal): one char per byte.
+      uart: (text) => this.sendEvent(new Event('kvmGuest/uartOutput', { text })),
     });
     for (const w of r.warnings) this.sendEvent(new OutputEvent(w + '\n', 'console'));
     if (!r.engine) {
@@ -681,6 +683,18 @@ export class KvmGuestSession extends LoggingDebugSession {
           break;
         }
         case 'kvmGuest/reset': e.resetVm(); response.body = { result: 'VM RESET' }; break;
+        case 'kvmGuest/uartInput': {
+          // Bytes typed on COM1's line: "text" (each char a byte, 0-255: what a terminal's onDidInput gives after encoding) or "bytes".
+          let bytes: Uint8Array;
+          if (typeof a.text === 'string') {
+            if (/[^\x00-\xff]/.test(a.text)) bytes = new TextEncoder().encode(a.text);
+            else bytes = Uint8Array.from(a.text, (c) => c.charCodeAt(0));
+          } else if (Array.isArray(a.bytes) && a.bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) bytes = Uint8Array.from(a.bytes as number[]);
+          else throw new BadRequest('uartInput: expected "text" (a string) or "bytes" (an array of 0-255)');
+          if (bytes.length > 1 << 20) throw new BadRequest(`uartInput: ${bytes.length} bytes at once; at most 1 MiB`);
+          response.body = { accepted: e.serialInput(bytes) };
+          break;
+        }
         default: throw new BadRequest(`unknown request '${command}'`);
       }
       this.sendResponse(response);

@@ -15,11 +15,11 @@ export interface ParsedArgs {
 /** CLI-only flags: name -> takes a value. */
 const CLI_FLAGS: Record<string, boolean> = {
   json: false, config: true, output: true, listing: true, port: true, help: false, version: false,
-  quiet: false, timeout: true,
+  quiet: false, timeout: true, stdin: false,
 };
 /** The CLI-only flags each command takes (others are refused, naming the command). */
 export const COMMAND_FLAGS: Record<string, string[]> = {
-  run: ['json', 'config', 'quiet', 'timeout', 'help', 'version'],
+  run: ['json', 'config', 'quiet', 'timeout', 'stdin', 'help', 'version'],
   asm: ['output', 'listing', 'help', 'version'],
   dap: ['port', 'help', 'version'],
 };
@@ -108,7 +108,9 @@ function editDistance(a: string, b: string): number {
 }
 
 const EXIT_STATUS_TEXT = [
-  'Exit status: run exits with the byte the guest wrote to the exit device (port 0xF4); 0 when it ended',
+  'Exit status: a write of V to the exit device (port 0xF4) ends the run with status (V << 1) | 1 for',
+  'multiboot kernels, as QEMU\'s isa-debug-exit (kvm-unit-tests: 1 pass, 3 fail, 77 skip), and with the',
+  'byte V for other images (--exit-device picks either); 0 when it ended',
   'otherwise cleanly (HLT with nothing to wake it); 2 for bad options or images; 3 when a limit',
   '(--max-instructions, --max-exits, --timeout) stopped it; 4 for KVM_EXIT_SHUTDOWN (triple fault);',
   '5 for KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_FAIL_ENTRY, a KVM bug, or an exit this VMM does not answer',
@@ -170,6 +172,7 @@ export function usage(command?: string): string {
     row('--json', 'print one JSON document instead of the guest\'s output: exits (kvm_run fields, the newest --exit-log-size), exits_total, exit_counts (by reason, every exit), end (EXIT_PORT, HLT, SHUTDOWN, LIMIT, TIMEOUT, INTERRUPTED, INTERNAL_ERROR ...), exit_code, output, regs, sregs (64-bit values as "0x..." strings), instructions (guest instructions retired by all vCPUs; a REP string instruction counts once, when it completes), message (what ended it, when not clean)'),
     row('--timeout SECONDS', 'stop after this much wall-clock time (end TIMEOUT, status 3); the run so far is printed'),
     row('-q, --quiet', 'do not print why the run ended (stderr); the exit status still says it'),
+    row('--stdin | --stdin=false', 'feed standard input to the serial port\'s receiver (COM1 0x3F8, IRQ 4), as QEMU -serial stdio. Default: when stdin is a pipe or a file, not a terminal; --stdin reads a terminal too (raw: each key at once, Ctrl-C still interrupts). A guest halted with the receive interrupt enabled waits for input until stdin ends'),
   ];
   if (command === 'run') {
     return [

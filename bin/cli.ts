@@ -9,6 +9,7 @@ const stdio: CliIo = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   guest: (s) => process.stdout.write(Buffer.from(s, 'latin1')),
+  stdin: () => process.stdin,
 };
 
 export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
@@ -98,4 +99,12 @@ async function cmdBench(benchArgs: string[], io: CliIo): Promise<number> {
   }
   const r = spawnSync(process.execPath, [script, bench, ...benchArgs], { stdio: 'inherit' });
   return r.status ?? EXIT_INTERNAL;
+}
+
+// Run from the sources (node --import tsx bin/cli.ts ...): the same entry as bin/kvm-guest.js gives the bundle.
+if (require.main === module) {
+  main(process.argv.slice(2)).then((status) => { process.exitCode = status; }, (e: unknown) => {
+    process.stderr.write(`kvm-guest: ${(e as Error)?.message ?? String(e)}\n`);
+    process.exitCode = 70;
+  });
 }

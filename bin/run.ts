@@ -7,8 +7,9 @@ import { resolveLaunchOptions, kebab, type LaunchOptions } from '../vm-core/conf
 import { launch } from '../vm-core/vmm/launch';
 import { exitRecord, completeExitRecord, regsJson, sregsJson, hex, type ExitRecord } from '../vm-core/vmm/exit-record';
 import { describeTripleFault } from '../vm-core/vmm/stop-text';
-import type { StopReason } from '../vm-core/vmm/machine';
+import type { Machine, StopReason } from '../vm-core/vmm/machine';
 import { serveGdb } from '../adapter/gdb-serve';
+import { SerialInput } from './serial-input';
 
 /** Read --config FILE.json: an object of launch options (paths in it are relative to the file). */
 function readConfig(file: string): { raw: Record<string, unknown>; baseDir: string } | string {
@@ -75,6 +76,11 @@ export function exitStatus(s: StopReason): number {
   }
 }
 
+/** A halted guest that input can wake: an in-kernel irqchip and COM1's received-data interrupt enabled (IER bit 0). */
+function waitsForSerialInput(m: Machine): boolean {
+  return m.vm.irqchip && (m.platform.uart.ier & 1) !== 0;
+}
+
 /** Guest instructions per Machine.run call: between calls output is flushed and Ctrl-C / --timeout are seen. */
 const RUN_SLICE = 1_000_000;
 const MAX_EVENTS = 1000;
@@ -139,23 +145,37 @@ export async function cmdRun(args: ParsedArgs, io: CliIo): Promise<number> {
     if (options.maxExits > 0 && exitsTotal > options.maxExits) { exitLimitHit = true; return true; }
     return false;
   };
+  // Standard input to COM1 (--stdin; by default when it is a pipe or a file, not a terminal).
+  const stdinFlag = args.flags.stdin;
+  const stream = stdinFlag === false || !io.stdin ? undefined : io.stdin();
+  const input = stream && (stdinFlag === true || stream.isTTY !== true) ? new SerialInput(stream, () => { interrupted = 'INTERRUPTED'; }) : null;
   const t0 = Date.now();
   let stop: StopReason;
   try {
     for (;;) {
+      input?.feed(m.platform.uart);
       stop = m.run(RUN_SLICE);
       flushOutput();
+      // Halted with the receive interrupt enabled: the guest waits for a key, as it would under QEMU.
+      if (stop.kind === 'halted' && input && !input.ended && waitsForSerialInput(m)) {
+        if (Date.now() - t0 >= timeoutMs) { interrupted = 'TIMEOUT'; break; }
+        await input.waitForInput(Math.min(100, timeoutMs - (Date.now() - t0)));
+        if (interrupted) break;
+        continue;
+      }
       if (stop.kind !== 'slice') break;
       if (Date.now() - t0 >= timeoutMs) interrupted = 'TIMEOUT';
       if (!interrupted) await new Promise((r) => setImmediate(r));
       if (interrupted) break;
     }
   } catch (e) {
+    input?.close();
     // The core threw: a bug (a guest must never make it), reported as such rather than as a crash.
     io.err(`kvm-guest: emulator failure (a bug, not guest behaviour): ${(e as Error)?.message ?? String(e)}\n`);
     if (json) io.out(JSON.stringify({ exits, end: 'EMULATOR_FAILURE', exit_code: EXIT_INTERNAL, output: output + m.output + m.serial, message: (e as Error)?.message ?? String(e) }, null, 2) + '\n');
     return EXIT_INTERNAL;
   }
+  input?.close();
   if (pending) completeExitRecord(pending, m.vcpus[(pending as ExitRecord).vcpu].kvm_run);
   const end: StopReason = exitLimitHit ? { kind: 'limit' } : stop!;
   const status = interrupted === 'INTERRUPTED' ? EXIT_INTERRUPTED : interrupted === 'TIMEOUT' ? EXIT_LIMIT : exitStatus(end);
@@ -182,6 +202,7 @@ export async function cmdRun(args: ParsedArgs, io: CliIo): Promise<number> {
     const doc: Record<string, unknown> = {
       exits, exits_total: exitsTotal, exit_counts: counts, end: endReason,
       exit_code: end.kind === 'exit-port' && !interrupted ? end.code : status,
+      ...(end.kind === 'exit-port' && !interrupted ? { exit_value: m.exitValue, exit_device: m.exitDeviceMode } : {}),
       output, regs: regsJson(v0.getRegs()), sregs: sregsJson(v0.getSregs()),
       instructions: retired,
     };

@@ -6,4 +6,6 @@ export interface CliIo {
   err(s: string): void;
   /** The guest's bytes, one char per byte (0-255): written raw, never re-encoded. Defaults to out. */
   guest?(s: string): void;
+  /** Standard input, for COM1's receiver (run): opened only when used. */
+  stdin?(): import('./serial-input').InputStream;
 }

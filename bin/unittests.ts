@@ -4,7 +4,7 @@
 // model lacks (nested VMX/SVM, the PMU, another architecture or accelerator) are SKIPped with the
 // reason; a FAIL names the first failing report line and shows the log around it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT_USAGE, type CliIo } from './status';
@@ -93,7 +93,7 @@ export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTim
   for (const g of t.groups) if (lacking[g]) return plan(lacking[g]);
   const file = join(dir, 'x86', t.file);
   if (!t.file || !existsSync(file)) return plan(`${t.file || 'no file'} is not built`);
-  argv.push(file, '--vcpus', String(t.smp));
+  argv.push(file, '--exit-device', 'isa-debug-exit', '--vcpus', String(t.smp));
   let args = t.args;
   if (/`/.test(args)) { notes.push(`test_args "${args}": shell commands are not run; each becomes 0 (no wall-clock time reaches the guest)`); args = args.replace(/`[^`]*`/g, '0'); }
   let memory = '';
@@ -102,7 +102,7 @@ export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTim
     const opt = w[k];
     if (opt === '-append') { args = (args ? args + ' ' : '') + (w[++k] ?? ''); continue; }
     if (opt === '-m') { const v = w[++k] ?? ''; memory = /^\d+$/.test(v) ? `${v}M` : v.toUpperCase(); continue; }
-    if (opt === '-smp') { const n = parseInt(w[++k] ?? '', 10); if (n > 0) argv[2] = String(n); continue; }
+    if (opt === '-smp') { const n = parseInt(w[++k] ?? '', 10); if (n > 0) argv[argv.indexOf('--vcpus') + 1] = String(n); continue; }
     if (opt === '-cpu') {
       const flags = (w[++k] ?? '').split(',');
       for (const f of flags) {
@@ -135,15 +135,20 @@ export interface TestResult {
   exitCode: number | null; log?: string; firstFailure?: string; context?: string[]; notes: string[];
 }
 
-/** Classify a finished run: kvm-unit-tests' exit codes 0 (pass), 1 (fail), 38 (77 >> 1: all skipped). */
+/**
+ * Classify a finished run. The child runs with --exit-device isa-debug-exit, so kvm-unit-tests' exit
+ * codes 0 (pass), 1 (fail), 38 (77 >> 1: all skipped) arrive as QEMU makes them, (code << 1) | 1:
+ * 1, 3 and 77, read as run_tests.sh reads them after qemu_fixup_return_code.
+ */
 export function classify(code: number | null, timedOut: boolean, output: string, timeout: number): Pick<TestResult, 'status' | 'reason' | 'firstFailure' | 'context'> {
-  const lines = output.split('\n');
+  // kvm-unit-tests' serial_put sends "\r\n" for each "\n": a line keeps no carriage return.
+  const lines = output.split('\n').map((l) => l.replace(/\r/g, ''));
   const summary = lines.find((l) => l.startsWith('SUMMARY:')) ?? '';
   const failAt = lines.findIndex((l) => /^FAIL: |^FAIL |Unhandled exception|^Abort|panic/i.test(l));
   const context = failAt >= 0 ? lines.slice(Math.max(0, failAt - 3), failAt + 4) : lines.filter((l) => l).slice(-6);
   if (timedOut) return { status: 'FAIL', reason: `timeout after ${timeout} s${summary ? ` (${summary})` : ''}`, firstFailure: failAt >= 0 ? lines[failAt] : undefined, context };
-  if (code === 0) return { status: 'PASS', reason: summary.replace(/^SUMMARY:\s*/, '') };
-  if (code === 38) return { status: 'SKIP', reason: summary.replace(/^SUMMARY:\s*/, '') || 'all tests skipped' };
+  if (code === 1) return { status: 'PASS', reason: summary.replace(/^SUMMARY:\s*/, '') };
+  if (code === 77) return { status: 'SKIP', reason: summary.replace(/^SUMMARY:\s*/, '') || 'all tests skipped' };
   const why = failAt >= 0 ? lines[failAt] : `exit status ${code}${lines.find((l) => l.startsWith('kvm-guest:')) ? `: ${lines.find((l) => l.startsWith('kvm-guest:'))}` : ''}`;
   return { status: 'FAIL', reason: why, firstFailure: failAt >= 0 ? lines[failAt] : undefined, context };
 }
@@ -213,6 +218,7 @@ export async function cmdUnittests(argv: string[], io: CliIo): Promise<number> {
   const bin = childCommand();
   if (!bin) { io.err('kvm-guest unittests: cannot find bin/kvm-guest.js\n'); return EXIT_USAGE; }
   const logs = logDir ? resolve(logDir) : mkdtempSync(join(tmpdir(), 'kvm-guest-unittests-'));
+  try { mkdirSync(logs, { recursive: true }); } catch (e) { io.err(`kvm-guest unittests: --log-dir ${logs}: ${(e as Error).message}\n`); return EXIT_USAGE; }
   const results: TestResult[] = new Array(plans.length);
   const tty = !json && process.stderr.isTTY === true;
   let next = 0, finished = 0;

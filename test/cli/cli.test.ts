@@ -6,6 +6,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,7 +38,9 @@ describe('kvm-guest run', () => {
     const r = await cli('run', exits, '--json', '--cap', 'KVM_CAP_EXIT_HYPERCALL=0x1000');
     assert.equal(r.status, 0x21);
     const doc = JSON.parse(r.out);
-    assert.deepEqual(Object.keys(doc).sort(), ['end', 'exit_code', 'exit_counts', 'exits', 'exits_total', 'instructions', 'output', 'regs', 'sregs']);
+    assert.deepEqual(Object.keys(doc).sort(), ['end', 'exit_code', 'exit_counts', 'exit_device', 'exit_value', 'exits', 'exits_total', 'instructions', 'output', 'regs', 'sregs']);
+    assert.equal(doc.exit_value, 0x21);
+    assert.equal(doc.exit_device, 'byte');
     assert.equal(doc.exits_total, doc.exits.length);
     assert.deepEqual(doc.exit_counts, { IO: 3, HYPERCALL: 1, MMIO: 1 });
     assert.equal(doc.end, 'EXIT_PORT');
@@ -69,6 +72,62 @@ describe('kvm-guest run', () => {
     for (const t of ['gdt', 'idt']) { assert.match(doc.sregs[t].base, HEX); assert.equal(typeof doc.sregs[t].limit, 'number'); }
     for (const k of ['cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer', 'apic_base']) assert.match(doc.sregs[k], HEX, k);
     assert.equal(doc.sregs.efer, '0x500');
+  });
+
+  test('the exit device: (V << 1) | 1 as QEMU isa-debug-exit for multiboot kernels, the byte for other images, --exit-device to choose', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exitdev-'));
+    const kernel = join(dir, 'k.asm');
+    // A multiboot kernel writing 0x1234 (a 32-bit OUT, as kvm-unit-tests' exit() does) to port 0xF4.
+    writeFileSync(kernel, 'bits 32\norg 0x400000\nmb: dd 0x1BADB002, 0x00010000, 0xE4514FFE\n dd mb, mb, e, e, go\ngo: mov eax, VALUE\n mov dx, 0xf4\n out dx, eax\n hlt\ne:\n');
+    for (const [v, status] of [[0, 1], [1, 3], [38, 77], [0x1234, 0x69]] as const) {
+      const r = await cli('run', kernel, '-D', `VALUE=${v}`, '--json');
+      assert.equal(r.status, status, `value ${v}: ((v << 1) | 1) & 0xff`);
+      const doc = JSON.parse(r.out);
+      assert.equal(doc.exit_code, status);
+      assert.equal(doc.exit_value, v);
+      assert.equal(doc.exit_device, 'isa-debug-exit');
+    }
+    assert.equal((await cli('run', kernel, '-D', 'VALUE=38', '--exit-device', 'byte')).status, 38);
+    assert.equal((await cli('run', exits, '--exit-device', 'isa-debug-exit')).status, 0x43, '0x21 << 1 | 1');
+    assert.match((await cli('run', exits, '--exit-device', 'qemu')).err, /--exit-device/);
+  });
+
+  test('standard input feeds COM1: an interrupt-driven echo guest, input arriving while it is halted, EOF ends a halted wait, --stdin=false, terminals only with --stdin', async () => {
+    const echo = join(ROOT, 'test/vmm/guests/serial-echo.asm');
+    const withInput = async (argv: string[], stream: PassThrough & { isTTY?: boolean }, feed?: (r: PassThrough) => void) => {
+      let out = '', err = '';
+      const p = main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, stdin: () => stream });
+      feed?.(stream);
+      return { status: await p, out, err };
+    };
+    const piped = new PassThrough(); piped.end('hello\nq');
+    let r = await withInput(['run', echo], piped);
+    assert.equal(r.out, '>hello\n');
+    assert.equal(r.status, 1, 'one interrupt took all of it');
+    // Input in two parts: the guest halts between them, and the run waits for the second.
+    const later = new PassThrough();
+    r = await withInput(['run', echo, '-D', 'FCR=0xc7'], later, (s) => {
+      s.write('ab');
+      setTimeout(() => s.end('cq'), 300);
+    });
+    assert.equal(r.out, '>abc');
+    assert.equal(r.status, 2, 'an interrupt for each part (the FIFO\'s character timeout)');
+    const eof = new PassThrough(); eof.end('xy');
+    r = await withInput(['run', echo], eof);
+    assert.deepEqual([r.out, r.status], ['>xy', 0], 'stdin ended while the guest waits: the run ends (HLT)');
+    const off = new PassThrough(); off.end('q');
+    r = await withInput(['run', echo, '--stdin=false'], off);
+    assert.deepEqual([r.out, r.status], ['>', 0]);
+    const tty = Object.assign(new PassThrough(), { isTTY: true }); tty.write('q');
+    r = await withInput(['run', echo], tty);
+    assert.deepEqual([r.out, r.status], ['>', 0], 'a terminal is not read without --stdin');
+    const rawModes: boolean[] = [];
+    const tty2 = Object.assign(new PassThrough(), { isTTY: true, setRawMode: (b: boolean) => { rawModes.push(b); } });
+    r = await withInput(['run', echo, '--stdin'], tty2, (s) => s.write('ok\rq'));
+    assert.deepEqual([r.out, r.status, rawModes], ['>ok\r', 1, [true, false]], 'raw mode while running, restored after');
+    const tty3 = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+    r = await withInput(['run', echo, '--stdin'], tty3, (s) => setTimeout(() => s.write('\x03'), 100));
+    assert.equal(r.status, 130, 'Ctrl-C interrupts, as QEMU\'s -serial stdio signal=on');
   });
 
   test('every documented exit status: HLT 0, --max-instructions 3, SHUTDOWN 4, INTERNAL_ERROR 5, --max-exits 3', async () => {

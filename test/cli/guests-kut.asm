@@ -26,12 +26,18 @@ spin:
     mov al, CODE
     out 0xf4, al
     hlt
-puts:
+puts:                         ; as kvm-unit-tests' serial_put: "\r" before every "\n"
     mov dx, 0x3f8
 .l:
     lodsb
     test al, al
     jz .done
+    cmp al, 10
+    jne .out
+    mov al, 13
+    out dx, al
+    mov al, 10
+.out:
     out dx, al
     jmp .l
 .done:

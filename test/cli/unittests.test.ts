@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { assemble } from '../../vm-core/loader/assemble';
-import { parseUnittestsCfg, planTest } from '../../bin/unittests';
+import { parseUnittestsCfg, planTest, classify } from '../../bin/unittests';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -84,7 +84,7 @@ test('kvm-guest unittests: PASS/FAIL/SKIP per test, the first failing line with 
   assert.deepEqual(doc.summary, { pass: 1, fail: 0, skip: 0, total: 1 });
   const log = require('node:fs').readFileSync(doc.tests[0].log, 'utf8') as string;
   assert.match(log, /--vcpus 1 --memory 64M --append alpha beta/);
-  assert.match(log, /args\.flat alpha beta\n/);
+  assert.match(log, /args\.flat alpha beta\r\n/, 'the stand-in prints "\\r\\n" as kvm-unit-tests does');
   // Bad input: a missing directory, an unknown test name.
   const bad = spawnSync(process.execPath, [join(ROOT, 'bin/kvm-guest.js'), 'unittests', dir, 'nosuch'], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(bad.status, 2);
@@ -97,6 +97,11 @@ test('unittests.cfg parsing: sections, multi-line params, bad lines named by lin
   assert.deepEqual(tests[0].groups, ['g1', 'g2']);
   assert.match(tests[0].params, /-cpu max\s+-append "x y"/);
   assert.deepEqual(errors, ['unittests.cfg:3: smp = $MAX is not a CPU count (a shell expression is not evaluated)', 'unittests.cfg:8: expected [name] or key = value, got "nonsense"']);
+  // Statuses as QEMU's isa-debug-exit makes them; serial lines end in "\r\n" (kvm-unit-tests' serial_put).
+  assert.deepEqual(classify(1, false, 'PASS: a\r\nSUMMARY: 30 tests\r\n', 60), { status: 'PASS', reason: '30 tests' });
+  assert.deepEqual(classify(77, false, 'SUMMARY: 2 tests, 2 skipped\r\n', 60), { status: 'SKIP', reason: '2 tests, 2 skipped' });
+  assert.equal(classify(3, false, 'PASS: a\r\nFAIL: b\r\n', 60).firstFailure, 'FAIL: b');
+  assert.equal(classify(0, false, 'SUMMARY: 1 tests\r\n', 60).status, 'FAIL', 'status 0 is not a write to the exit device: run_tests.sh counts it a failure');
   const p = planTest({ ...tests[0], file: 'x' }, '/nonexistent', false, 60);
   assert.equal(p.skip, 'x is not built');
   const t = { ...tests[0], args: '10 `date +%s`', params: '-cpu max,vendor=AuthenticAMD -m 4g' };

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FwCfg, FW_CFG_PORT_SEL, FW_CFG_PORT_DATA, FW_CFG_PORT_DMA } from '../../vm-core/vmm/fw-cfg';
 import { PcTestdev } from '../../vm-core/vmm/pc-testdev';
-import { Uart16550 } from '../../vm-core/vmm/uart16550';
+import { Uart16550, UART_BACKLOG_LIMIT } from '../../vm-core/vmm/uart16550';
+import { join } from 'node:path';
 import { Cmos } from '../../vm-core/vmm/cmos';
 import { SystemReset } from '../../vm-core/vmm/system-reset';
 import { PciHost } from '../../vm-core/vmm/pci-host';
@@ -115,8 +116,62 @@ test('16550: THR output, LSR, scratch, DLAB divisor, IIR priorities and the IRQ 
   u.portWrite(0x3f8, 1, 0x7e);
   assert.deepEqual(out, [0x41], 'loopback does not transmit');
   assert.equal(u.portRead(0x3f8), 0x7e);
+  u.portWrite(0x3fc, 1, 0);
   u.receive('xyz'); u.portWrite(0x3fa, 1, 0x03);
-  assert.equal(u.pendingInput, 0, 'FCR clears the receive FIFO');
+  assert.equal(u.pendingInput, 2, 'turning the FIFOs on empties them: "x" (in RBR) is lost, the backend\'s "yz" comes in');
+  assert.equal(String.fromCharCode(u.portRead(0x3f8), u.portRead(0x3f8)), 'yz');
+  u.portWrite(0x3fc, 1, 0x10);
+  for (let k = 0; k < 17; k++) u.portWrite(0x3f8, 1, 0x30 + k); // loopback past the 16-byte FIFO
+  assert.equal(u.portRead(0x3fd) & 0x03, 0x03, 'DR and overrun (OE)');
+  assert.equal(u.portRead(0x3fd) & 0x02, 0, 'reading LSR clears OE');
+  u.portWrite(0x3fa, 1, 0x03);
+  assert.equal(u.pendingInput, 0, 'FCR bit 1 clears the receive FIFO');
+});
+
+test('16550 input: RBR takes one byte with the FIFOs off, the FIFO fills to its trigger level, received-data and character-timeout interrupts, no overrun from the backend', () => {
+  const irq: number[] = [];
+  const u = new Uart16550(0x3f8, 4, () => {}, (_l, v) => irq.push(v));
+  const lsr = () => u.portRead(0x3fd), iir = () => u.portRead(0x3fa);
+  u.portWrite(0x3f9, 1, 0x01); // IER: RDI
+  assert.equal(u.receive('abc'), 3);
+  assert.equal(u.canReceive(), 0, 'FIFOs off: RBR full, the backend holds the rest');
+  assert.equal(iir() & 0x0f, 0x04, 'received data available');
+  assert.deepEqual(irq, [1]);
+  let text = '';
+  while (lsr() & 1) text += String.fromCharCode(u.portRead(0x3f8));
+  assert.equal(text, 'abc', 'each RBR read lets the next byte in, none lost');
+  assert.equal(lsr() & 0x02, 0, 'no overrun');
+  assert.deepEqual(irq, [1, 0]);
+  u.portWrite(0x3fa, 1, 0xc1); // FIFOs on, trigger level 14
+  assert.equal(iir() & 0xcf, 0xc1, 'IIR says FIFOs enabled, nothing pending');
+  u.receive('x'.repeat(20));
+  assert.equal(u.pendingInput, 20);
+  assert.equal(iir() & 0x0f, 0x04, 'the FIFO reached its trigger level: received data (not the timeout)');
+  for (let k = 0; k < 20; k++) u.portRead(0x3f8);
+  assert.equal(lsr() & 0x03, 0, 'drained, no overrun: the backend fed the FIFO as it emptied');
+  u.receive('yz');
+  assert.equal(iir() & 0x0f, 0x0c, 'two bytes under the trigger level and no more input: character timeout');
+  assert.equal(irq[irq.length - 1], 1);
+  u.portWrite(0x3f9, 1, 0x00);
+  assert.equal(iir() & 0x0f, 0x01, 'IER bit 0 masks the timeout too');
+  assert.equal(irq[irq.length - 1], 0);
+  assert.equal(u.receive(new Uint8Array(UART_BACKLOG_LIMIT + 10)), UART_BACKLOG_LIMIT - 2, 'the backend holds at most UART_BACKLOG_LIMIT bytes: the sender keeps the rest');
+});
+
+test('a guest echoes what the user types through its interrupt-driven COM1 driver (IOAPIC GSI 4 -> LAPIC), with the FIFOs off and on (trigger 14, character timeout)', () => {
+  for (const fcr of ['0', '0xc7']) {
+    const a = assemble({ path: join(__dirname, 'guests/serial-echo.asm'), defines: { FCR: fcr } });
+    assert.ok(a.ok);
+    const m = new Machine(a.image, {});
+    assert.deepEqual(m.run(1_000_000), { kind: 'halted' }, 'waiting for a key with interrupts on');
+    assert.equal(m.serial, '>');
+    m.platform.uart.receive('abc');
+    assert.deepEqual(m.run(1_000_000), { kind: 'halted' });
+    assert.equal(m.serial, '>abc', `FCR ${fcr}: echoed`);
+    m.platform.uart.receive('de\nq');
+    assert.deepEqual(m.run(1_000_000), { kind: 'exit-port', code: 2 }, 'q: two interrupts taken');
+    assert.equal(m.serial, '>abcde\n');
+  }
 });
 
 test('CMOS/RTC: time from virtual time in BCD, binary and 12-hour forms, the NMI-disable bit, setting the clock, memory size bytes', () => {

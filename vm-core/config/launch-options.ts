@@ -46,6 +46,7 @@ export interface LaunchOptions {
   hideHypervisor: boolean;
   gdbPort?: number;
   jit: boolean;
+  exitDevice: 'auto' | 'isa-debug-exit' | 'byte';
 }
 
 export interface OptionError { option: string; message: string; }
@@ -101,6 +102,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'symbols', kind: 'string', arg: 'FILE', description: "A System.map (nm -n output) whose symbols name functions for breakpoints, disassembly and the call stack, e.g. a kernel's /boot/System.map (Debian ships the real one in linux-image-*-dbg); 64-bit addresses are exact." },
   { name: 'hideHypervisor', kind: 'boolean', default: false, description: "Bare-metal mode: the vCPUs' CPUID has no hypervisor leaves (0x40000000-0x4FFFFFFF, no \"KVMKVMKVM\") and CPUID.1:ECX.HYPERVISOR clear, so a Linux guest uses no KVM paravirtual feature (kvmclock, PV EOI, PV IPIs...), as QEMU's -cpu ...,kvm=off,-hypervisor." },
   { name: 'jit', kind: 'boolean', default: false, description: 'Compile hot guest code to WebAssembly (the block compiler, vm-core/cpu/jit) instead of interpreting it: the same instruction counts, exits, faults and state as the interpreter. It covers integer moves, ALU operations, INC/DEC, LEA and branches of 32- and 64-bit code so far; everything else is interpreted.' },
+  { name: 'exitDevice', kind: 'enum', values: ['auto', 'isa-debug-exit', 'byte'], default: 'auto', description: "How a write of V to the exit device (port 0xF4) becomes the exit status: 'isa-debug-exit' as QEMU's, (V << 1) | 1 (kvm-unit-tests: 1 pass, 3 fail, 77 skip); 'byte' the low byte of V; auto: isa-debug-exit for multiboot kernels (what QEMU -kernel runs), byte for other images." },
   { name: 'exitLogSize', kind: 'integer', arg: 'N', default: 10_000, description: 'How many of the newest exits the exit log keeps (the VM Exits view, `run --json` exits); counts by reason always cover every exit.' },
   { name: 'defines', kind: 'map', arg: 'NAME=VALUE', repeatable: true, default: {}, description: 'Preprocessor definitions for assembly sources (%define NAME VALUE).' },
 ];

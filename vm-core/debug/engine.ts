@@ -39,6 +39,8 @@ export interface EngineHost {
   ended(info: { code: number; end: string; message?: string }): void;
   /** Long runs: called with the instruction count every ~100 ms of running. */
   progress?(instructions: number): void;
+  /** The guest's COM1 output alone (one char per byte), for a terminal on the serial port. */
+  uart?(text: string): void;
 }
 
 export interface CodeBreakpoint {
@@ -518,6 +520,7 @@ export class DebugEngine {
   /** Continue all vCPUs (asynchronously, in slices). `fromStop` false (the first run, after RESET): a breakpoint at RIP stops instead of being stepped over. */
   resume(fromStop = true): void {
     if (this.state === 'ended') return;
+    this.waitingForInput = false;
     if (this.takeEndAfterStop()) return;
     this.state = 'running';
     this.pauseRequested = false;
@@ -555,12 +558,44 @@ export class DebugEngine {
   }
 
   pause(): void {
+    if (this.state === 'running' && this.waitingForInput) { this.waitingForInput = false; this.stop({ reason: 'pause', vcpu: this.focus, description: 'Paused' }); return; }
     if (this.state === 'running') this.pauseRequested = true;
+  }
+
+  /**
+   * Every vCPU halted with COM1's received-data interrupt enabled (and an irqchip to deliver it): the
+   * guest waits for the user to type, so the run neither ends nor stops; serialInput resumes it.
+   */
+  waitingForInput = false;
+  private waitingNoted = false;
+
+  private waitsForSerialInput(): boolean {
+    const m = this.machine;
+    return m.vm.irqchip && (m.platform.uart.ier & 1) !== 0;
+  }
+
+  /**
+   * Bytes for COM1's receiver (the user typing on the serial line: the Debug Console's `uart`, the
+   * uartInput request, a terminal). Recorded as an input at this point of the run, so reverse
+   * execution replays it; accepted while stopped or running. Returns how many bytes were taken.
+   */
+  serialInput(bytes: Uint8Array): number {
+    if (this.state === 'ended') return 0;
+    let n = 0;
+    const copy = Uint8Array.from(bytes);
+    this.recording.input({ describe: `COM1 input (${copy.length} bytes)`, apply: (m) => { n = m.platform.uart.receive(copy); } });
+    if (this.waitingForInput) { this.waitingForInput = false; this.resume(); }
+    return n;
   }
 
   /** Handle what Machine.run returned; true when the run loop must end (stopped or ended). */
   private handleRunResult(r: StopReason): boolean {
     if (r.kind === 'slice') return false;
+    if (r.kind === 'halted' && !this.pendingStop && this.waitsForSerialInput()) {
+      this.waitingForInput = true;
+      if (!this.waitingNoted) { this.waitingNoted = true; this.host.output('The guest is halted waiting for serial input: type `uart TEXT` in the Debug Console (or pause).\n', 'console'); }
+      return true;
+    }
     // A model event a filter wants (e.g. kvm-bug) came with the run's end: stop there first; the
     // end is reported when the run continues (the machine ends the same way again).
     if (r.kind !== 'stopped' && this.pendingStop) { const s = this.pendingStop; this.pendingStop = null; this.stop(s); this.endAfterStop = r; return true; }
@@ -638,7 +673,12 @@ export class DebugEngine {
   private flushOutput(): void {
     const m = this.machine;
     if (m.output.length > this.outLen) { this.host.output(m.output.slice(this.outLen), 'stdout'); this.outLen = m.output.length; }
-    if (m.serial.length > this.serialLen) { this.host.output(m.serial.slice(this.serialLen), 'stdout'); this.serialLen = m.serial.length; }
+    if (m.serial.length > this.serialLen) {
+      const text = m.serial.slice(this.serialLen);
+      this.host.output(text, 'stdout');
+      this.host.uart?.(text);
+      this.serialLen = m.serial.length;
+    }
     // After a rewind the output is shorter; what the replay writes again was already shown (the
     // counters are high-water marks; a RESET starts them over).
   }

@@ -1,5 +1,5 @@
 // The default VMM's simplest port devices: the debug port 0xE9 (Bochs/QEMU debugcon) and the exit
-// device 0xF4 (isa-debug-exit style: the byte written ends the run; the machine handles it), and
+// device 0xF4 (a write ends the run; the machine handles it, exitDeviceStatus gives the status), and
 // all ones for every port no device claims. The PC platform's devices (COM1, fw_cfg, pc-testdev,
 // CMOS, reset, PCI, ACPI PM) are on the platform's port bus (platform.ts).
 import type { Machine } from './machine';
@@ -19,4 +19,16 @@ export function handlePortIn(m: Machine, port: number, size: number): number {
   void m;
   if (port === DEBUG_PORT) return 0xe9;
   return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+}
+
+/**
+ * How the exit device turns the value a guest wrote to port 0xF4 into the VMM's exit status:
+ * 'isa-debug-exit' as QEMU's hw/misc/debugexit.c, exit((val << 1) | 1) (kvm-unit-tests: 0 -> 1 pass,
+ * 1 -> 3 fail, 38 -> 77 skip), 'byte' the low byte as written.
+ */
+export type ExitDeviceMode = 'isa-debug-exit' | 'byte';
+
+/** The process exit status for a write of `value` (the whole access, up to 32 bits); 0-255 as exit(3) keeps it. */
+export function exitDeviceStatus(value: number, mode: ExitDeviceMode): number {
+  return mode === 'isa-debug-exit' ? ((value << 1) | 1) & 0xff : value & 0xff;
 }

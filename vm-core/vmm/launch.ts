@@ -111,6 +111,8 @@ export function launch(o: LaunchOptions, baseDir = process.cwd(), extra: Partial
       catch (e) { errors.push(`initrd: cannot read module ${k} ${file}: ${(e as Error).message}`); }
     }
   }
+  // The exit device as QEMU's isa-debug-exit for the kernels QEMU -kernel runs (kvm-unit-tests' scripts read its statuses).
+  opts.exitDevice = o.exitDevice === 'auto' ? (loaded.image.multiboot ? 'isa-debug-exit' : 'byte') : o.exitDevice;
   if ((o.append !== undefined || o.initrd) && !loaded.image.multiboot && !loaded.image.linux) warnings.push(`append/initrd: ${o.program} is not a multiboot or Linux kernel, so they are ignored`);
   errors.push(...imageFitsRam(loaded.image, o));
   if (errors.length) return { ok: false, errors, warnings };

@@ -9,7 +9,7 @@ import type { VmOptions } from '../kvm/options';
 import type { GuestImage } from '../loader/image';
 import * as U from '../kvm/uapi';
 import { setupEntry, type EntryMode } from './boot';
-import { handlePortIn, handlePortOut, DEBUG_PORT, EXIT_PORT } from './devices';
+import { handlePortIn, handlePortOut, exitDeviceStatus, DEBUG_PORT, EXIT_PORT, type ExitDeviceMode } from './devices';
 import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions } from './overlay';
 import { HypervSynicVmm, HV_TEST_DEV_PORT } from './hyperv-synic';
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
@@ -72,6 +72,8 @@ export interface MachineOptions extends HypervMachineOptions, NotifyMachineOptio
   hideHypervisor?: boolean;
   /** A guest's reset request (port 0x92, 0xCF9, i8042) resets the VM and runs on (default: the run stops, like QEMU -no-reboot). */
   reboot?: boolean;
+  /** How a write to the exit device (0xF4) becomes the exit status (default byte). */
+  exitDevice?: ExitDeviceMode;
 }
 
 /** `index`: the entry's position among every exit logged since the VM was created. */
@@ -81,6 +83,7 @@ export interface ExitLogEntry { vcpu: number; kind: 'kvm' | 'hw'; reason: string
 export const EXIT_LOG_SIZE = 10_000;
 
 export type StopReason =
+  /** The guest wrote to the exit device; `code` is the exit status it makes (exitDeviceStatus; the value is Machine.exitValue). */
   | { kind: 'exit-port'; code: number }
   | { kind: 'shutdown' }
   | { kind: 'halted' }
@@ -137,6 +140,10 @@ export class Machine {
   readonly hypervSynic: HypervSynicVmm | null;
   /** The PC platform's devices (platform.ts); rebuilt by a RESET of the VM. */
   platform!: Platform;
+  /** What a write to port 0xF4 makes the exit status (opts.exitDevice, default the byte; launch picks isa-debug-exit for multiboot kernels). */
+  get exitDeviceMode(): ExitDeviceMode { return this.opts.exitDevice ?? 'byte'; }
+  /** The value the guest last wrote to the exit device (the whole access). */
+  exitValue: number | null = null;
   /** Where the multiboot information structure was written (multiboot kernels). */
   multibootInfo: number | null = null;
   /** Where boot_params (the zero page) was written (Linux kernels, linux-boot.ts). */
@@ -491,7 +498,7 @@ export class Machine {
       if (io.direction === U.KVM_EXIT_IO_OUT) {
         let val = 0;
         for (let b = 0; b < io.size; b++) val |= run.data[off + b] << (8 * b);
-        if (io.port === EXIT_PORT) { this.stop = { kind: 'exit-port', code: val & 0xff }; return; }
+        if (io.port === EXIT_PORT) { this.exitValue = val >>> 0; this.stop = { kind: 'exit-port', code: exitDeviceStatus(val, this.exitDeviceMode) }; return; }
         if (this.platform.bus.write(io.port, io.size, val >>> 0)) { if (this.stop) return; continue; }
         const text = handlePortOut(this, io.port, io.size, val >>> 0);
         if (text && io.port === DEBUG_PORT) this.output += text;
