@@ -42,17 +42,27 @@ function x87IsInit(c: Cpu): boolean {
   }
   return true;
 }
-/** SSE state is initial when the mode's XMM registers are 0 (XINUSE[1] does not cover MXCSR: SDM 13.6). */
+/** The mode's XMM registers are 0. */
 function sseIsInit(c: Cpu): boolean {
   const x = c.xmm, n = 4 * xmmCount(c);
   for (let k = 0; k < n; k++) if (x[k] !== 0) return false;
   return true;
 }
-/** XINUSE for the supported components (kept sticky in c.xinuse until an XRSTOR initialises them). */
+/**
+ * XINUSE for the supported components. Intel (SDM 13.6, 13.8.3): a component XRSTOR loaded stays in
+ * use until an XRSTOR initialises it (c.xinuse), and one not in its initial configuration is in use.
+ * SSE state is initial with the XMM registers 0 and MXCSR 1F80H (SDM 13.6), so XSAVEC, which saves
+ * MXCSR with the SSE component, never drops a changed MXCSR. AMD, as measured on the host
+ * (test/cpu/xsave-native.test.ts): XINUSE follows the values alone and ignores MXCSR (but see the
+ * compacted forms in xsave()).
+ */
 export function xinuse(c: Cpu): number {
+  if (c.vendor === 'amd') {
+    return (x87IsInit(c) ? 0 : XFEATURE_MASK_FP) | (sseIsInit(c) ? 0 : XFEATURE_MASK_SSE);
+  }
   let u = c.xinuse;
   if (!(u & XFEATURE_MASK_FP) && !x87IsInit(c)) u |= XFEATURE_MASK_FP;
-  if (!(u & XFEATURE_MASK_SSE) && !sseIsInit(c)) u |= XFEATURE_MASK_SSE;
+  if (!(u & XFEATURE_MASK_SSE) && (!sseIsInit(c) || c.mxcsr !== MXCSR_INIT)) u |= XFEATURE_MASK_SSE;
   c.xinuse = u;
   return u;
 }
@@ -106,8 +116,11 @@ function xsave(form: SaveForm) {
     const lin = xsaveLin(c, i, true, form === SaveForm.Supervisor);
     // RFBM = XCR0 (| IA32_XSS for XSAVES, which supports no supervisor component here) AND EDX:EAX.
     const rfbm = c.xcr0 & c.R[0] & XFEATURES_SUPPORTED;
-    const inuse = xinuse(c);
     const compacted = form === SaveForm.Compacted || form === SaveForm.Supervisor;
+    let inuse = xinuse(c);
+    // AMD (measured): the compacted forms also count SSE as in use while MXCSR is not 1F80H, since
+    // the compacted XRSTOR initialises MXCSR with the component.
+    if (compacted && c.vendor === 'amd' && c.mxcsr !== MXCSR_INIT) inuse |= XFEATURE_MASK_SSE;
     const initOpt = form !== SaveForm.Standard;
     // The header: XSAVE/XSAVEOPT update XSTATE_BV[i] for RFBM[i] = 1 only (a read of the old value).
     readArea(c, lin, HDR, HDR + 8);
@@ -115,7 +128,9 @@ function xsave(form: SaveForm) {
     const saveX87 = (rfbm & XFEATURE_MASK_FP) !== 0 && (!initOpt || (inuse & XFEATURE_MASK_FP) !== 0);
     const saveSse = (rfbm & XFEATURE_MASK_SSE) !== 0 && (!initOpt || (inuse & XFEATURE_MASK_SSE) !== 0);
     if (saveX87) { putX87(c); writeArea(c, lin, 0, 24); writeArea(c, lin, 32, FX_XMM); }
-    if (rfbm & XFEATURE_MASK_SSE) { putMxcsr(c); writeArea(c, lin, 24, 32); } // MXCSR: no optimisation applies
+    // MXCSR: XSAVE and XSAVEOPT store it whenever RFBM[1] (no optimisation applies, SDM 13.9);
+    // XSAVEC and XSAVES only with the SSE component.
+    if (compacted ? saveSse : (rfbm & XFEATURE_MASK_SSE) !== 0) { putMxcsr(c); writeArea(c, lin, 24, 32); }
     if (saveSse) { putXmm(c); writeArea(c, lin, FX_XMM, FX_XMM + 16 * xmmCount(c)); }
     if (compacted) {
       AV.setInt32(XSTATE_BV, rfbm & inuse, true); AV.setInt32(XSTATE_BV + 4, 0, true);
@@ -169,8 +184,13 @@ function xrstor(supervisor: boolean) {
     if (rfbm & XFEATURE_MASK_FP) {
       const f = c.fxArea;
       if (loadX87) {
-        // Bytes 24-31 (MXCSR) belong to SSE; the x87 image is bytes 0-23 and 32-159.
+        // Bytes 24-31 (MXCSR) belong to SSE; the x87 image is bytes 0-23 and 32-159. FCW bit 6
+        // reads as 1; FSW.ES and B follow the unmasked exception flags (as the host's XRSTOR).
         f.set(A.subarray(0, 24), 0); f.set(A.subarray(32, FX_XMM), 32);
+        f[0] |= 0x40;
+        const fsw = f[2] | (f[3] << 8), pending = (fsw & ~(f[0] | (f[1] << 8)) & 0x3f) !== 0;
+        const nfsw = pending ? fsw | 0x8080 : fsw & ~0x8080;
+        f[2] = nfsw & 0xff; f[3] = (nfsw >> 8) & 0xff;
       } else {
         f.fill(0, 0, FX_XMM);
         f[0] = FCW_INIT & 0xff; f[1] = FCW_INIT >> 8;
