@@ -106,6 +106,13 @@ async function x87Differential(a: Args): Promise<void> {
   console.log(`x87 transcendentals: ${trans.compared} cases, ${(100 * (trans.compared - tb) / trans.compared).toFixed(2)}% bit-exact, ` +
     `${(100 * (trans.compared - tb + trans.oneUlp) / trans.compared).toFixed(2)}% within 1 ulp; differing by form ${JSON.stringify(trans.mismatchByOp)}`);
   if (main.failures.length) process.exitCode = 1;
+  // The XSAVE family on the same host (test/cpu/xsave-native.ts): 40 cases for each x87 state asked for.
+  if (nativeHostProblem('xsavec', 'XSAVEC')) return;
+  const { runXsaveDifferential } = await import('../cpu/xsave-native');
+  const x = runXsaveDifferential(40 * a.x87, a.seed);
+  console.log(`XSAVE differential: ${x.compared} cases, ${x.failures.length} differ from the host`);
+  for (const f of x.failures.slice(0, 20)) console.log('  ' + f);
+  if (x.failures.length) process.exitCode = 1;
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -40,7 +40,12 @@ export function builtinCpuid(leaf: number, subleaf: number, out: Int32Array): vo
     case 0: out[0] = 0xd; out[1] = str4('Genu'); out[3] = str4('ineI'); out[2] = str4('ntel'); break;
     case 1: out[0] = 0x000806ec; out[1] = 0x00010800; out[2] = CPUID_1_ECX; out[3] = CPUID_1_EDX; break;
     case 7: if (subleaf === 0) out[1] = CPUID_7_EBX; break;
-    case 0xd: if (subleaf === 0) { out[0] = 3; out[1] = 0x240; out[2] = 0x240; } break;
+    // XSAVE (SDM Vol. 1 13.2): x87 and SSE state in a 576-byte area; sub-leaf 1: XSAVEOPT, XSAVEC,
+    // XGETBV with ECX = 1 and XSAVES/XRSTORS (IA32_XSS supports no component).
+    case 0xd:
+      if (subleaf === 0) { out[0] = 3; out[1] = 0x240; out[2] = 0x240; }
+      else if (subleaf === 1) { out[0] = 0xf; out[1] = 0x240; }
+      break;
     case 0x80000000: out[0] = 0x80000008 | 0; break;
     case 0x80000001: out[2] = CPUID_80000001_ECX; out[3] = CPUID_80000001_EDX; break;
     case 0x80000008: out[0] = 0x3028; break; // 48-bit linear, 40-bit physical

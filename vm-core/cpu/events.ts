@@ -226,6 +226,9 @@ export function checkCodeBreakpoints(c: Cpu): void {
   for (let n = 0; n < 4; n++) if (bpEnabled(dr7, n) && (bpRw(dr7, n) & 1)) data = true;
   if (data !== c.dataBpOn) { c.dataBpOn = data; c.updateAccessMode(); }
   if (c.rflags & RF) return;
+  // Intel processors inhibit instruction breakpoints while MOV SS / POP SS blocking is in effect
+  // (the instruction after it); AMD processors report them (KVM's kvm_vcpu_check_code_breakpoint).
+  if (c.movSsShadow && c.vendor === 'intel') return;
   const lin = c.codeBits === 64 ? c.rip : (c.seg[CS].base + c.rip) >>> 0;
   let hits = 0;
   for (let n = 0; n < 4; n++) if (bpEnabled(dr7, n) && bpRw(dr7, n) === 0 && c.dr[n] === lin) hits |= 1 << n;

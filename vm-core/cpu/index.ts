@@ -6,6 +6,7 @@ import './exec/system';
 import './exec/segments';
 import './exec/far';
 import './exec/sse';
+import './exec/xsave';
 import './exec/mmx';
 import './exec/x87';
 import './exec/shift';

@@ -120,6 +120,8 @@ export class CpuState {
   cr8 = 0;
   efer = 0;
   xcr0 = 1;
+  /** XINUSE bits XRSTOR set (exec/xsave.ts folds in the components not in their initial configuration). */
+  xinuse = 0;
   /** DR0-DR3 as numbers (linear addresses), DR6, DR7. */
   readonly dr = [0, 0, 0, 0];
   dr6 = 0xffff0ff0;

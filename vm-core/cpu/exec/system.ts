@@ -25,6 +25,7 @@ import { coreReadMsr, coreWriteMsr, readTsc } from '../msr';
 import { loadPdptrs } from '../mmu';
 import { setArithFlags } from '../flags';
 import { CF, ARITH_FLAGS } from '../state';
+import { xinuse } from './xsave';
 
 /** Privileged instruction: #GP(0) unless CPL 0 (SDM Vol. 3A 5.9). */
 function requireCpl0(c: Cpu): void {
@@ -431,8 +432,9 @@ defineMatching(/^Invpcid_r(32|64)_m128$/, (c: Cpu) => { requireCpl0(c); return c
 defineMatching(/^Xgetbv$/, (c: Cpu) => {
   if (!(c.cr4 & CR4_OSXSAVE)) c.ud();
   const n = c.R[2 * RCX] >>> 0;
-  if (n !== 0) c.gp(0);
-  c.set32(RAX, c.xcr0); c.set32(RDX, 0);
+  // ECX = 1 (CPUID.(EAX=0DH,ECX=1):EAX[2]): XCR0 AND XINUSE (SDM Vol. 1 13.6).
+  if (n > 1) c.gp(0);
+  c.set32(RAX, n === 0 ? c.xcr0 : c.xcr0 & xinuse(c)); c.set32(RDX, 0);
 });
 defineMatching(/^Xsetbv$/, (c: Cpu) => {
   if (!(c.cr4 & CR4_OSXSAVE)) c.ud();

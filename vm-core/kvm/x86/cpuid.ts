@@ -46,6 +46,7 @@ export function kvm_get_supported_cpuid(vendor: 'intel' | 'amd', nested = false)
   const l7 = add(7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
   l7.ebx = (l7.ebx | (1 << 1)) >>> 0; // TSC_ADJUST (x86.c emulates IA32_TSC_ADJUST)
   add(0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+  add(0xd, 1, KVM_CPUID_FLAG_SIGNIFCANT_INDEX); // XSAVEOPT, XSAVEC, XGETBV1, XSAVES (kvm_set_cpu_caps CPUID_D_1_EAX)
   out.push({ function: KVM_CPUID_SIGNATURE, index: 0, flags: 0, eax: KVM_CPUID_FEATURES,
     ebx: str4('KVMK'), ecx: str4('VMKV'), edx: str4('M\0\0\0') });
   out.push({ function: KVM_CPUID_FEATURES, index: 0, flags: 0, eax: KVM_SUPPORTED_PV_FEATURES >>> 0, ebx: 0, ecx: 0, edx: 0 });
