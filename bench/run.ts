@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { cpuSection } from './cpu';
 import { kvmSection } from './kvm-bench';
 import { dapSection } from './dap';
+import { asmSection } from './asm';
 
 export interface BenchArgs {
   section?: string;
@@ -39,7 +40,7 @@ export interface BenchSection {
 }
 
 /** Every section, in the order they run. */
-export const SECTIONS: BenchSection[] = [cpuSection, kvmSection, dapSection];
+export const SECTIONS: BenchSection[] = [cpuSection, kvmSection, dapSection, asmSection];
 
 function parseArgs(argv: string[]): BenchArgs {
   const a: BenchArgs = { seconds: 1, peers: true, verbose: false };

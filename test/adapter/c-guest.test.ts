@@ -98,6 +98,42 @@ test('C guest over DAP: data breakpoints on a variable and a struct field by nam
   } finally { await s.close(); }
 });
 
+for (const b of BUILDS) {
+  test(`C guest over DAP: breakpoint conditions in C (p->val == 20) stop only where they hold: ${label(b)}`, async (t) => {
+    const elf = buildCGuest('vars', b);
+    if (typeof elf !== 'string') { t.skip(elf.skip); return; }
+    const s = await DapSession.start();
+    try {
+      let verified: { verified: boolean; message?: string }[] = [];
+      const stop = await s.launch({ program: elf }, {
+        configure: async (x) => {
+          verified = (await x.dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: lineOfC('loop'), condition: 'p->val == 20' }] })).body.breakpoints;
+          // Neither C nor the register language: refused, naming the column (C's parser, this being a C guest).
+          const bad = (await x.dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [
+            { line: lineOfC('loop'), condition: 'p->val == 20' }, { line: lineOfC('add'), condition: 'p->' }] })).body.breakpoints;
+          assert.equal(bad[1].verified, false);
+          assert.match(bad[1].message ?? '', /condition: .*column 4/);
+        },
+      });
+      assert.equal(verified[0].verified, true, verified[0].message);
+      assert.equal(stop?.body.reason, 'breakpoint');
+      const fr = await s.frames();
+      assert.equal(fr[0].name, 'walk');
+      const ev = async (expression: string) => (await s.dc.evaluateRequest({ expression, frameId: fr[0].id, context: 'watch' })).body.result;
+      assert.equal(await ev('p->val'), '20', 'the first node (10) did not stop');
+      assert.equal(await ev('p == &nodes[1]'), '1');
+      await s.dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: lineOfC('loop'), condition: 'p->val != 20 && (p->next == 0 || sum < 0)' }] });
+      const next = await s.cont();
+      assert.equal(next?.body.reason, 'breakpoint');
+      const fr2 = await s.frames();
+      assert.equal((await s.dc.evaluateRequest({ expression: 'p->val', frameId: fr2[0].id, context: 'watch' })).body.result, '30');
+      // No C variable is named rax: the register language tests it (never true), and the guest runs to its end.
+      await s.dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: lineOfC('loop'), condition: 'rax == rax + 1' }] });
+      assert.equal(await s.cont(), undefined, 'a condition never true in the register language: the guest runs to its end');
+    } finally { await s.close(); }
+  });
+}
+
 test('C guest over DAP: stopped at a KVM exit inside a C function, the KVM handler chain is above the C frames', async (t) => {
   const elf = buildCGuest('vars', { bits: 64, opt: 'O2', dwarf: 5 });
   if (typeof elf !== 'string') { t.skip(elf.skip); return; }

@@ -80,10 +80,10 @@ async function main(): Promise<void> {
   }
   if (a.x87 > 0) await x87Differential(a);
   // The soak tests (test/fuzz/soak.ts): a DAP session making exits for SOAK_SECONDS (60), malformed
-  // messages over stdio, SOAK_INSNS (2,000,000) instructions of straight-line code.
+  // messages over stdio, SOAK_INSNS (10,000,000) instructions of straight-line code.
   if (a.soak) {
     const { soakDap, soakCode } = await import('./soak');
-    const f = [...await soakDap(Number(process.env.SOAK_SECONDS ?? 60)), ...await soakCode(Number(process.env.SOAK_INSNS ?? 2_000_000))];
+    const f = [...await soakDap(Number(process.env.SOAK_SECONDS ?? 60)), ...await soakCode(Number(process.env.SOAK_INSNS ?? 10_000_000))];
     for (const x of f) console.log(`soak FAILED: ${x}`);
     if (f.length) process.exitCode = 1;
   }

@@ -19,6 +19,7 @@ import { exitRecord, completeExitRecord, type ExitRecord } from '../vmm/exit-rec
 import { hwExitEvent, userExitEvent, handlerChain } from './exit-events';
 import { watchInterrupts } from './irq-events';
 import { VcpuView } from './inspect';
+import { CConditions } from './c-condition';
 
 export type StopKind = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'data breakpoint' |
   'instruction breakpoint' | 'exception' | 'pause' | 'goto';
@@ -52,6 +53,8 @@ export interface CodeBreakpoint {
   source?: string;
   line?: number;
   condition?: Expression;
+  /** The condition as C (a guest with DWARF): tested first, in the innermost C frame (c-condition.ts). */
+  cCondition?: string;
   hit?: (n: number) => boolean;
   logMessage?: string;
   hits: number;
@@ -95,6 +98,7 @@ export class DebugEngine {
   lastStop: StopEvent | null = null;
 
   private codeBps = new Map<string, CodeBreakpoint[]>(); // by source file / instruction / function group
+  private readonly cConditions = new CConditions(this);
   private tempBps: { address: number; spAbove?: number; vcpu: number }[] = [];
   private dataBps: DataBreakpoint[] = [];
   private filters: ActiveFilter[] = [];
@@ -234,8 +238,15 @@ export class DebugEngine {
 
   private newCodeBp(kind: CodeBreakpoint['kind'], condition?: string, hitCondition?: string, logMessage?: string): CodeBreakpoint {
     const bp: CodeBreakpoint = { id: nextBreakpointId++, kind, address: 0, verified: true, hits: 0, logMessage };
-    try { if (condition && condition.trim()) bp.condition = Expression.parse(condition); }
-    catch (e) { bp.verified = false; bp.message = `condition: ${exprErrorText(e)}`; }
+    if (condition && condition.trim()) {
+      let regErr: unknown, cErr: unknown;
+      try { bp.condition = Expression.parse(condition); } catch (e) { regErr = e; }
+      if (this.cConditions.available) {
+        try { this.cConditions.parse(condition); bp.cCondition = condition; } catch (e) { cErr = e; }
+      }
+      // Neither language reads it: the C error where C applies (its column), else the register language's.
+      if (!bp.condition && !bp.cCondition) { bp.verified = false; bp.message = `condition: ${exprErrorText(cErr ?? regErr)}`; }
+    }
     if (hitCondition && hitCondition.trim()) {
       const h = parseHitCondition(hitCondition);
       if (typeof h === 'string') { bp.verified = false; bp.message = h; } else bp.hit = h;
@@ -642,7 +653,7 @@ export class DebugEngine {
     for (const list of this.codeBps.values()) {
       for (const b of list) {
         if (!b.verified || b.address !== addr) continue;
-        if (b.condition && !this.testCondition(b.condition, vi, true)) continue;
+        if ((b.condition || b.cCondition) && !this.testBpCondition(b, vi, false)) continue;
         b.hits++;
         if (b.hit && !b.hit(b.hits)) continue;
         if (b.logMessage !== undefined) { this.host.output(formatLogMessage(b.logMessage, this.evalContext(vi)) + '\n', 'console'); continue; }
@@ -652,6 +663,19 @@ export class DebugEngine {
     }
     if (!hitIds.length) return null;
     return { reason: kind, vcpu: vi, description: `Breakpoint at 0x${addr.toString(16)}`, hitBreakpointIds: hitIds };
+  }
+
+  /** A code breakpoint's condition at a hit: C first where it is C, else the register language. */
+  private testBpCondition(b: CodeBreakpoint, vi: number, quiet: boolean): boolean {
+    if (b.cCondition !== undefined) {
+      try { return this.cConditions.test(b.cCondition, vi); } catch (err) {
+        if (!b.condition) {
+          if (!quiet) this.host.output(`breakpoint condition '${b.cCondition}': ${exprErrorText(err)}\n`, 'stderr');
+          return true; // a broken condition stops, so the user sees it
+        }
+      }
+    }
+    return b.condition ? this.testCondition(b.condition, vi, true, quiet) : true;
   }
 
   private testCondition(e: Expression, vi: number, live = false, quiet = false): boolean {
@@ -1000,7 +1024,7 @@ export class DebugEngine {
     for (const list of this.codeBps.values()) {
       for (const b of list) {
         if (!b.verified || b.address !== lin || b.logMessage !== undefined) continue;
-        if (b.condition && !this.testCondition(b.condition, vi, true, true)) continue;
+        if ((b.condition || b.cCondition) && !this.testBpCondition(b, vi, true)) continue;
         ids.push(b.id);
         kind = b.kind === 'function' ? 'function breakpoint' : b.kind === 'instruction' ? 'instruction breakpoint' : 'breakpoint';
       }

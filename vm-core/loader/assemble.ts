@@ -155,7 +155,8 @@ function buildLineMap(r: PassResult): LineEntry[] {
     if (last && last.file === loc.file && last.line === loc.line && last.addr + last.size === addr) last.size += rec.bytes.length;
     else list.push({ addr, size: rec.bytes.length, file: loc.file, line: loc.line });
   }
-  for (const s of r.layout.order) out.push(...(bySection.get(s.name) ?? []));
+  // One push per entry: a spread of 200,000 lines passes them all as arguments and overflows the stack.
+  for (const s of r.layout.order) for (const e of bySection.get(s.name) ?? []) out.push(e);
   out.sort((a, b) => a.addr - b.addr);
   return out;
 }

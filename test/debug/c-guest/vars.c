@@ -30,7 +30,7 @@ __attribute__((noinline)) int walk(node_t *p, const char *tag, enum color c) {
   int (*fp)(int, int) = add;
   w.i = 0x40490fdb;
   while (p) {
-    sum += p->val;
+    sum += p->val; /* @loop */
     p = p->next;
   }
   sum += fp(sum, fl.c) + (tag[0] == 'h') + (int)c + (w.i & 1); /* @walk */

@@ -83,6 +83,9 @@ export class Assembler {
     let struc = null as { name: string; line: PpLine } | null;
     let istruc = null as { base: bigint; name: string } | null;
     const prevSyms = this.prev?.symbols;
+    const prevRecords = this.prev?.records;
+    /** How far the current line has moved in its section since the previous pass. */
+    let shift = 0n;
     let cur!: Statement;
 
     const sectionStart = (name: string): bigint => {
@@ -98,9 +101,17 @@ export class Assembler {
     const here = (): SymbolValue => absolute ? { n: absolute.value, rel: 0 } : { n: lineStart ?? sectionStart(sec.name) + sec.size, rel: 1 };
     const start = (): SymbolValue => absolute ? { n: absolute.value, rel: 0 } : { n: sectionStart(sec.name), rel: 1 };
     const lookup = (name: string): SymbolValue | undefined => {
-      const d = symbols.get(name) ?? prevSyms?.get(name);
-      if (!d) { usedUndefined = true; return undefined; }
-      return symValue(d);
+      const d = symbols.get(name);
+      if (d) return symValue(d);
+      const p = prevSyms?.get(name);
+      if (!p) { usedUndefined = true; return undefined; }
+      const v = symValue(p);
+      // A label further on in this section: the previous pass's address moved on by as much as
+      // this line has since then (what grew before this line lies before the label too). Without
+      // that, a short forward jump read last pass's target against this pass's address, looked
+      // like a long backward jump and was made near for good (NASM keeps it short).
+      if (p.kind === 'label' && p.section === sec.name && !absolute && shift !== 0n) return { ...v, n: BigInt.asIntN(64, v.n + shift) };
+      return v;
     };
     const evalExpr = (e: Expr, regs = false, hereOverride?: SymbolValue): Value =>
       evaluate(e, { lookup, here: hereOverride ?? here(), start: start(), allowUndefined: !final, allowRegs: regs });
@@ -121,7 +132,7 @@ export class Assembler {
       if (sec.nobits) {
         if (bytes.some((b) => b !== 0)) diag(1, `initialized data in a nobits section ignored`, 'warning');
         sec.size += BigInt(bytes.length);
-        rec.bytes.push(...new Array<number>(bytes.length).fill(0));
+        for (let k = 0; k < bytes.length; k++) rec.bytes.push(0);
         return;
       }
       for (const b of bytes) { sec.bytes.push(b); rec.bytes.push(b); }
@@ -159,16 +170,16 @@ export class Assembler {
             if (once && !usesHere) { emit(once, rec); continue; }
             const out: number[] = [];
             for (const it of body.items) {
-              if (it.k === 'str') out.push(...stringBytes(it.s, body.size));
-              else if (it.k === 'undef') out.push(...new Array<number>(body.size).fill(0));
+              if (it.k === 'str') pushAll(out, stringBytes(it.s, body.size));
+              else if (it.k === 'undef') for (let k = 0; k < body.size; k++) out.push(0);
               else if (it.k === 'float') {
                 const fb = floatData(it.text, body.size);
                 if (!fb) throw new AsmError(`floating-point constant not supported in a ${body.size}-byte data item`, it.col);
-                out.push(...fb);
+                pushAll(out, fb);
               } else {
                 const v = evalExpr(it.e, false);
                 if (!v.unknown && !fitsData(v.n, body.size)) diag(it.col, `${['', 'byte', 'word', '', 'dword'][body.size] ?? 'data'} data exceeds bounds`, 'warning');
-                out.push(...intBytes(v.unknown ? 0n : v.n, body.size));
+                pushAll(out, intBytes(v.unknown ? 0n : v.n, body.size));
               }
             }
             once = out;
@@ -262,8 +273,10 @@ export class Assembler {
       }
     };
 
-    for (const st of this.stmts) {
+    for (let k = 0; k < this.stmts.length; k++) {
+      const st = this.stmts[k];
       cur = st;
+      shift = 0n;
       const rec: StmtRecord = { stmt: st, addr: 0n, section: sec.name, bytes: [], nobits: sec.nobits };
       try {
         // A section/absolute switch on the same line applies before the label is defined.
@@ -274,6 +287,8 @@ export class Assembler {
         rec.nobits = sec.nobits;
         rec.addr = absolute ? absolute.value : sectionStart(sec.name) + sec.size;
         lineStart = absolute ? null : rec.addr;
+        const pr = prevRecords?.[k]; // one record per statement, in every pass
+        if (pr && !absolute && pr.section === rec.section && pr.stmt === st) shift = rec.addr - pr.addr;
         if (st.label) {
           if (st.body.k === 'equ') {
             const v = evalExpr(st.body.e);
@@ -335,4 +350,9 @@ export function exprUsesHere(e: Expr): boolean {
     case 'cond': return exprUsesHere(e.c) || exprUsesHere(e.a) || exprUsesHere(e.b);
     default: return false;
   }
+}
+
+/** Append every element of `src` (a spread would pass them all as arguments: a long string overflows the stack). */
+function pushAll(dst: number[], src: ArrayLike<number>): void {
+  for (let k = 0; k < src.length; k++) dst.push(src[k]);
 }

@@ -379,11 +379,18 @@ function encodeOne(c: Candidate, ctx: EncodeContext, pre: { rep?: string; lock: 
     }
     if (pre.seg && (isStringForm(c.entry) || c.entry.allOps.includes(K.seg_rBX_al))) ins.segmentPrefix = pre.seg.iced;
     const enc = encoderFor(ctx.bits);
+    // iced reports a form that cannot take the operands (a short branch out of range: every pass
+    // tries it for each jump) with an Error; capturing its stack cost a fifth of assembling
+    // 100,000 jumps. The message is all that is used.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       enc.encode(ins, ctx.addr);
     } catch (e) {
       enc.takeBuffer(); // a failed encode can leave partial bytes behind
       throw e;
+    } finally {
+      Error.stackTraceLimit = limit;
     }
     return enc.takeBuffer();
   } finally {

@@ -164,7 +164,18 @@ export interface MacroCall {
   params: string[];
   /** Number of parameters given at the call (NASM's %0). */
   count: number;
+  /**
+   * How far %rotate has turned the first `count` parameters left: %n is params[(n - 1 + rot) % count]
+   * (an offset, not a rebuilt list: a macro rotating through 100,000 parameters stays linear).
+   */
+  rot: number;
   unique: number;
+}
+
+/** The text of parameter %n (1-based) of a call, after its rotations; '' past the last. */
+export function macroParam(call: MacroCall, n: number): string {
+  if (n <= call.count) return call.params[(n - 1 + call.rot) % call.count];
+  return call.params[n - 1] ?? '';
 }
 
 /** Substitutes %1..%n, %{n}, %0 and %%name in one macro body line. */
@@ -179,7 +190,7 @@ export function substituteParams(text: string, call: MacroCall): string {
     const m = /^%(?:\{([0-9]+)\}|([0-9]+))$/.exec(t.text);
     if (m) {
       const n = Number(m[1] ?? m[2]);
-      rep = n === 0 ? String(call.count) : call.params[n - 1] ?? '';
+      rep = n === 0 ? String(call.count) : macroParam(call, n);
     } else if (t.text.startsWith('%%')) {
       rep = `..@${call.unique}.${t.text.slice(2)}`;
     }

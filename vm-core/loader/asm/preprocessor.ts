@@ -311,11 +311,13 @@ export class Preprocessor {
       args = rest.slice(0, greedyFrom).map((a) => untokenize(a).trim());
       args.push(tail);
     }
-    const count = args.length;
     const params = [...args];
     for (let i = params.length; i < mm.defaults.length + mm.min && i < (mm.max === Infinity ? params.length : mm.max); i++) {
       params[i] = mm.defaults[i - mm.min] ?? '';
     }
+    // NASM counts the defaults filled in as parameters: %0 and %rotate see them (`m 1, 2` of
+    // `%macro m 2-4 3, 4` has %0 = 4).
+    const count = params.length;
     if (this.frames.filter((f) => f.kind === 'macro').length >= this.maxDepth) {
       this.err(head.col, `macro '${head.text}' invoked recursively too deeply (more than ${this.maxDepth} levels)`);
       this.aborted = true;
@@ -324,7 +326,7 @@ export class Preprocessor {
     const site = this.current!.loc;
     this.frames.push({
       kind: 'macro', lines: mm.body, idx: 0,
-      call: { params, count, unique: ++this.uniq, name: mm.name, site }, condDepth: this.conds.length,
+      call: { params, count, rot: 0, unique: ++this.uniq, name: mm.name, site }, condDepth: this.conds.length,
     });
   }
 
@@ -393,10 +395,10 @@ export class Preprocessor {
       case 'rotate': {
         const mf = this.macroFrame();
         if (!mf?.call) { this.err(col0, `%rotate outside a macro`); return; }
-        const p = mf.call.params.slice(0, mf.call.count);
-        if (p.length) {
-          const n = ((Number(ppEvaluate(args, this.condCtx, endCol)) % p.length) + p.length) % p.length;
-          mf.call.params = [...p.slice(n), ...p.slice(0, n), ...mf.call.params.slice(mf.call.count)];
+        const count = mf.call.count;
+        if (count) {
+          const n = ((Number(ppEvaluate(args, this.condCtx, endCol) % BigInt(count)) % count) + count) % count;
+          mf.call.rot = (mf.call.rot + n) % count;
         }
         return;
       }
