@@ -8,6 +8,7 @@ import {
   APIC_ICR, APIC_ICR2, APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT0, APIC_LVT1, APIC_LVTERR, APIC_TMICT, APIC_TDCR,
   APIC_LVT_TIMER_PERIODIC, APIC_LVT_TIMER_TSCDEADLINE,
 } from '../kvm/lapic';
+import { hypervScopeNode } from './hyperv-scope';
 import { IOAPIC_NUM_PINS, RTE_MASK, RTE_TRIG_LEVEL, RTE_REMOTE_IRR, RTE_DEST_LOGICAL } from '../kvm/ioapic';
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16);
@@ -85,5 +86,7 @@ export function interruptControllerNodes(v: KvmVcpu): VarNode[] {
   if (v.lapic) nodes.push({ name: 'LAPIC', value: `IRR ${vecList(v.lapic.vectors(APIC_IRR))}, ISR ${vecList(v.lapic.vectors(APIC_ISR))}`, children: () => lapicNodes(v) });
   else nodes.push({ name: 'LAPIC', value: 'none (no KVM_CREATE_IRQCHIP)' });
   if (v.vm.ioapic) nodes.push({ name: 'IOAPIC', value: `irr ${hex(v.vm.ioapic.irr)}`, children: () => ioapicNodes(v) });
+  const hv = hypervScopeNode(v);
+  if (hv) nodes.push(hv);
   return nodes;
 }

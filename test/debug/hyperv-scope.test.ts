@@ -1,0 +1,34 @@
+// The Hyper-V node of the "Interrupt controllers & time" scope: SINTs decoded, stimer config and
+// deadline, the reference time and TSC page state.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createVm, kvm } from '../kvm/helpers';
+import { interruptControllerNodes } from '../../vm-core/debug/irqchip-scope';
+import { withHypervCpuid, kvm_hv_process_stimers } from '../../vm-core/kvm/hyperv';
+import * as U from '../../vm-core/kvm/uapi';
+import * as T from '../../vm-core/kvm/hyperv_tlfs';
+import type { KvmVcpu } from '../../vm-core/kvm/vcpu';
+
+test('Hyper-V node: SynIC pages and SINTs, an armed periodic stimer with its deadline, the TSC page', () => {
+  const t = createVm('intel', { irqchip: true, cpuid: false });
+  const v = t.vcpu as KvmVcpu;
+  v.setCpuid2(withHypervCpuid(kvm.getSupportedCpuid('intel')));
+  assert.equal(interruptControllerNodes(v).find((n) => n.name === 'Hyper-V')!.value, 'reference time 0, SynIC off');
+  v.enableCap({ cap: U.KVM_CAP_HYPERV_SYNIC2, args: [0] });
+  assert.equal(v.setMsrs([
+    { index: T.HV_X64_MSR_SIMP, data: 0x300001n }, { index: T.HV_X64_MSR_SINT0 + 2, data: 0x20055n },
+    { index: T.HV_X64_MSR_STIMER0_CONFIG + 1, data: 1000n }, { index: T.HV_X64_MSR_STIMER0_CONFIG, data: BigInt((2 << 16) | 3) },
+    { index: T.HV_X64_MSR_REFERENCE_TSC, data: 0x302001n },
+  ]), 5);
+  kvm_hv_process_stimers(v); // KVM_REQ_HV_STIMER before the next entry: the timer starts
+  const node = interruptControllerNodes(v).find((n) => n.name === 'Hyper-V')!;
+  assert.equal(node.value, 'reference time 0, SynIC active');
+  const kids = node.children!();
+  const get = (ns: typeof kids, name: string) => ns.find((n) => n.name === name)!;
+  assert.match(get(kids, 'SynIC').value, /SCONTROL 0x1, SIMP 0x300000 enabled, SIEFP disabled/);
+  assert.equal(get(get(kids, 'SynIC').children!(), 'SINT2').value, '0x20055 vector=0x55 AutoEOI');
+  assert.equal(get(get(kids, 'SynIC').children!(), 'SINT0').value, '0x10000 vector=0x0 masked');
+  assert.equal(get(kids, 'STIMER0').value, '0x20003 enabled periodic SINT2, fires in 200000 cycles');
+  assert.equal(get(get(kids, 'STIMER0').children!(), 'deadline (host cycles / VM ns)').value, '200000 / 100000');
+  assert.match(get(kids, 'reference TSC page').value, /^0x302000, set \(sequence 1, scale 0x[0-9a-f]+, offset 0\)$/);
+});
