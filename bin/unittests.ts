@@ -115,6 +115,8 @@ export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTim
       }
       continue;
     }
+    // QEMU's hyperv-testdev: the VMM provides it (port 0x3000) with the Hyper-V enlightenments.
+    if (opt === '-device' && w[k + 1] === 'hyperv-testdev') { k++; if (!argv.includes('--hyperv')) argv.push('--hyperv'); continue; }
     if (opt.startsWith('-')) { if (k + 1 < w.length && !w[k + 1].startsWith('-')) k++; notes.push(`${opt} ignored`); }
   }
   if (memory) {

@@ -114,6 +114,7 @@ test('unittests planning: hv_* CPU flags become --hyperv; --tsc-khz is passed to
   const p = planTest({ ...tests[0], file: self }, '/', false, 60, { tscKhz: 20_000 });
   assert.equal(p.skip, undefined);
   assert.ok(p.argv.includes('--hyperv'));
+  assert.deepEqual(p.notes, [], '-device hyperv-testdev is the VMM\'s own with --hyperv');
   assert.deepEqual(p.argv.slice(p.argv.indexOf('--tsc-khz'), p.argv.indexOf('--tsc-khz') + 2), ['--tsc-khz', '20000']);
   assert.ok(!planTest({ ...tests[0], file: self }, '/', false, 60).argv.includes('--tsc-khz'));
 });

@@ -294,3 +294,24 @@ test('HYPERV_CPUID_FEATURES advertises what is modelled: SynIC, stimers (direct 
   const noIrqchip = createVm('intel', {}).vcpu.getSupportedHvCpuid().find((e) => e.function === T.HYPERV_CPUID_FEATURES)!;
   assert.equal(noIrqchip.edx & T.HV_STIMER_DIRECT_MODE_AVAILABLE, 0);
 });
+
+test('KVM_CAP_HYPERV_ENFORCE_CPUID: SynIC MSRs need HV_MSR_SYNIC_AVAILABLE, stimer MSRs HV_MSR_SYNTIMER_AVAILABLE, direct mode its EDX bit', () => {
+  const body = (msr: number, val: number) => apicGuest(`${wrmsr(msr, val)}    mov al, 1\n    out 0xf4, al\n`);
+  const cases: [number, number, number, number, boolean][] = [
+    // msr, value, FEATURES.EAX, FEATURES.EDX, #GP expected
+    [T.HV_X64_MSR_SIMP, SIMP + 1, 0, 0, true],
+    [T.HV_X64_MSR_SIMP, SIMP + 1, T.HV_MSR_SYNIC_AVAILABLE, 0, false],
+    [T.HV_X64_MSR_STIMER0_CONFIG, 0, T.HV_MSR_SYNIC_AVAILABLE, 0, true],
+    [T.HV_X64_MSR_STIMER0_CONFIG, (1 << 12) | (0x40 << 4), T.HV_MSR_SYNTIMER_AVAILABLE, 0, true],
+    [T.HV_X64_MSR_STIMER0_CONFIG, (1 << 12) | (0x40 << 4), T.HV_MSR_SYNTIMER_AVAILABLE, T.HV_STIMER_DIRECT_MODE_AVAILABLE, false],
+  ];
+  for (const [msr, val, eax, edx, gp] of cases) {
+    const t = hvGuest(body(msr, val));
+    const c = withHypervCpuid(kvm.getSupportedCpuid('intel'));
+    for (const e of c) if (e.function === T.HYPERV_CPUID_FEATURES) { e.eax = eax; e.ebx = 0; e.edx = edx; }
+    assert.equal(t.vcpu.setCpuid2(c), 0);
+    assert.equal(t.vcpu.enableCap({ cap: U.KVM_CAP_HYPERV_ENFORCE_CPUID, args: [1] }), 0);
+    assert.equal(runToIo(t.vcpu).r, U.KVM_EXIT_IO);
+    assert.equal(t.vcpu.kvm_run.data[t.vcpu.kvm_run.io.data_offset], gp ? 0xee : 1, `${msr.toString(16)}=${val.toString(16)} eax=${eax} edx=${edx}`);
+  }
+});

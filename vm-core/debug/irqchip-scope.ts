@@ -10,6 +10,7 @@ import {
   APIC_ICR, APIC_ICR2, APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT0, APIC_LVT1, APIC_LVTERR, APIC_TMICT, APIC_TDCR,
   APIC_LVT_TIMER_PERIODIC, APIC_LVT_TIMER_TSCDEADLINE,
 } from '../kvm/lapic';
+import { hypervScopeNode } from './hyperv-scope';
 import { IOAPIC_NUM_PINS, RTE_MASK, RTE_TRIG_LEVEL, RTE_REMOTE_IRR, RTE_DEST_LOGICAL } from '../kvm/ioapic';
 import type { KvmPic, KvmKpicState } from '../kvm/i8259';
 import type { KvmPit } from '../kvm/i8254';
@@ -149,5 +150,7 @@ export function interruptControllerNodes(v: KvmVcpu): VarNode[] {
   const pic = v.vm.pic, pit = v.vm.pit;
   if (pic) nodes.push({ name: 'PIC (8259)', value: `INT ${pic.output ? 'high' : 'low'}, IMR ${hex(pic.pics[0].imr)}/${hex(pic.pics[1].imr)}`, children: () => picNodes(pic) });
   if (pit) nodes.push({ name: 'PIT (8254)', value: pit.armed ? `channel 0 fires in ${pit.expireCycles - clock.cycles()} cycles` : 'channel 0 not armed', children: () => pitNodes(v, pit) });
+  const hv = hypervScopeNode(v);
+  if (hv) nodes.push(hv);
   return nodes;
 }
