@@ -302,7 +302,8 @@ export class Machine {
       if (used === 0 && r === -U.EINTR && v.stalled) used = Math.min(this.turnLeft, sliceLeft, this.totalLeft);
       else if (used === 0 && r === 0 && !resumesStop) used = 1;
       this.turnLeft -= used; sliceLeft -= used; this.totalLeft -= used;
-      let yieldTurn = this.turnLeft <= 0;
+      // An IPI to another vCPU ends the sender's turn, so the target runs next (KvmVcpu.kickedOther).
+      let yieldTurn = this.turnLeft <= 0 || v.kickedOther;
       if (r === 0) { idle = 0; this.handleExit(v); }
       else if (v.livelocked && v.lastBug) this.stop = { kind: 'kvm-bug', bug: v.lastBug.kind, message: v.lastBug.message };
       else if (v.stoppedByHook) this.stop = { kind: 'stopped', vcpu: v.vcpu_id };

@@ -264,13 +264,14 @@ function vcpu_run(v: KvmVcpu): number {
       return r;
     }
     if (v.livelocked) { run.exit_reason = KVM_EXIT_INTR; return -EINTR; }
+    if (v.kickedOther) { run.exit_reason = KVM_EXIT_INTR; return -EINTR; }
   }
 }
 
 /** kvm_arch_vcpu_ioctl_run. */
 export function kvm_arch_vcpu_ioctl_run(v: KvmVcpu): number {
   const run = v.kvm_run, a = v.arch;
-  v.blocked = false; v.stoppedByHook = false;
+  v.blocked = false; v.stoppedByHook = false; v.kickedOther = false;
   if (a.mp_state === KVM_MP_STATE_UNINITIALIZED) {
     if (run.immediate_exit) return -EINTR;
     kvm_apic_accept_events(v);
