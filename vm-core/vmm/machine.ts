@@ -13,7 +13,7 @@ import { handlePortIn, handlePortOut, DEBUG_PORT, EXIT_PORT } from './devices';
 import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions } from './overlay';
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
 import { Platform } from './platform';
-import { setupPcIrqchip } from './irq-routing';
+import { setupPcIrqchip, firmwarePicSetup } from './irq-routing';
 import { PcSpeaker, PCSPK_PORT } from './pcspk';
 import type { kvm_pic_state } from '../kvm/i8259';
 import type { kvm_ioapic_state } from '../kvm/ioapic';
@@ -200,6 +200,8 @@ export class Machine {
     if (!img) return;
     if (this.opts.platformTables ?? !!img.multiboot) Platform.writeTables(this.mem, this.opts.vcpus ?? 1);
     if (!img.multiboot || this.opts.entry) return;
+    // The firmware QEMU runs before a -kernel image leaves the 8259s initialized and masked.
+    if (this.vm.pic) { const r = firmwarePicSetup(this.vm); if (r < 0) throw new MachineConfigError(`KVM_SET_IRQCHIP (PIC) failed: ${errnoName(-r)}`); }
     try {
       const info = writeMultibootInfo(this.mem, img, { cmdline: [img.path, this.opts.cmdline ?? ''].filter((x) => x).join(' '), modules: this.opts.modules ?? [], memSize: this.mem.length });
       this.multibootInfo = info.mbi;
