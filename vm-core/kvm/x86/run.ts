@@ -209,8 +209,11 @@ function kvm_vcpu_is_idle(v: KvmVcpu): boolean {
   return st !== KVM_MP_STATE_HALTED || !kvm_vcpu_has_events(v);
 }
 
-/** How many timer expiries an idle VM may skip to in one block without any vCPU waking (a masked periodic timer). */
-const MAX_IDLE_EXPIRIES = 64;
+/**
+ * How many timer expiries an idle VM may skip to in one block without any vCPU waking (a masked
+ * periodic timer, PIT ticks into a masked PIC while a later LAPIC deadline is what wakes the guest).
+ */
+const MAX_IDLE_EXPIRIES = 100_000;
 
 /**
  * Every vCPU of the VM is idle: the host would sleep until the next hrtimer. Time jumps to it and
