@@ -94,6 +94,8 @@ export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTim
   const file = join(dir, 'x86', t.file);
   if (!t.file || !existsSync(file)) return plan(`${t.file || 'no file'} is not built`);
   argv.push(file, '--exit-device', 'isa-debug-exit', '--vcpus', String(t.smp));
+  // SMP tests hand work between vCPUs through spin-waits: a short round-robin quantum (QEMU runs vCPUs in parallel).
+  if (t.smp > 1) argv.push('--vcpu-quantum', '1000');
   let args = t.args;
   if (/`/.test(args)) { notes.push(`test_args "${args}": shell commands are not run; each becomes 0 (no wall-clock time reaches the guest)`); args = args.replace(/`[^`]*`/g, '0'); }
   let memory = '';

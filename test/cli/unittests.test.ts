@@ -106,6 +106,10 @@ test('unittests.cfg parsing: sections, multi-line params, bad lines named by lin
   assert.equal(p.skip, 'x is not built');
   const t = { ...tests[0], args: '10 `date +%s`', params: '-cpu max,vendor=AuthenticAMD -m 4g' };
   assert.match(planTest({ ...t, file: '../../../' + __filename.slice(1) }, '/', false, 60).skip ?? '', /-m 4G: more than the 3 GiB/);
+  // SMP tests run with a short round-robin quantum (their vCPUs hand work over through spin-waits).
+  const here = { ...tests[0], params: '', file: '../../../' + __filename.slice(1) };
+  assert.match(planTest({ ...here, smp: 2 }, '/', false, 60).argv.join(' '), /--vcpus 2 --vcpu-quantum 1000/);
+  assert.doesNotMatch(planTest({ ...here, smp: 1 }, '/', false, 60).argv.join(' '), /--vcpu-quantum/);
 });
 
 test('unittests planning: hv_* CPU flags become --hyperv; --tsc-khz is passed to every run', () => {

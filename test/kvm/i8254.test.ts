@@ -182,3 +182,33 @@ test('the PIT tick reaches the IOAPIC too (GSI 0 -> pin 0 in KVM\'s default rout
   t.wait(ticksToNs(1193));
   assert.deepEqual(t.vcpu.lapic!.vectors(0x200), [0x31]);
 });
+
+test('HLT: PIT ticks into a masked PIC do not end the idle skip early; the LAPIC deadline 100 ms later wakes the guest', async () => {
+  const { longModeGuest, runOnce } = await import('./helpers');
+  const { apicGuest, mapApicPages, COUNTS, u32 } = await import('./apic-guest');
+  const t = longModeGuest('intel', apicGuest(`
+    mov al, 0xff
+    out 0x21, al
+    out 0xa1, al
+    mov al, 0x34
+    out 0x43, al
+    mov ax, 1193                           ; PIT at 1 kHz
+    out 0x40, al
+    mov al, ah
+    out 0x40, al
+    mov dword [rbx + 0xf0], 0x1ff
+    mov dword [rbx + 0x3e0], 0xb            ; divide by 1
+    mov dword [rbx + 0x320], 0x40           ; one-shot, vector 0x40
+    mov dword [rbx + 0x380], 100000000      ; 100 ms
+    sti
+    hlt
+    mov eax, [${COUNTS} + 0x40 * 4]
+    out 0xf4, al
+`), { irqchip: true });
+  mapApicPages(t.mem);
+  assert.equal(t.vm.createPit2(), 0);
+  assert.equal(runOnce(t.vcpu, 10_000_000), U.KVM_EXIT_IO);
+  assert.equal(t.vcpu.kvm_run.io.port, 0xf4);
+  assert.equal(u32(t.mem, COUNTS + 0x40 * 4), 1);
+  assert.ok(t.vm.pit!.expiries >= 99, String(t.vm.pit!.expiries));
+});

@@ -174,7 +174,7 @@ test('NMI, INIT and SIPI IPIs; KVM_HC_SEND_IPI delivers to a bitmap of APIC IDs'
   const t = vm(3);
   for (let k = 0; k < 3; k++) wr(t.l(k), APIC_SPIV, 0x1ff);
   wr(t.l(0), APIC_ICR2, 1 << 24); wr(t.l(0), APIC_ICR, 0x4400);
-  assert.equal(t.vcpus[1].arch.nmi_pending, 1);
+  assert.equal(t.vcpus[1].arch.nmi_queued, 1, "kvm_inject_nmi: queued (KVM_REQ_NMI), folded into nmi_pending by process_nmi");
   wr(t.l(0), APIC_ICR2, 2 << 24); wr(t.l(0), APIC_ICR, 0x4500);
   assert.equal(t.l(2).pendingInit, true);
   wr(t.l(0), APIC_ICR, 0x4612);

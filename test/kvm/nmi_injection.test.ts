@@ -102,3 +102,16 @@ ${oneGateIdt(2, 'nmi')}`, { irqchip: true });
   assert.equal(t.vcpu.kvm_run.io.port, 0xf4);
   assert.equal(t.vcpu.kvm_run.data[t.vcpu.kvm_run.io.data_offset], 2);
 });
+
+test('an IPI another vCPU accepts ends the sender\'s KVM_RUN (kickedOther) so the round-robin runs the target next; a self-IPI does not', async () => {
+  const { createVm } = await import('./helpers');
+  const t = createVm('intel', { irqchip: true, vcpus: 2 });
+  const [a, b] = t.vm.vcpus;
+  for (const v of [a, b]) v.lapic!.kvm_lapic_reg_write(0xf0, 0x1ff);
+  a.lapic!.kvm_lapic_reg_write(0x300, 0x40000 | 0x4041); // self shorthand
+  assert.equal(a.kickedOther, false);
+  a.lapic!.kvm_lapic_reg_write(0x310, 1 << 24);
+  a.lapic!.kvm_lapic_reg_write(0x300, 0x4041); // fixed, physical destination 1
+  assert.equal(a.kickedOther, true);
+  assert.deepEqual(b.lapic!.vectors(0x200), [0x41]);
+});

@@ -33,6 +33,7 @@ export interface LaunchOptions {
   notifyPolicy: 'stop' | 'shutdown' | 'resume';
   interceptAcDb: boolean;
   tscKhz: number;
+  vcpuQuantum: number;
   unrestrictedGuest: boolean;
   nested: boolean;
   preFixSeed001: boolean;
@@ -90,6 +91,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { name: 'notifyUser', kind: 'boolean', default: false, description: 'With notifyWindow: set KVM_X86_NOTIFY_VMEXIT_USER so every notify exit reaches userspace.' },
   { name: 'tripleFaultEvent', kind: 'boolean', default: false, description: 'Enable KVM_CAP_X86_TRIPLE_FAULT_EVENT so userspace can inject a triple fault (shutdown).' },
   { name: 'notifyPolicy', kind: 'enum', values: ['stop', 'shutdown', 'resume'], default: 'stop', description: "What the default VMM does with KVM_EXIT_NOTIFY: stop the VM, synthesize a SHUTDOWN through KVM_SET_VCPU_EVENTS (triple_fault.pending; needs tripleFaultEvent), or resume the guest." },
+  { name: 'vcpuQuantum', kind: 'integer', arg: 'N', default: 100_000, description: 'Guest instructions a vCPU runs before the round-robin scheduler moves to the next vCPU (vCPUs run one at a time, deterministically). Smaller is closer to vCPUs running in parallel: spin-wait handshakes between vCPUs (kvm-unit-tests apic, vmexit_ipi) finish sooner, at some cost in speed. An IPI to another vCPU always ends the sender\'s turn.' },
   { name: 'tscKhz', kind: 'integer', arg: 'KHZ', default: 2_000_000, description: 'Virtual TSC frequency in kHz (KVM_SET_TSC_KHZ). Time is virtual: one guest instruction is one TSC cycle, so the default 2 GHz makes an instruction 0.5 ns for kvmclock, the LAPIC timer and HLT with a timer armed.' },
   { name: 'interceptAcDb', kind: 'boolean', default: true, description: 'KVM intercepts #AC and #DB (as since the 2015 CVE fixes), turning endless #AC/#DB delivery chains into exit storms; off, the processor delivers them itself and only a Notify VM exit can break the loop (seed 004).' },
   { name: 'unrestrictedGuest', kind: 'boolean', default: true, description: 'Model VMX unrestricted guest; off, KVM emulates real mode and invalid guest state (seed 000 flaw #4).' },
@@ -202,6 +204,7 @@ export function resolveLaunchOptions(raw: Record<string, unknown>, ignore: reado
   if (o.irqchip === false && typeof o.vcpus === 'number' && o.vcpus > 1) {
     errors.push({ option: 'irqchip', message: `false supports one vCPU (vcpus is ${o.vcpus}): without the in-kernel LAPIC the APs would need a userspace LAPIC for INIT/SIPI, which this VMM does not have` });
   }
+  if (typeof o.vcpuQuantum === 'number' && (o.vcpuQuantum < 100 || o.vcpuQuantum > 100_000_000)) errors.push({ option: 'vcpuQuantum', message: 'must be between 100 and 100000000 instructions' });
   if (typeof o.tscKhz === 'number' && (o.tscKhz < 1000 || o.tscKhz > 0xffffffff)) errors.push({ option: 'tscKhz', message: 'must be between 1000 (1 MHz) and 4294967295 kHz' });
   if (typeof o.memory === 'number' && o.memory > 16 * 1024 ** 3) errors.push({ option: 'memory', message: 'at most 16G of guest RAM' });
   if (typeof o.memory === 'number' && o.memory < 64 * 1024) errors.push({ option: 'memory', message: 'at least 64K of guest RAM' });

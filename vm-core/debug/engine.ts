@@ -172,8 +172,9 @@ export class DebugEngine {
     };
     const l = launch(options, baseDir, { observers: [observer] });
     if (!l.ok) return { errors: l.errors, warnings: l.warnings };
+    // Installed before the engine (and its recording) exist, so every snapshot has them.
+    watchInterrupts(l.machine.vm, { onModelEvent: (e) => sink.engine?.onModelEvent(e) });
     const engine = new DebugEngine(l.machine, l.image, options, host, sink);
-    watchInterrupts(l.machine.vm, engine);
     // Events of vCPU creation and RESET: logged now, matched against the filters at configurationDone.
     for (const e of early) engine.onModelEvent(e);
     return { engine, errors: [], warnings: l.warnings };

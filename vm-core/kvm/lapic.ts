@@ -474,7 +474,10 @@ export class KvmLapic {
       dest_id: this.x2apicMode ? icr_high >>> 0 : icr_high >>> 24,
     };
     if (this.v.vm.ipiObserver) this.v.vm.ipiObserver(this.v, irq);
-    kvm_irq_delivery_to_apic(this.v.vm.vcpus, this, irq);
+    if (kvm_irq_delivery_to_apic(this.v.vm.vcpus, this, irq) > 0 && irq.shorthand !== APIC_DEST_SELF) {
+      // kvm_vcpu_kick of another vCPU: the sender's turn ends (see KvmVcpu.kickedOther).
+      for (const o of this.v.vm.vcpus) if (o !== this.v && o.lapic && o.lapic.kvm_apic_match_dest(this, irq.shorthand, irq.dest_id, irq.dest_mode)) { this.v.kickedOther = true; break; }
+    }
   }
 
   // ---------------------------------------------------------------- local interrupts (LVT)

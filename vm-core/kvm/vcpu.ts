@@ -58,6 +58,11 @@ export class KvmVcpu {
   blocked = false;
   /** The last KVM_RUN returned because the processor's debug hook asked to stop. */
   stoppedByHook = false;
+  /**
+   * The last KVM_RUN returned after this vCPU sent an IPI another vCPU accepted (kvm_vcpu_kick): the
+   * target would start running at once on its own CPU, so the one-at-a-time schedule lets it run next.
+   */
+  kickedOther = false;
   /** A modelled KVM livelock (seed 000's patch loop) was detected. */
   livelocked = false;
   private patchLoopCount = 0;

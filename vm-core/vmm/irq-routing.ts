@@ -25,3 +25,18 @@ export function setupPcIrqchip(vm: KvmVm): number {
   if (r < 0) return r;
   return vm.createPit2({ flags: 0 });
 }
+
+/**
+ * The 8259 state a multiboot kernel finds after the firmware (SeaBIOS pic_reset(0x08, 0x70)):
+ * ICW1-4 done, IRQ0-7 at vector 0x08, IRQ8-15 at 0x70, everything masked but the cascade (IR2).
+ * Set with KVM_SET_IRQCHIP, as QEMU restores device state. Returns 0 or -errno.
+ */
+export function firmwarePicSetup(vm: KvmVm): number {
+  for (const [chip, base, imr] of [[U.KVM_IRQCHIP_PIC_MASTER, 0x08, 0xfb], [U.KVM_IRQCHIP_PIC_SLAVE, 0x70, 0xff]] as const) {
+    const g = vm.getIrqchip(chip);
+    if (!g.pic) return g.r;
+    const r = vm.setIrqchip(chip, { ...g.pic, irq_base: base, imr, init_state: 0, init4: 1 });
+    if (r < 0) return r;
+  }
+  return 0;
+}

@@ -62,6 +62,7 @@ export function machineOptions(o: LaunchOptions): { opts: MachineOptions; errors
     caps,
     vm: { hypercallPolicy: o.hypercallPolicy, unrestrictedGuest: o.unrestrictedGuest, preFixSeed001: o.preFixSeed001, interceptAcDb: o.interceptAcDb, tscKhz: o.tscKhz, nested: o.nested },
     maxInsns: o.maxInstructions > 0 ? o.maxInstructions : Infinity,
+    slice: o.vcpuQuantum,
     logHardwareExits: o.exitLog === 'all',
     exitLogSize: o.exitLogSize,
     cpuidBeforeReset: o.cpuidBeforeReset,

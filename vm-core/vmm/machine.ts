@@ -14,7 +14,7 @@ import { configureHypervVm, vcpuCpuid, HypervOverlays, type HypervMachineOptions
 import { HypervSynicVmm, HV_TEST_DEV_PORT } from './hyperv-synic';
 import { configureNotifyVm, handleNotifyExit, type NotifyMachineOptions } from './notify';
 import { Platform } from './platform';
-import { setupPcIrqchip } from './irq-routing';
+import { setupPcIrqchip, firmwarePicSetup } from './irq-routing';
 import { PcSpeaker, PCSPK_PORT } from './pcspk';
 import type { kvm_pic_state } from '../kvm/i8259';
 import type { kvm_ioapic_state } from '../kvm/ioapic';
@@ -222,6 +222,8 @@ export class Machine {
     if (this.opts.platformTables ?? !!(img.multiboot || img.linux)) Platform.writeTables(this.mem, this.opts.vcpus ?? 1);
     if (img.linux && !this.opts.entry) { this.linuxBootProtocol(); return; }
     if (!img.multiboot || this.opts.entry) return;
+    // The firmware QEMU runs before a -kernel image leaves the 8259s initialized and masked.
+    if (this.vm.pic) { const r = firmwarePicSetup(this.vm); if (r < 0) throw new MachineConfigError(`KVM_SET_IRQCHIP (PIC) failed: ${errnoName(-r)}`); }
     try {
       const info = writeMultibootInfo(this.mem, img, { cmdline: [img.path, this.opts.cmdline ?? ''].filter((x) => x).join(' '), modules: this.opts.modules ?? [], memSize: this.mem.length });
       this.multibootInfo = info.mbi;
@@ -340,7 +342,8 @@ export class Machine {
       if (used === 0 && r === -U.EINTR && v.stalled) used = Math.min(this.turnLeft, sliceLeft, this.totalLeft);
       else if (used === 0 && r === 0 && !resumesStop) used = 1;
       this.turnLeft -= used; sliceLeft -= used; this.totalLeft -= used;
-      let yieldTurn = this.turnLeft <= 0;
+      // An IPI to another vCPU ends the sender's turn, so the target runs next (KvmVcpu.kickedOther).
+      let yieldTurn = this.turnLeft <= 0 || v.kickedOther;
       if (r === 0) { idle = 0; this.handleExit(v); }
       else if (v.livelocked && v.lastBug) this.stop = { kind: 'kvm-bug', bug: v.lastBug.kind, message: v.lastBug.message };
       else if (v.stoppedByHook) this.stop = { kind: 'stopped', vcpu: v.vcpu_id };

@@ -232,8 +232,11 @@ function kvm_vcpu_is_idle(v: KvmVcpu): boolean {
   return st !== KVM_MP_STATE_HALTED || !kvm_vcpu_has_events(v);
 }
 
-/** How many timer expiries an idle VM may skip to in one block without any vCPU waking (a masked periodic timer). */
-const MAX_IDLE_EXPIRIES = 64;
+/**
+ * How many timer expiries an idle VM may skip to in one block without any vCPU waking (a masked
+ * periodic timer, PIT ticks into a masked PIC while a later LAPIC deadline is what wakes the guest).
+ */
+const MAX_IDLE_EXPIRIES = 100_000;
 
 /**
  * Every vCPU of the VM is idle: the host would sleep until the next hrtimer. Time jumps to it and
@@ -288,13 +291,14 @@ function vcpu_run(v: KvmVcpu): number {
       return r;
     }
     if (v.livelocked) { run.exit_reason = KVM_EXIT_INTR; return -EINTR; }
+    if (v.kickedOther) { run.exit_reason = KVM_EXIT_INTR; return -EINTR; }
   }
 }
 
 /** kvm_arch_vcpu_ioctl_run. */
 export function kvm_arch_vcpu_ioctl_run(v: KvmVcpu): number {
   const run = v.kvm_run, a = v.arch;
-  v.blocked = false; v.stoppedByHook = false;
+  v.blocked = false; v.stoppedByHook = false; v.kickedOther = false;
   if (a.mp_state === KVM_MP_STATE_UNINITIALIZED) {
     if (run.immediate_exit) return -EINTR;
     kvm_apic_accept_events(v);
