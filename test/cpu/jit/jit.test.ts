@@ -70,6 +70,10 @@ function randomLoop(seed: number, bits: 32 | 64): string {
     } else if (p < 0.80 && bits === 64) lines.push(`mov ${pick(r64)}, 0x${Math.floor(r() * 2 ** 32).toString(16)}${Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0')}`);
     else if (p < 0.84) lines.push(`mov eax, [${P}di + 0xffe]`); // crosses a page: the interpreter's access
     else if (p < 0.88) lines.push('nop');
+    else if (p < 0.90) lines.push(pick([`${pick(['shl', 'shr', 'sar', 'sal'])} ${d}, ${pick([1, 3, 31, 32, 33, 63, 0, Math.floor(r() * 256)])}`,
+      `${pick(['not', 'neg'])} ${d}`, `cmov${pick(CC)} ${d}, ${s}`, `set${pick(CC)} ${pick(['al', 'bl', 'ah', 'dh', 'dl'])}`,
+      `${pick(['movzx', 'movsx'])} ${d}, ${pick(['al', 'bh', 'dx', 'bx', `byte [${P}di + ${disp()}]`, `word [${P}di + ${disp() + 1}]`])}`,
+      ...(bits === 64 ? [`movsxd ${pick(r64)}, ${pick(r32)}`, `movsxd ${pick(r64)}, dword [rdi + ${disp()}]`, `push ${pick(r64)}`, `pop ${pick(r64)}`, 'push rsp', 'pop rsp'] : [])]));
     else lines.push(pick([`shl ${d}, 3`, `imul ${d}, ${s}`, `adc ${d}, ${s}`, `sbb ${d}, ${s}`, `neg ${d}`, `cmovl ${d}, ${s}`,
       'setc al', `movzx ${d}, byte [${P}di + 5]`, 'add al, bl', 'add bx, 0x1234', `push ${P}ax`, `pop ${P}bx`,
       `pushf`, `pop ${P}dx`, 'stc', 'clc', 'cmc']));
@@ -218,4 +222,18 @@ hlt`;
   assert.equal(cpu.run(100_000), RUN_HALTED);
   assert.equal(cpu.R[0], eaxBefore + 2 * left, 'the remaining iterations add 2');
   assert.ok(cpu.jit!.compiled > compiled, 'the block was compiled again from the new bytes');
+});
+
+test('every form the compiler handles runs compiled (one loop of each), to the interpreter\'s state', () => {
+  const forms64 = ['add eax, ebx', 'sub rax, 0x12345', 'and r8d, [rdi + 16]', 'or [rdi + 8], rbx', 'xor rdx, rdx', 'cmp eax, [rdi + rsi*8 + 4]',
+    'test r9, r10', 'mov r11, [rdi + 24]', 'mov [rdi + 32], r11d', 'mov qword [rdi + 40], -5', 'inc r8', 'dec ebx', 'lea rax, [rbx + rdx*4 + 7]',
+    'lea eax, [rel top]', 'shl eax, 5', 'shr rbx, 33', 'sar edx, 1', 'not r9', 'neg eax', 'cmovl ebx, eax', 'cmovae rax, rdx', 'setg al',
+    'setb ah', 'movzx eax, bl', 'movsx rbx, word [rdi + 6]', 'movsxd rdx, eax', 'movzx r8d, byte [rdi + 3]', 'push rbx', 'pop rdx', 'nop'];
+  for (const form of forms64) {
+    const src = `mov rdi, ${DATA}\nmov esi, 2\nmov ecx, 40\ntop:\n${form}\nadd eax, ecx\ndec ecx\njnz top\nhlt`;
+    const { off, on } = differential(machineWith(64, asm(src, 64)), [100_000], 2);
+    assertSame(off, on, form);
+    // 40 iterations of 4 instructions; the first two passes run interpreted before the block is hot.
+    assert.ok(on.jitRetired >= 4 * 37, `${form}: ${on.jitRetired} instructions compiled`);
+  }
 });

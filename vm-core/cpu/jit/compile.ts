@@ -1,18 +1,19 @@
 // Lowering of a block of IR (ir.ts) to one WebAssembly function over the processor's state in its
 // WebAssembly.Memory (state.ts): GPRs at 0 (16 x i64, the R[] halves), the lazy flags at LF_OFF
-// (flags.ts fields, int32 each), the exit RIP at RIP_OFF (f64) and a scratch value at SCR_OFF.
+// (flags.ts fields, int32 each, then RFLAGS), the exit RIP at RIP_OFF (f64) and a scratch value at SCR_OFF.
 // The function takes the instruction budget and returns the instructions it retired; it stops
 // before any instruction it cannot finish exactly (TLB miss, page crossing, segment or canonical
 // violation, MMIO: the interpreter runs that one), after a write to a page holding decoded code,
 // and before a pass that would exceed the budget.
 import { Fn, Op, I32, I64, F64, FuncType, ImportFunc, encodeModule } from './wasm';
 import { Addr, A_ADD, A_AND, A_CMP, A_OR, A_SUB, A_TEST, A_XOR, Dst, IrInsn, Src } from './ir';
-import { OP_ADD, OP_DEC, OP_INC, OP_LOGIC, OP_SUB, SZ32, SZ64 } from '../flags';
+import { OP_ADD, OP_DEC, OP_INC, OP_LOGIC, OP_NEG, OP_NONE, OP_SUB, SZ32, SZ64 } from '../flags';
+import { ARITH_FLAGS, RSP, SS } from '../state';
 
 export const LF_OFF = 128, RIP_OFF = 176, SCR_OFF = 184;
 /** Lazy-flag fields in memory order (LF_OFF + 4 * k). */
-export const LF_FIELDS = ['lfOp', 'lfSz', 'lfDst', 'lfSrc', 'lfRes', 'lfDstHi', 'lfSrcHi', 'lfResHi', 'lfCin'] as const;
-const F_OP = 0, F_SZ = 1, F_DST = 2, F_SRC = 3, F_RES = 4, F_DSTHI = 5, F_SRCHI = 6, F_RESHI = 7, F_CIN = 8;
+export const LF_FIELDS = ['lfOp', 'lfSz', 'lfDst', 'lfSrc', 'lfRes', 'lfDstHi', 'lfSrcHi', 'lfResHi', 'lfCin', 'rflags'] as const;
+const F_OP = 0, F_SZ = 1, F_DST = 2, F_SRC = 3, F_RES = 4, F_DSTHI = 5, F_SRCHI = 6, F_RESHI = 7, F_CIN = 8, F_RFL = 9;
 
 // Imported helpers (jit.ts), in function-index order.
 const TYPES: FuncType[] = [
@@ -39,13 +40,14 @@ class Lowering {
   private readonly a32: number; private readonly b32: number; private readonly r32: number;
   private readonly a64: number; private readonly b64: number; private readonly r64: number;
   private readonly st: number;
+  private readonly t32: number;
   private flags: FlagState = { known: false, op: 0, sz: 0 };
 
   constructor(private readonly insns: IrInsn[]) {
     const f = this.f;
     this.done = f.local(I32);
     for (let k = 0; k < LF_FIELDS.length; k++) this.lf.push(f.local(I32));
-    this.a32 = f.local(I32); this.b32 = f.local(I32); this.r32 = f.local(I32); this.st = f.local(I32);
+    this.a32 = f.local(I32); this.b32 = f.local(I32); this.r32 = f.local(I32); this.st = f.local(I32); this.t32 = f.local(I32);
     this.a64 = f.local(I64); this.b64 = f.local(I64); this.r64 = f.local(I64);
   }
 
@@ -104,6 +106,83 @@ class Lowering {
         if (op.a.asz === 64) { this.ea64(op.a); if (op.size === 4) f.op(Op.i32_wrap_i64); }
         else { this.ea32(op.a); if (op.size === 8) f.op(Op.i64_extend_i32_u); }
         this.regStoreEnd(op.r, op.size);
+        return;
+      }
+      case 'shift': this.shift(op.kind, op.size, op.r, op.count); return;
+      case 'ext': {
+        this.regStoreBegin();
+        if (op.src.k === 'reg') {
+          const r = op.src.r, off = r < 16 ? 8 * r : 8 * (r - 16) + 1;
+          f.i32(0);
+          if (op.from === 4) f.mem(Op.i64_load32_s, off);
+          else f.mem(op.from === 1 ? (op.signed ? Op.i32_load8_s : Op.i32_load8_u) : (op.signed ? Op.i32_load16_s : Op.i32_load16_u), off);
+        } else {
+          // The access is done into SCR (zero-extended), then extended from there.
+          this.load(op.src.a, op.from, false, x, k);
+          f.i32(0);
+          if (op.from === 4) f.mem(Op.i64_load32_s, SCR_OFF);
+          else f.mem(op.from === 1 ? (op.signed ? Op.i32_load8_s : Op.i32_load8_u) : (op.signed ? Op.i32_load16_s : Op.i32_load16_u), SCR_OFF);
+        }
+        if (op.from !== 4 && op.size === 8) f.op(op.signed ? Op.i64_extend_i32_s : Op.i64_extend_i32_u);
+        // A 32-bit destination is zero-extended (regStoreEnd); a 64-bit one takes the value as is.
+        if (op.from === 4 || op.size === 8) f.mem(Op.i64_store, 8 * op.r); else this.regStoreEnd(op.r, 4);
+        return;
+      }
+      case 'setcc': {
+        f.i32(0);
+        this.condition(op.cc);
+        f.mem(Op.i32_store8, op.r < 16 ? 8 * op.r : 8 * (op.r - 16) + 1);
+        return;
+      }
+      case 'cmov': {
+        // The destination is written either way: the source when the condition holds, else itself
+        // (a 32-bit destination is zero-extended even then, SDM Vol. 2 CMOVcc).
+        this.regStoreBegin();
+        this.regLoad(op.s, op.size);
+        this.regLoad(op.r, op.size);
+        this.condition(op.cc);
+        f.op(Op.select);
+        this.regStoreEnd(op.r, op.size);
+        return;
+      }
+      case 'push': {
+        // The write comes first (a fault leaves RSP as it was), then RSP -= 8; PUSH RSP stores the old value.
+        this.regLoad(op.r, 8); f.set(this.a64);
+        this.regLoad(RSP, 8); f.i64(8, 0).op(Op.i64_sub).set(this.b64);
+        f.i32(SS).get(this.b64).op(Op.f64_convert_i64_s).i32(8);
+        this.loHi(8);
+        f.call(F_ST).tee(this.st);
+        this.exitIfZero(x.rip, k);
+        f.i32(0).get(this.b64).mem(Op.i64_store, 8 * RSP);
+        this.afterWrite(x, k);
+        return;
+      }
+      case 'pop': {
+        this.regLoad(RSP, 8); f.set(this.b64);
+        f.i32(SS).get(this.b64).op(Op.f64_convert_i64_s).i32(8).i32(0).call(F_LD);
+        this.exitIfZero(x.rip, k);
+        // RSP first, then the register: POP RSP leaves the value read.
+        f.i32(0).get(this.b64).i64(8, 0).op(Op.i64_add).mem(Op.i64_store, 8 * RSP);
+        this.regStoreBegin(); this.scratch(8); this.regStoreEnd(op.r, 8);
+        return;
+      }
+      case 'not': {
+        this.regStoreBegin(); this.regLoad(op.r, op.size);
+        if (op.size === 8) f.i64(-1, -1).op(Op.i64_xor); else f.i32(-1).op(Op.i32_xor);
+        this.regStoreEnd(op.r, op.size);
+        return;
+      }
+      case 'neg': {
+        const w = op.size === 8, A = w ? this.a64 : this.a32, Rr = w ? this.r64 : this.r32;
+        this.regLoad(op.r, op.size); f.set(A);
+        if (w) f.i64(0, 0).get(A).op(Op.i64_sub); else f.i32(0).get(A).op(Op.i32_sub);
+        f.set(Rr);
+        this.regStoreBegin(); f.get(Rr); this.regStoreEnd(op.r, op.size);
+        this.setLf(F_OP, OP_NEG); this.setLf(F_SZ, w ? SZ64 : SZ32);
+        this.setLf(F_DST, 0); if (w) this.setLf(F_DSTHI, 0);
+        this.lfFrom(F_SRC, F_SRCHI, A, w);
+        this.lfFrom(F_RES, F_RESHI, Rr, w);
+        this.flags = { known: true, op: OP_NEG, sz: w ? SZ64 : SZ32 };
         return;
       }
       case 'branch': {
@@ -258,6 +337,55 @@ class Lowering {
     this.flags = { known: true, op: dec ? OP_DEC : OP_INC, sz: w ? SZ64 : SZ32 };
   }
 
+  /**
+   * SHL/SHR/SAR by a constant non-zero count, with the flags exec/shift.ts gives: CF the last bit
+   * out, OF as for a count of 1 (SHL: sign != CF, SHR: the operand's sign, SAR: 0), AF 0, all
+   * written into RFLAGS (lazy flags off).
+   */
+  private shift(kind: 'shl' | 'shr' | 'sar', size: number, r: number, n: number): void {
+    const f = this.f, w = size === 8, A = w ? this.a64 : this.a32, Rr = w ? this.r64 : this.r32, cf = this.b32, fl = this.t32;
+    const bits = w ? 64 : 32;
+    this.regLoad(r, size); f.set(A);
+    const shr = w ? (kind === 'sar' ? Op.i64_shr_s : Op.i64_shr_u) : (kind === 'sar' ? Op.i32_shr_s : Op.i32_shr_u);
+    // CF
+    f.get(A);
+    if (kind === 'shl') { if (w) f.i64(bits - n, 0); else f.i32(bits - n); f.op(w ? Op.i64_shr_u : Op.i32_shr_u); }
+    else { if (w) f.i64(n - 1, 0); else f.i32(n - 1); f.op(shr); }
+    if (w) f.op(Op.i32_wrap_i64);
+    f.i32(1).op(Op.i32_and).set(cf);
+    // Result
+    f.get(A); if (w) f.i64(n, 0); else f.i32(n);
+    f.op(kind === 'shl' ? (w ? Op.i64_shl : Op.i32_shl) : shr).set(Rr);
+    this.regStoreBegin(); f.get(Rr); this.regStoreEnd(r, size);
+    // Low and high words of the result for SF/ZF/PF (fl is r32, so compute into b32-free temps).
+    const lo = this.st; // i32 scratch (the store status is not live here)
+    f.get(Rr); if (w) f.op(Op.i32_wrap_i64); f.set(lo);
+    // flags = CF | PF | ZF | SF | OF
+    f.get(cf);
+    f.get(lo).i32(0xff).op(Op.i32_and).op(Op.i32_popcnt).i32(1).op(Op.i32_and).i32(1).op(Op.i32_xor).i32(2).op(Op.i32_shl).op(Op.i32_or);
+    f.get(Rr); if (w) f.op(Op.i64_eqz); else f.op(Op.i32_eqz);
+    f.i32(6).op(Op.i32_shl).op(Op.i32_or);
+    // SF: the result's sign
+    f.get(Rr); if (w) { f.i64(63, 0).op(Op.i64_shr_u).op(Op.i32_wrap_i64); } else f.i32(31).op(Op.i32_shr_u);
+    f.i32(7).op(Op.i32_shl).op(Op.i32_or);
+    if (kind === 'shl') {
+      f.get(Rr); if (w) { f.i64(63, 0).op(Op.i64_shr_u).op(Op.i32_wrap_i64); } else f.i32(31).op(Op.i32_shr_u);
+      f.get(cf).op(Op.i32_xor).i32(11).op(Op.i32_shl).op(Op.i32_or);
+    } else if (kind === 'shr') {
+      f.get(A); if (w) { f.i64(63, 0).op(Op.i64_shr_u).op(Op.i32_wrap_i64); } else f.i32(31).op(Op.i32_shr_u);
+      f.i32(11).op(Op.i32_shl).op(Op.i32_or);
+    }
+    f.set(fl);
+    f.get(this.lf[F_RFL]).i32(~ARITH_FLAGS).op(Op.i32_and).get(fl).op(Op.i32_or).set(this.lf[F_RFL]);
+    this.setLf(F_OP, OP_NONE);
+    this.flags = { known: true, op: OP_NONE, sz: 0 };
+  }
+
+  /** An RFLAGS bit (lazy flags off) as 0/1. */
+  private rflBit(bit: number): void {
+    this.f.get(this.lf[F_RFL]).i32(bit).op(Op.i32_shr_u).i32(1).op(Op.i32_and);
+  }
+
   private setLf(field: number, v: number): void { this.f.i32(v).set(this.lf[field]); }
   /** lf field (and its Hi for 64-bit) from a value local. */
   private lfFrom(lo: number, hi: number, local: number, w: boolean): void {
@@ -290,24 +418,37 @@ class Lowering {
         else f.get(this.lf[F_DST]).get(this.lf[F_SRC]).op(Op.i32_lt_u);
         return;
       case OP_LOGIC: f.i32(0); return;
+      case OP_NONE: this.rflBit(0); return;
+      case OP_NEG: // CF = source != 0, i.e. result != 0
+        if (w) f.get(this.lf[F_RES]).get(this.lf[F_RESHI]).op(Op.i32_or).i32(0).op(Op.i32_ne);
+        else f.get(this.lf[F_RES]).i32(0).op(Op.i32_ne);
+        return;
       default: f.get(this.lf[F_CIN]); return; // INC, DEC
     }
   }
   private zf(s: FlagState): void {
     const f = this.f;
+    if (s.op === OP_NONE) { this.rflBit(6); return; }
     if (s.sz === SZ64) f.get(this.lf[F_RES]).get(this.lf[F_RESHI]).op(Op.i32_or).op(Op.i32_eqz);
     else f.get(this.lf[F_RES]).op(Op.i32_eqz);
   }
   private sf(s: FlagState): void {
+    if (s.op === OP_NONE) { this.rflBit(7); return; }
     this.f.get(this.lf[s.sz === SZ64 ? F_RESHI : F_RES]).i32(31).op(Op.i32_shr_u);
   }
-  private pf(): void {
+  private pf(s: FlagState): void {
+    if (s.op === OP_NONE) { this.rflBit(2); return; }
     this.f.get(this.lf[F_RES]).i32(0xff).op(Op.i32_and).op(Op.i32_popcnt).i32(1).op(Op.i32_and).i32(1).op(Op.i32_xor);
   }
   private of(s: FlagState): void {
     const f = this.f, w = s.sz === SZ64;
     const D = this.lf[w ? F_DSTHI : F_DST], S = this.lf[w ? F_SRCHI : F_SRC], R = this.lf[w ? F_RESHI : F_RES];
     switch (s.op) {
+      case OP_NONE: this.rflBit(11); return;
+      case OP_NEG: // the result is the most negative value
+        f.get(R).i32(0x80000000 | 0).op(Op.i32_eq);
+        if (w) f.get(this.lf[F_RES]).op(Op.i32_eqz).op(Op.i32_and);
+        return;
       case OP_ADD: f.get(D).get(R).op(Op.i32_xor).get(S).get(R).op(Op.i32_xor).op(Op.i32_and).i32(31).op(Op.i32_shr_u); return;
       case OP_SUB: f.get(D).get(S).op(Op.i32_xor).get(D).get(R).op(Op.i32_xor).op(Op.i32_and).i32(31).op(Op.i32_shr_u); return;
       case OP_LOGIC: f.i32(0); return;
@@ -340,7 +481,7 @@ class Lowering {
         case 2: this.zf(s); break;
         case 3: this.cfKnown(s); this.zf(s); f.op(Op.i32_or); break;
         case 4: this.sf(s); break;
-        case 5: this.pf(); break;
+        case 5: this.pf(s); break;
         case 6: this.sf(s); this.of(s); f.op(Op.i32_ne); break;
         default: this.zf(s); this.sf(s); this.of(s); f.op(Op.i32_ne); f.op(Op.i32_or); break;
       }

@@ -1,5 +1,6 @@
 // The block compiler's IR: decoded instructions (insn.ts) the compiler handles, classified into a
 // few typed operations with every operand resolved to numbers. Anything else ends the block.
+import { Code } from 'iced-x86';
 import { BASE_RIP, Insn, K_IMM, K_MEM, K_REG, K_REL } from '../insn';
 
 /** ALU operations, as in exec/arith.ts. */
@@ -27,6 +28,15 @@ export type JOp =
   | { t: 'incdec'; dec: boolean; size: 4 | 8; r: number }
   | { t: 'lea'; size: 4 | 8; r: number; a: Addr }
   | { t: 'nop' }
+  /** SHL/SHR/SAR of a register by a non-zero (masked) immediate count. */
+  | { t: 'shift'; kind: 'shl' | 'shr' | 'sar'; size: 4 | 8; r: number; count: number }
+  /** MOVZX/MOVSX/MOVSXD: `from` bytes (8-bit registers numbered as in insn.ts) into a 4/8-byte register. */
+  | { t: 'ext'; signed: boolean; from: 1 | 2 | 4; size: 4 | 8; r: number; src: { k: 'reg'; r: number } | { k: 'mem'; a: Addr } }
+  | { t: 'setcc'; cc: number; r: number }
+  | { t: 'cmov'; cc: number; size: 4 | 8; r: number; s: number }
+  /** PUSH/POP of a 64-bit register (64-bit code: RSP-relative, SS). */
+  | { t: 'push' | 'pop'; r: number }
+  | { t: 'not' | 'neg'; size: 4 | 8; r: number }
   /** Jcc (cc 0-15) or JMP (cc -1) to a target already checked (canonical / within the CS limit). */
   | { t: 'branch'; cc: number; target: number };
 
@@ -52,8 +62,26 @@ export function classify(i: Insn, rip: number, next: number, codeBits: number, c
     }
     return { t: 'branch', cc: m === 'jmp' ? -1 : i.cc, target: t };
   }
+  if (i.cc >= 0 && m.startsWith('set') && i.k0 === K_REG && i.r0 < 20) return { t: 'setcc', cc: i.cc, r: i.r0 };
   const size = i.osz;
   if (size !== 4 && size !== 8) return null;
+  if ((m === 'push' || m === 'pop') && i.k0 === K_REG && size === 8 && codeBits === 64 && i.r0 < 16) return { t: m, r: i.r0 };
+  if ((m === 'not' || m === 'neg') && i.k0 === K_REG && i.r0 < 16) return { t: m, size, r: i.r0 };
+  if (i.cc >= 0 && m.startsWith('cmov') && i.k0 === K_REG && i.k1 === K_REG && i.r0 < 16 && i.r1 < 16) return { t: 'cmov', cc: i.cc, size, r: i.r0, s: i.r1 };
+  if ((m === 'shl' || m === 'sal' || m === 'shr' || m === 'sar') && i.k0 === K_REG && i.k1 === K_IMM && i.r0 < 16) {
+    const count = (i.imm & 0xff) & (size === 8 ? 0x3f : 0x1f);
+    if (count === 0) return null;
+    return { t: 'shift', kind: m === 'sal' ? 'shl' : m, size, r: i.r0, count };
+  }
+  if ((m === 'movzx' || m === 'movsx' || m === 'movsxd') && i.k0 === K_REG && i.r0 < 16) {
+    const name = Code[i.code] ?? '';
+    const from = /rm8$/.test(name) ? 1 : /rm16$/.test(name) ? 2 : /rm32$/.test(name) && m === 'movsxd' ? 4 : 0;
+    if (from === 0 || (from === 4 && size !== 8)) return null;
+    const signed = m !== 'movzx';
+    if (i.k1 === K_REG) return { t: 'ext', signed, from, size, r: i.r0, src: { k: 'reg', r: i.r1 } };
+    if (i.k1 === K_MEM) { const a = addrOf(i, next, codeBits); return a && i.msz === from ? { t: 'ext', signed, from, size, r: i.r0, src: { k: 'mem', a } } : null; }
+    return null;
+  }
   const memOk = (): Addr | null => addrOf(i, next, codeBits);
   if (m === 'mov' || ALU_BY_MNEMONIC[m] !== undefined) {
     let dst: Dst, src: Src;

@@ -44,7 +44,7 @@ export class Jit {
 
   constructor(private readonly c: Cpu) {
     const buf = c.wasmMemory.buffer;
-    this.lf = new Int32Array(buf, LF_OFF, 9);
+    this.lf = new Int32Array(buf, LF_OFF, 10);
     this.ripF = new Float64Array(buf, RIP_OFF, 1);
     this.scr = new Int32Array(buf, SCR_OFF, 2);
     this.tlbMask = c.tlbR.tag.length - 1;
@@ -78,10 +78,9 @@ export class Jit {
     if (b === null || budget < b.length || b.rip !== rip || b.bits !== c.codeBits || b.csBase !== c.csBase || b.csLimit !== c.csLimit) return 0;
     const L = this.lf;
     L[0] = c.lfOp; L[1] = c.lfSz; L[2] = c.lfDst; L[3] = c.lfSrc; L[4] = c.lfRes;
-    L[5] = c.lfDstHi; L[6] = c.lfSrcHi; L[7] = c.lfResHi; L[8] = c.lfCin;
+    L[5] = c.lfDstHi; L[6] = c.lfSrcHi; L[7] = c.lfResHi; L[8] = c.lfCin; L[9] = c.rflags;
     const n = b.run(budget);
-    c.lfOp = L[0]; c.lfSz = L[1]; c.lfDst = L[2]; c.lfSrc = L[3]; c.lfRes = L[4];
-    c.lfDstHi = L[5]; c.lfSrcHi = L[6]; c.lfResHi = L[7]; c.lfCin = L[8];
+    this.loadFlags();
     c.rip = this.ripF[0];
     if (n === 0) { if (++b.stalls >= JIT_MAX_STALLS) insn.jit = null; return 0; }
     b.stalls = 0;
@@ -92,7 +91,7 @@ export class Jit {
   private loadFlags(): void {
     const c = this.c, L = this.lf;
     c.lfOp = L[0]; c.lfSz = L[1]; c.lfDst = L[2]; c.lfSrc = L[3]; c.lfRes = L[4];
-    c.lfDstHi = L[5]; c.lfSrcHi = L[6]; c.lfResHi = L[7]; c.lfCin = L[8];
+    c.lfDstHi = L[5]; c.lfSrcHi = L[6]; c.lfResHi = L[7]; c.lfCin = L[8]; c.rflags = L[9];
   }
 
   /** Decode forward from `insn` within its page and compile what the compiler handles (null: nothing). */
@@ -159,8 +158,10 @@ export class Jit {
     const t = write ? c.tlbW : c.tlbR, vpn = Math.floor(lin / PAGE_SIZE), idx = vpn & this.tlbMask;
     if (t.tag[idx] !== vpn * 4 + c.accMode || (lin & 0xfff) > PAGE_SIZE - size) return 0;
     const dv = t.dv[idx], a = lin + t.delta[idx];
-    this.scr[0] = dv.getInt32(a, true);
-    if (size === 8) this.scr[1] = dv.getInt32(a + 4, true);
+    if (size >= 4) {
+      this.scr[0] = dv.getInt32(a, true);
+      if (size === 8) this.scr[1] = dv.getInt32(a + 4, true);
+    } else this.scr[0] = size === 1 ? dv.getUint8(a) : dv.getUint16(a, true);
     this.wIdx = idx; this.wLin = lin; this.wSize = size;
     return 1;
   }

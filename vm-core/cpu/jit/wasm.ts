@@ -13,7 +13,8 @@ export const enum Op {
   unreachable = 0x00, block = 0x02, loop = 0x03, if_ = 0x04, else_ = 0x05, end = 0x0b, br = 0x0c, br_if = 0x0d,
   return_ = 0x0f, call = 0x10, drop = 0x1a, select = 0x1b,
   local_get = 0x20, local_set = 0x21, local_tee = 0x22,
-  i32_load = 0x28, i64_load = 0x29, f64_load = 0x2b, i32_store = 0x36, i64_store = 0x37, f64_store = 0x39,
+  i32_load = 0x28, i64_load = 0x29, f64_load = 0x2b, i32_load8_s = 0x2c, i32_load8_u = 0x2d, i32_load16_s = 0x2e,
+  i32_load16_u = 0x2f, i64_load32_s = 0x34, i32_store = 0x36, i64_store = 0x37, f64_store = 0x39, i32_store8 = 0x3a,
   i32_const = 0x41, i64_const = 0x42, f64_const = 0x44,
   i32_eqz = 0x45, i32_eq = 0x46, i32_ne = 0x47, i32_lt_s = 0x48, i32_lt_u = 0x49, i32_gt_s = 0x4a, i32_gt_u = 0x4b,
   i32_le_s = 0x4c, i32_le_u = 0x4d, i32_ge_s = 0x4e, i32_ge_u = 0x4f,
@@ -92,7 +93,9 @@ export class Fn {
   tee(l: number): this { this.code.byte(Op.local_tee).u32(l); return this; }
   /** Memory access with natural alignment hint and a constant offset. */
   mem(o: Op, offset: number): this {
-    const align = o === Op.i64_load || o === Op.i64_store || o === Op.f64_load || o === Op.f64_store ? 3 : 2;
+    const align = o === Op.i64_load || o === Op.i64_store || o === Op.f64_load || o === Op.f64_store ? 3
+      : o === Op.i32_load8_s || o === Op.i32_load8_u || o === Op.i32_store8 ? 0
+        : o === Op.i32_load16_s || o === Op.i32_load16_u ? 1 : 2;
     this.code.byte(o).u32(align).u32(offset);
     return this;
   }
