@@ -8,7 +8,7 @@ import { launch } from '../vmm/launch';
 import type { Machine, StopReason } from '../vmm/machine';
 import type { KvmVcpu } from '../kvm/vcpu';
 import type { GuestImage } from '../loader/image';
-import { lineForAddress } from '../loader/image';
+import { hex64, lineForAddress } from '../loader/image';
 import type { KvmObserver } from '../kvm/observers';
 import { Expression, parseHitCondition, formatLogMessage, exprErrorText, type EvalContext } from './expr';
 import { EXIT_FILTERS, activateFilters, type ActiveFilter, type ExitEvent } from './exit-filters';
@@ -663,7 +663,7 @@ export class DebugEngine {
       }
     }
     if (!hitIds.length) return null;
-    return { reason: kind, vcpu: vi, description: `Breakpoint at 0x${addr.toString(16)}`, hitBreakpointIds: hitIds };
+    return { reason: kind, vcpu: vi, description: `Breakpoint at ${hex64(addr)}`, hitBreakpointIds: hitIds };
   }
 
   /** A code breakpoint's condition at a hit: C first where it is C, else the register language. */
@@ -1030,7 +1030,7 @@ export class DebugEngine {
         kind = b.kind === 'function' ? 'function breakpoint' : b.kind === 'instruction' ? 'instruction breakpoint' : 'breakpoint';
       }
     }
-    return ids.length ? { reason: kind, vcpu: vi, description: `Breakpoint at 0x${lin.toString(16)}`, hitBreakpointIds: ids } : null;
+    return ids.length ? { reason: kind, vcpu: vi, description: `Breakpoint at ${hex64(lin)}`, hitBreakpointIds: ids } : null;
   }
 
   /** RESET of the whole VM (KVM cannot do this; the debugger can: DAP restart). */
