@@ -64,6 +64,15 @@ const ENTRY_FAIL_DEFAULT = 0, ENTRY_FAIL_VMCS_LINK_PTR = 4;
 /** RFLAGS arithmetic flags VMsucceed/VMfail set or clear: CF PF AF ZF SF OF. */
 const X86_EFLAGS_CF = 0x1, X86_EFLAGS_ZF = 0x40, VMX_FLAGS = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800;
 
+/** kvm_pat_valid: every entry of a PAT value is a memory type (0, 1, 4, 5, 6 or 7). */
+function pat_valid(c12: Vmcs12, enc: number): boolean {
+  const s = vmcs12FieldSlot(enc)!.slot;
+  for (const half of [c12.lo[s], c12.hi[s]]) {
+    for (let k = 0; k < 4; k++) { const t = (half >>> (8 * k)) & 0xff; if (t === 2 || t === 3 || t > 7) return false; }
+  }
+  return true;
+}
+
 /** Per-level exit statistics (the debugger's split). */
 export interface NestedStats {
   /** VM entries to L2 (VMLAUNCH/VMRESUME that entered). */
@@ -436,6 +445,7 @@ export class NestedVmx implements KvmNestedOps {
     if (!ia32e && c12.get32(F.HOST_SS_SELECTOR) === 0) return false;
     for (const f of [F.HOST_FS_BASE, F.HOST_GS_BASE, F.HOST_GDTR_BASE, F.HOST_IDTR_BASE, F.HOST_TR_BASE,
       F.HOST_IA32_SYSENTER_ESP, F.HOST_IA32_SYSENTER_EIP, F.HOST_RIP]) if (!this.canonical(c12.get(f))) return false;
+    if ((exitCtl & F.VM_EXIT_LOAD_IA32_PAT) && !pat_valid(c12, F.HOST_IA32_PAT)) return false;
     if (exitCtl & F.VM_EXIT_LOAD_IA32_EFER) {
       const efer = c12.get(F.HOST_IA32_EFER);
       if ((efer & ~EFER_VALID) || hi(F.HOST_IA32_EFER)) return false;
@@ -455,6 +465,9 @@ export class NestedVmx implements KvmNestedOps {
     if (c12.lo[s] !== 0xffffffff || c12.hi[s] !== 0xffffffff) return ENTRY_FAIL_VMCS_LINK_PTR + 1;
     const ia32e = (entry & F.VM_ENTRY_IA32E_MODE) !== 0;
     if (ia32e && (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE))) return ENTRY_FAIL_DEFAULT + 1;
+    if ((entry & F.VM_ENTRY_LOAD_IA32_PAT) && !pat_valid(c12, F.GUEST_IA32_PAT)) return ENTRY_FAIL_DEFAULT + 1;
+    if ((entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) && c12.hi[vmcs12FieldSlot(F.GUEST_DR7)!.slot]) return ENTRY_FAIL_DEFAULT + 1;
+    if (!this.canonical(c12.get(F.GUEST_SYSENTER_ESP)) || !this.canonical(c12.get(F.GUEST_SYSENTER_EIP))) return ENTRY_FAIL_DEFAULT + 1;
     if (entry & F.VM_ENTRY_LOAD_IA32_EFER) {
       const efer = c12.get(F.GUEST_IA32_EFER);
       if ((efer & ~EFER_VALID) || c12.hi[vmcs12FieldSlot(F.GUEST_IA32_EFER)!.slot]) return ENTRY_FAIL_DEFAULT + 1;
