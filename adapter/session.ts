@@ -12,6 +12,7 @@ import { EXIT_FILTERS } from '../vm-core/debug/exit-filters';
 import { Expression, ExprError, exprErrorText } from '../vm-core/debug/expr';
 import type { VarNode } from '../vm-core/debug/inspect';
 import { interruptControllerNodes } from '../vm-core/debug/irqchip-scope';
+import { nestedNodes, nestedLevel } from '../vm-core/debug/nested-scope';
 import { disassemble } from '../vm-core/debug/disasm';
 import { exitFieldsText } from '../vm-core/debug/exit-events';
 import { runConsoleCommand, consoleCompletions, commandCompletions, isConsoleCommand, EXIT_LOG_KEYS } from './console';
@@ -404,7 +405,7 @@ export class KvmGuestSession extends LoggingDebugSession {
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     const e = this.engine;
-    response.body = { threads: e ? e.machine.vcpus.map((v, i) => new Thread(i + 1, `vCPU ${v.vcpu_id}${v.isBsp() ? ' (BSP)' : ''}`)) : [] };
+    response.body = { threads: e ? e.machine.vcpus.map((v, i) => new Thread(i + 1, `vCPU ${v.vcpu_id}${v.isBsp() ? ' (BSP)' : ''}${nestedLevel(v) ? ` [${nestedLevel(v)}]` : ''}`)) : [] };
     this.sendResponse(response);
   }
 
@@ -469,6 +470,7 @@ export class KvmGuestSession extends LoggingDebugSession {
         ['Pending events', () => v.pendingEventsScope(), true],
         ['Interrupt controllers & time', () => interruptControllerNodes(v.v), true],
         [v.v.ops.view.controlBlockLabel, () => v.controlBlockScope(), true],
+        ...(nestedLevel(v.v) ? [['Nested (VMX)', () => nestedNodes(v.v), true] as [string, () => VarNode[], boolean]] : []),
         ['VM (capabilities, quirks)', () => v.vmScope(), true],
       ];
       response.body = { scopes: scopes.map(([name, get, expensive]) => new Scope(name, this.handle(get), expensive)) };

@@ -2,7 +2,8 @@
 // written for this project runs an L2 and handles its CPUID, VMCALL, I/O and HLT exits; the VMX
 // instructions' VMsucceed/VMfail outcomes; seed 004's nested half (a notify exit from L2 with an
 // invalid context goes to L0's userspace, whose SHUTDOWN becomes a TRIPLE_FAULT exit to L1, while
-// the same loop in L1 ends in KVM_EXIT_SHUTDOWN); seed 001's question of RESET and INIT with L2 live.
+// the same loop in L1 ends in KVM_EXIT_SHUTDOWN); seed 001's question of RESET and INIT with L2 live;
+// and the debugger's view of the levels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import * as U from '../../vm-core/kvm';
 import type { Vmx } from '../../vm-core/kvm/vmx/vmx';
 import { kvm } from './helpers';
 import { VMCS12_REVISION } from '../../vm-core/kvm/vmx/vmcs12';
+import { nestedLevel, nestedNodes } from '../../vm-core/debug/nested-scope';
 
 function image(path: string) {
   const r = assemble({ path });
@@ -179,4 +181,27 @@ test('INIT with L2 live is an EXIT_REASON_INIT_SIGNAL to L1; in VMX root operati
   m.run();
   assert.equal(n.vmxon, true, 'not reset');
   assert.equal(v.lapic?.pendingInit, true, 'latched');
+});
+
+test('debugger: the level in the thread name and the Nested (VMX) scope with vmcs12, vmcs02 and exits split by level', () => {
+  const m = new Machine(image(NOTIFY), { ...notifyOpts, notifyWindow: 1 });
+  assert.deepEqual(m.run(), { kind: 'stopped', vcpu: 0 });
+  const v = m.vcpus[0];
+  assert.equal(nestedLevel(v), 'L2');
+  const nodes = nestedNodes(v);
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  assert.match(byName.get('level')!.value, /^L2 \(guest mode/);
+  assert.equal(byName.get('current VMCS (vmcs12)')!.value, '0x201000 (launched)');
+  assert.equal(byName.get('exits from L2 handled by L0')!.value, '3');
+  assert.deepEqual(byName.get('exits from L2 handled by L0')!.children!().map((n) => n.name),
+    ['EXIT_REASON_DR_ACCESS', 'EXIT_REASON_IO_INSTRUCTION', 'EXIT_REASON_NOTIFY']);
+  assert.equal(byName.get('exits from L2 reflected to L1')!.value, '0');
+  const areas = byName.get('vmcs12 (L1\'s view)')!.children!();
+  const guest = areas.find((a) => a.name.startsWith('Guest-state area'))!.children!();
+  assert.ok(guest.some((f) => f.name === 'GUEST_RIP (0x681e)'), 'vmcs12 fields by name and encoding');
+  assert.ok(byName.has('vmcs02'), 'vmcs02 while L2 runs');
+  // Without nested VMX: no level, and the scope says why.
+  const plain = new Machine(image(DB_LOOP), { maxInsns: 10 });
+  assert.equal(nestedLevel(plain.vcpus[0]), '');
+  assert.match(nestedNodes(plain.vcpus[0])[0].value, /^off/);
 });

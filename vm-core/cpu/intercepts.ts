@@ -9,6 +9,8 @@ export class Intercepts {
   invlpg = false;
   rdtsc = false;
   rdtscp = false;
+  /** RDTSCP is #UD (VMX "enable RDTSCP" clear, SDM Vol. 3C 25.3). */
+  rdtscpUd = false;
   rdpmc = false;
   mwait = false;
   monitor = false;

@@ -76,6 +76,26 @@ export interface KvmNestedOps {
   /** vmx_is_valid_cr4's nested part: VMXE allowed (nested_vmx_allowed) and kept while in VMX operation. */
   cr4_vmxe_allowed(): boolean;
   is_valid_cr4(cr4: number): boolean;
+  /** The debugger's side-effect-free view of the nested state. */
+  describe(): NestedView;
+}
+
+/** What the debugger shows of nested virtualization (no VMREAD counted, nothing changed). */
+export interface NestedView {
+  enabled: boolean;
+  level: number;
+  vmxon: boolean;
+  vmxonPtr: number;
+  currentVmptr: number;
+  launched: boolean;
+  /** L1's view: the current vmcs12 (supported fields, by encoding), or null without one. */
+  vmcs12: ControlBlockField[] | null;
+  /** The VMCS the processor runs L2 with, while L2 runs. */
+  vmcs02: ControlBlockField[] | null;
+  nestedEntries: number;
+  /** Exits from L2 by reason name: reflected to L1, handled by L0. */
+  reflected: Record<string, number>;
+  l0Handled: Record<string, number>;
 }
 
 export interface KvmX86Ops {

@@ -211,10 +211,16 @@ defineMatching(/^Rdtsc$/, (c: Cpu) => {
   c.set32(RAX, t | 0); c.set32(RDX, Math.floor(t / 4294967296) | 0);
 });
 defineMatching(/^Rdtscp$/, (c: Cpu) => {
+  if (c.intercepts.rdtscpUd) c.ud();
   if ((c.cr4 & CR4_TSD) && c.cpl !== 0) c.gp(0);
   if (c.intercepts.rdtscp) return c.vmExit(EXIT_REASON_RDTSCP);
   const t = readTsc(c);
   c.set32(RAX, t | 0); c.set32(RDX, Math.floor(t / 4294967296) | 0); c.set32(RCX, c.tscAux);
+});
+// RDPID (SDM Vol. 2B): IA32_TSC_AUX into a register; #UD like RDTSCP when VMX "enable RDTSCP" is clear.
+defineMatching(/^Rdpid_r(32|64)$/, (c: Cpu, i: Insn) => {
+  if (c.intercepts.rdtscpUd) c.ud();
+  setRegVal(c, i.r0, i.osz === 8 ? 8 : 4, c.tscAux, 0);
 });
 defineMatching(/^Rdpmc$/, (c: Cpu) => {
   if (c.intercepts.rdpmc) return c.vmExit(EXIT_REASON_RDPMC);

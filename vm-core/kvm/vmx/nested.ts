@@ -6,10 +6,11 @@
 // while L2 runs, vmcs02 is current and vmcs01's guest state (L1's) rests in its own store.
 import type { KvmVcpu } from '../vcpu';
 import type { Vmx } from './vmx';
-import type { KvmNestedOps } from '../x86_ops';
+import type { KvmNestedOps, NestedView, ControlBlockField } from '../x86_ops';
+import { vmcsFieldName } from './vmcs_names';
 import * as F from './vmcs_fields';
 import { Vmcs } from './vmcs';
-import { Vmcs12, VMCS12_REVISION, VMCS12_SIZE, VMCS12_LAUNCH_STATE_OFFSET, vmcs12FieldSlot } from './vmcs12';
+import { Vmcs12, VMCS12_REVISION, VMCS12_SIZE, VMCS12_LAUNCH_STATE_OFFSET, VMCS12_FIELDS, vmcs12FieldSlot } from './vmcs12';
 import {
   nested_vmx_setup_ctls_msrs, vmx_get_vmx_msr, vmx_control_verify, fixed_bits_valid, MSR_IA32_FEAT_CTL,
   FEAT_CTL_LOCKED, FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX, FEAT_CTL_VMX_ENABLED_INSIDE_SMX, VM_EXIT_ACK_INTR_ON_EXIT,
@@ -22,7 +23,7 @@ import {
   EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_GDTR_IDTR, EXIT_REASON_HLT,
   EXIT_REASON_INIT_SIGNAL, EXIT_REASON_INTERRUPT_WINDOW, EXIT_REASON_INVALID_STATE, EXIT_REASON_INVD,
   EXIT_REASON_INVEPT, EXIT_REASON_INVLPG, EXIT_REASON_INVVPID, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_LDTR_TR,
-  EXIT_REASON_MCE_DURING_VMENTRY, EXIT_REASON_MONITOR_INSTRUCTION, EXIT_REASON_MONITOR_TRAP_FLAG,
+  EXIT_REASON_MCE_DURING_VMENTRY, EXIT_REASON_MONITOR_INSTRUCTION, EXIT_REASON_MONITOR_TRAP_FLAG, EXIT_REASON_MSR_LOAD_FAIL,
   EXIT_REASON_MSR_READ, EXIT_REASON_MSR_WRITE, EXIT_REASON_MWAIT_INSTRUCTION, EXIT_REASON_NMI_WINDOW,
   EXIT_REASON_NOTIFY, EXIT_REASON_PAUSE_INSTRUCTION, EXIT_REASON_RDPMC, EXIT_REASON_RDRAND, EXIT_REASON_RDSEED,
   EXIT_REASON_RDTSC, EXIT_REASON_RDTSCP, EXIT_REASON_TASK_SWITCH, EXIT_REASON_TRIPLE_FAULT, EXIT_REASON_VMCALL,
@@ -40,13 +41,17 @@ import {
   KVM_POSSIBLE_CR4_GUEST_BITS, kvm_read_cr3,
 } from '../x86/kvm_cache_regs';
 import { kvm_find_cpuid_entry } from '../x86/cpuid';
+import { kvm_get_msr, kvm_set_msr } from '../x86/msr';
 import { ACC_USER, ACC_WRITE } from '../../cpu/mmu';
-import { CR0_PE, CR0_PG, CR4_PAE, CR4_VMXE, EFER_LMA, EFER_LME } from '../../cpu/state';
+import { CR0_PG, CR4_PAE, CR4_VMXE, EFER_LMA, EFER_LME } from '../../cpu/state';
 import { UD_VECTOR } from '../uapi';
 import { kvm_cpu_has_interrupt } from '../x86/run';
 
 const TWO32 = 4294967296;
 const INVALID_GPA = -1;
+const MSR_IA32_DEBUGCTLMSR = 0x1d9;
+/** kvm_valid_efer on Intel: SCE, LME, LMA, NXE. */
+const EFER_VALID = 0x1 | 0x100 | 0x400 | 0x800;
 
 /** VM-instruction error numbers (SDM Vol. 3C 31.4; asm/vmx.h enum vm_instruction_error_number). */
 export const VMXERR_VMCLEAR_INVALID_ADDRESS = 2, VMXERR_VMCLEAR_VMXON_POINTER = 3, VMXERR_VMLAUNCH_NONCLEAR_VMCS = 4,
@@ -58,6 +63,15 @@ export const VMXERR_VMCLEAR_INVALID_ADDRESS = 2, VMXERR_VMCLEAR_VMXON_POINTER = 
 const ENTRY_FAIL_DEFAULT = 0, ENTRY_FAIL_VMCS_LINK_PTR = 4;
 /** RFLAGS arithmetic flags VMsucceed/VMfail set or clear: CF PF AF ZF SF OF. */
 const X86_EFLAGS_CF = 0x1, X86_EFLAGS_ZF = 0x40, VMX_FLAGS = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800;
+
+/** kvm_pat_valid: every entry of a PAT value is a memory type (0, 1, 4, 5, 6 or 7). */
+function pat_valid(c12: Vmcs12, enc: number): boolean {
+  const s = vmcs12FieldSlot(enc)!.slot;
+  for (const half of [c12.lo[s], c12.hi[s]]) {
+    for (let k = 0; k < 4; k++) { const t = (half >>> (8 * k)) & 0xff; if (t === 2 || t === 3 || t > 7) return false; }
+  }
+  return true;
+}
 
 /** Per-level exit statistics (the debugger's split). */
 export interface NestedStats {
@@ -384,8 +398,12 @@ export class NestedVmx implements KvmNestedOps {
     // nested_check_vm_exit_controls / nested_check_vm_entry_controls.
     if (!vmx_control_verify(c12.get32(F.VM_EXIT_CONTROLS), m.exit_ctls_low, m.exit_ctls_high)) return false;
     if (!vmx_control_verify(c12.get32(F.VM_ENTRY_CONTROLS), m.entry_ctls_low, m.entry_ctls_high)) return false;
-    // MSR load/store areas are not modelled: a list is refused as an invalid control (documented).
-    if (c12.get32(F.VM_EXIT_MSR_STORE_COUNT) || c12.get32(F.VM_EXIT_MSR_LOAD_COUNT) || c12.get32(F.VM_ENTRY_MSR_LOAD_COUNT)) return false;
+    // nested_vmx_check_msr_switch: the MSR areas are 16-byte aligned (and below MAXPHYADDR).
+    for (const [cnt, addr] of [[F.VM_EXIT_MSR_STORE_COUNT, F.VM_EXIT_MSR_STORE_ADDR], [F.VM_EXIT_MSR_LOAD_COUNT, F.VM_EXIT_MSR_LOAD_ADDR],
+      [F.VM_ENTRY_MSR_LOAD_COUNT, F.VM_ENTRY_MSR_LOAD_ADDR]]) {
+      const n = c12.get32(cnt), a = c12.get(addr);
+      if (n && (a % 16 !== 0 || a + 16 * n > 2 ** this.maxPhyAddr())) return false;
+    }
     return this.nested_check_entry_event(c12);
   }
 
@@ -398,9 +416,10 @@ export class NestedVmx implements KvmNestedOps {
     if (type === 1 || type === 7) return false;
     if (type === 2 && vector !== 2) return false;
     if (type === 3 && vector > 31) return false;
-    const cr0pe = (c12.get32(F.GUEST_CR0) & CR0_PE) !== 0;
+    // should_have_error_code: (!unrestricted guest || CR0.PE) and a hardware exception that pushes one;
+    // unrestricted guest is not offered to L1, so protected mode is implied.
     const errVector = vector === 8 || (vector >= 10 && vector <= 14) || vector === 17 || vector === 21;
-    if (hasError !== (cr0pe && type === 3 && errVector)) return false;
+    if (hasError !== (type === 3 && errVector)) return false;
     if (hasError && (c12.get32(F.VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xffff8000)) return false;
     if ((type === 4 || type === 5 || type === 6) && (c12.get32(F.VM_ENTRY_INSTRUCTION_LEN) > 15 ||
       (c12.get32(F.VM_ENTRY_INSTRUCTION_LEN) === 0))) return false;
@@ -412,7 +431,8 @@ export class NestedVmx implements KvmNestedOps {
   /** nested_vmx_check_host_state. */
   private nested_vmx_check_host_state(c12: Vmcs12): boolean {
     const m = this.msrs, exitCtl = c12.get32(F.VM_EXIT_CONTROLS);
-    if (!fixed_bits_valid(c12.get32(F.HOST_CR0), m.cr0_fixed0, m.cr0_fixed1)) return false;
+    const hi = (f: number) => c12.hi[vmcs12FieldSlot(f)!.slot];
+    if (!fixed_bits_valid(c12.get32(F.HOST_CR0), m.cr0_fixed0, m.cr0_fixed1) || hi(F.HOST_CR0)) return false;
     if (!fixed_bits_valid(c12.get32(F.HOST_CR4), m.cr4_fixed0, m.cr4_fixed1) || c12.hi[vmcs12FieldSlot(F.HOST_CR4)!.slot]) return false;
     if (c12.get(F.HOST_CR3) >= 2 ** this.maxPhyAddr()) return false;
     const ia32e = (exitCtl & F.VM_EXIT_HOST_ADDR_SPACE_SIZE) !== 0;
@@ -425,9 +445,10 @@ export class NestedVmx implements KvmNestedOps {
     if (!ia32e && c12.get32(F.HOST_SS_SELECTOR) === 0) return false;
     for (const f of [F.HOST_FS_BASE, F.HOST_GS_BASE, F.HOST_GDTR_BASE, F.HOST_IDTR_BASE, F.HOST_TR_BASE,
       F.HOST_IA32_SYSENTER_ESP, F.HOST_IA32_SYSENTER_EIP, F.HOST_RIP]) if (!this.canonical(c12.get(f))) return false;
+    if ((exitCtl & F.VM_EXIT_LOAD_IA32_PAT) && !pat_valid(c12, F.HOST_IA32_PAT)) return false;
     if (exitCtl & F.VM_EXIT_LOAD_IA32_EFER) {
       const efer = c12.get(F.HOST_IA32_EFER);
-      if (efer & ~(0x1 | 0x100 | 0x400 | 0x800 | 0x1000 | 0x4000 | 0x8000)) return false;
+      if ((efer & ~EFER_VALID) || hi(F.HOST_IA32_EFER)) return false;
       if (((efer & EFER_LMA) !== 0) !== ia32e || ((efer & EFER_LME) !== 0) !== ia32e) return false;
     }
     return true;
@@ -438,13 +459,18 @@ export class NestedVmx implements KvmNestedOps {
     const m = this.msrs, entry = c12.get32(F.VM_ENTRY_CONTROLS);
     const cr0 = c12.get32(F.GUEST_CR0), cr4 = c12.get32(F.GUEST_CR4);
     if (!fixed_bits_valid(cr0, m.cr0_fixed0, m.cr0_fixed1) || !fixed_bits_valid(cr4, m.cr4_fixed0, m.cr4_fixed1)) return ENTRY_FAIL_DEFAULT + 1;
+    if (c12.hi[vmcs12FieldSlot(F.GUEST_CR0)!.slot] || c12.hi[vmcs12FieldSlot(F.GUEST_CR4)!.slot]) return ENTRY_FAIL_DEFAULT + 1;
     // nested_vmx_check_vmcs_link_ptr: without shadow VMCS the link pointer must be all ones.
     const s = vmcs12FieldSlot(F.VMCS_LINK_POINTER)!.slot;
     if (c12.lo[s] !== 0xffffffff || c12.hi[s] !== 0xffffffff) return ENTRY_FAIL_VMCS_LINK_PTR + 1;
     const ia32e = (entry & F.VM_ENTRY_IA32E_MODE) !== 0;
     if (ia32e && (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE))) return ENTRY_FAIL_DEFAULT + 1;
+    if ((entry & F.VM_ENTRY_LOAD_IA32_PAT) && !pat_valid(c12, F.GUEST_IA32_PAT)) return ENTRY_FAIL_DEFAULT + 1;
+    if ((entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) && c12.hi[vmcs12FieldSlot(F.GUEST_DR7)!.slot]) return ENTRY_FAIL_DEFAULT + 1;
+    if (!this.canonical(c12.get(F.GUEST_SYSENTER_ESP)) || !this.canonical(c12.get(F.GUEST_SYSENTER_EIP))) return ENTRY_FAIL_DEFAULT + 1;
     if (entry & F.VM_ENTRY_LOAD_IA32_EFER) {
       const efer = c12.get(F.GUEST_IA32_EFER);
+      if ((efer & ~EFER_VALID) || c12.hi[vmcs12FieldSlot(F.GUEST_IA32_EFER)!.slot]) return ENTRY_FAIL_DEFAULT + 1;
       if (((efer & EFER_LMA) !== 0) !== ia32e) return ENTRY_FAIL_DEFAULT + 1;
       if ((cr0 & CR0_PG) && ((efer & EFER_LMA) !== 0) !== ((efer & EFER_LME) !== 0)) return ENTRY_FAIL_DEFAULT + 1;
     }
@@ -477,6 +503,13 @@ export class NestedVmx implements KvmNestedOps {
       return 1;
     }
     this.nested_vmx_enter_non_root_mode(c12);
+    // nested_vmx_load_msr: the VM-entry MSR-load area; a failure is a failed entry (SDM 27.4).
+    const failed = this.nested_vmx_load_msr(c12.get(F.VM_ENTRY_MSR_LOAD_ADDR), c12.get32(F.VM_ENTRY_MSR_LOAD_COUNT));
+    if (failed) {
+      this.logExit(2, EXIT_REASON_MSR_LOAD_FAIL, 'L1');
+      this.nested_vmx_vmexit((EXIT_REASON_MSR_LOAD_FAIL | F.VMX_EXIT_REASONS_FAILED_VMENTRY) >>> 0, 0, failed);
+      return 1;
+    }
     if (launch) c12.launchState = 1;
     this.nested_run_pending = true;
     this.stats.nestedEntries++;
@@ -492,9 +525,35 @@ export class NestedVmx implements KvmNestedOps {
     if (!this.vmcs02) this.vmcs02 = new Vmcs(this.v.cpu);
     const vmcs02 = this.vmcs02;
     this.prepare_vmcs02_early(vmcs01, vmcs02, c12);
+    vmcs02.inheritGuestState(vmcs01);
     vmx.switch_vmcs(vmcs02);
     this.guest_mode = true;
     this.prepare_vmcs02(vmcs02, c12);
+  }
+
+  /** nested_vmx_load_msr: 0, or the 1-based index of the entry that failed. */
+  private nested_vmx_load_msr(gpa: number, count: number): number {
+    const bus = this.v.vm.bus;
+    for (let k = 0; k < count; k++) {
+      const e = bus.read(gpa + 16 * k, 16), dv = new DataView(e.buffer, e.byteOffset, 16);
+      const index = dv.getUint32(0, true);
+      // nested_vmx_msr_check_common: reserved field, x2APIC MSRs, FS/GS base and SMM monitor are refused.
+      if (dv.getUint32(4, true) !== 0 || (index >>> 8) === 0x8 || index === 0xc0000100 || index === 0xc0000101 ||
+        index === 0x9b || kvm_set_msr(this.v, index, dv.getUint32(8, true), dv.getUint32(12, true), false) !== 0) return k + 1;
+    }
+    return 0;
+  }
+  /** nested_vmx_store_msr: the VM-exit MSR-store area (entries that cannot be read are left). */
+  private nested_vmx_store_msr(gpa: number, count: number): void {
+    const bus = this.v.vm.bus, v = this.v;
+    for (let k = 0; k < count; k++) {
+      const e = bus.read(gpa + 16 * k, 8), index = new DataView(e.buffer, e.byteOffset, 8).getUint32(0, true);
+      if (kvm_get_msr(v, index, true) !== 0) continue;
+      const b = new Uint8Array(8), dv = new DataView(b.buffer);
+      dv.setUint32(0, v.msrExact ? v.msrLo : v.msrValue >>> 0, true);
+      dv.setUint32(4, v.msrExact ? v.msrHi : Math.floor(v.msrValue / TWO32) >>> 0, true);
+      bus.write(gpa + 16 * k + 8, b, false);
+    }
   }
 
   /** prepare_vmcs02_early / prepare_vmcs02_constant_state: the controls of vmcs02. */
@@ -558,6 +617,7 @@ export class NestedVmx implements KvmNestedOps {
     if (entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
       m.write(F.GUEST_DR7, c12.get(F.GUEST_DR7));
       m.write(F.GUEST_IA32_DEBUGCTL, c12.get(F.GUEST_IA32_DEBUGCTL));
+      a.msrs.set(MSR_IA32_DEBUGCTLMSR, c12.get(F.GUEST_IA32_DEBUGCTL));
     }
     if (entry & F.VM_ENTRY_LOAD_IA32_PAT) {
       const s = vmcs12FieldSlot(F.GUEST_IA32_PAT)!.slot;
@@ -683,6 +743,8 @@ export class NestedVmx implements KvmNestedOps {
     c12.set(F.IDT_VECTORING_ERROR_CODE, idtErr);
     // The processor clears the valid bit of the VM-entry interruption information on VM exit.
     c12.set(F.VM_ENTRY_INTR_INFO_FIELD, c12.get32(F.VM_ENTRY_INTR_INFO_FIELD) & ~F.INTR_INFO_VALID_MASK);
+    if (c12.get32(F.VM_EXIT_CONTROLS) & 0x4 /* SAVE_DEBUG_CONTROLS */) c12.set(F.GUEST_IA32_DEBUGCTL, v.arch.msrs.get(MSR_IA32_DEBUGCTLMSR) ?? 0);
+    this.nested_vmx_store_msr(c12.get(F.VM_EXIT_MSR_STORE_ADDR), c12.get32(F.VM_EXIT_MSR_STORE_COUNT));
   }
 
   /** load_vmcs12_host_state (SDM 28.5): L1's state after a nested VM exit. */
@@ -700,6 +762,7 @@ export class NestedVmx implements KvmNestedOps {
     kvm_register_mark_available(v, VCPU_EXREG_CR3);
     m.write(F.GUEST_DR7, 0x400);
     m.write(F.GUEST_IA32_DEBUGCTL, 0);
+    v.arch.msrs.set(MSR_IA32_DEBUGCTLMSR, 0);
     m.write(F.GUEST_SYSENTER_CS, c12.get32(F.HOST_IA32_SYSENTER_CS));
     m.write(F.GUEST_SYSENTER_ESP, c12.get(F.HOST_IA32_SYSENTER_ESP));
     m.write(F.GUEST_SYSENTER_EIP, c12.get(F.HOST_IA32_SYSENTER_EIP));
@@ -731,6 +794,8 @@ export class NestedVmx implements KvmNestedOps {
     m.write(F.GUEST_ACTIVITY_STATE, F.GUEST_ACTIVITY_ACTIVE);
     m.write(F.GUEST_PENDING_DBG_EXCEPTIONS, 0);
     v.arch.regs_avail &= ~(1 << VCPU_EXREG_SEGMENTS);
+    // The VM-exit MSR-load area; a failure is a VMX abort (nested_vmx_abort: a triple fault of L1).
+    if (this.nested_vmx_load_msr(c12.get(F.VM_EXIT_MSR_LOAD_ADDR), c12.get32(F.VM_EXIT_MSR_LOAD_COUNT))) v.requestTripleFault();
   }
 
   // ------------------------------------------------------------------ reflecting exits
@@ -942,6 +1007,20 @@ export class NestedVmx implements KvmNestedOps {
       this.nested_vmx_vmexit(-1, 0, 0);
     }
     this.free_nested();
+  }
+
+  describe(): NestedView {
+    const c12 = this.cached_vmcs12;
+    const vmcs12: ControlBlockField[] | null = c12 ? VMCS12_FIELDS.map((f, k) => ({
+      name: vmcsFieldName(f), encoding: f, value: c12.hi[k] * TWO32 + c12.lo[k], written: true,
+    })) : null;
+    const vmcs02 = this.guest_mode && this.vmcs02
+      ? this.vmcs02.fields().map((f) => ({ name: vmcsFieldName(f.field), encoding: f.field, value: f.value, written: true })) : null;
+    return {
+      enabled: this.enabled, level: this.level, vmxon: this.vmxon, vmxonPtr: this.vmxon_ptr, currentVmptr: this.current_vmptr,
+      launched: c12 ? c12.launchState !== 0 : false, vmcs12, vmcs02, nestedEntries: this.stats.nestedEntries,
+      reflected: { ...this.stats.reflected }, l0Handled: { ...this.stats.l0Handled },
+    };
   }
 
   /** vmx_apic_init_signal_blocked: INIT stays latched in VMX root operation. */

@@ -60,8 +60,9 @@ export function nested_vmx_setup_ctls_msrs(): NestedVmxMsrs {
       F.CPU_BASED_MONITOR_EXITING | F.CPU_BASED_RDTSC_EXITING |
       F.CPU_BASED_PAUSE_EXITING | F.CPU_BASED_USE_MSR_BITMAPS | F.CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) >>> 0,
     secondary_ctls_low: 0,
-    secondary_ctls_high: SECONDARY_EXEC_DESC | SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_WBINVD_EXITING |
-      SECONDARY_EXEC_RDRAND_EXITING | SECONDARY_EXEC_RDSEED_EXITING,
+    // RDRAND/RDSEED exiting are not offered: the model's CPUID has neither instruction (KVM reads
+    // these controls from the hardware, which would lack them too).
+    secondary_ctls_high: SECONDARY_EXEC_DESC | SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_WBINVD_EXITING,
     // "We support free control of debug control saving/loading."
     exit_ctls_low: VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR & ~VM_EXIT_SAVE_DEBUG_CONTROLS,
     exit_ctls_high: VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR | F.VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_ACK_INTR_ON_EXIT |
@@ -69,7 +70,7 @@ export function nested_vmx_setup_ctls_msrs(): NestedVmxMsrs {
     entry_ctls_low: VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR & ~VM_ENTRY_LOAD_DEBUG_CONTROLS,
     entry_ctls_high: VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR | F.VM_ENTRY_IA32E_MODE | F.VM_ENTRY_LOAD_IA32_PAT |
       F.VM_ENTRY_LOAD_IA32_EFER,
-    misc_low: VMX_MISC_SAVE_EFER_LMA | VMX_MISC_ACTIVITY_HLT,
+    misc_low: VMX_MISC_SAVE_EFER_LMA | VMX_MISC_ACTIVITY_HLT | (4 << 16) /* CR3-target values */,
     misc_high: 0,
     cr0_fixed0: VMXON_CR0_ALWAYSON,
     cr0_fixed1: -1,

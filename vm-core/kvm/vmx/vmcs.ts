@@ -152,6 +152,14 @@ export class Vmcs {
     this.modeDirty = true; this.tlbDirty = true; this.controlsDirty = true;
   }
   get isDetached(): boolean { return this.detached; }
+  /**
+   * While detached, take `from`'s guest state as this VMCS's (the nested vmcs02 starts from L1's
+   * state: whatever vmcs12 does not load is L1's, e.g. DR7 without "load debug controls").
+   */
+  inheritGuestState(from: Vmcs): void {
+    if (!this.detached) return;
+    for (const f of GUEST_FIELDS) if (KIND[f] !== K_STORE) this.store[f] = from.peek(f);
+  }
 
   /** A guest-state field the processor backs, by kind (see KIND): the fields KVM reads on every exit first. */
   private peekGuest(k: number, f: number): number {

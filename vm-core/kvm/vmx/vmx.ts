@@ -180,7 +180,8 @@ export class Vmx implements KvmX86Ops {
   /** vmx_vcpu_after_set_cpuid: the CR4 guest/host mask and the secondary controls follow the guest's CPUID. */
   vcpu_after_set_cpuid(): void {
     this.set_cr4_guest_host_mask();
-    this.vmcs.write(F.SECONDARY_VM_EXEC_CONTROL, this.vmcs.peek(F.SECONDARY_VM_EXEC_CONTROL));
+    // vmx_secondary_exec_control again: RDRAND/RDSEED exiting follow the new CPUID (vmx_adjust_sec_exec_exiting).
+    this.vmcs.write(F.SECONDARY_VM_EXEC_CONTROL, this.secondary_exec_control());
   }
 
   /** set_cr4_guest_host_mask: guest-owned CR4 bits minus those the guest's CPUID reserves. */
@@ -525,7 +526,9 @@ export class Vmx implements KvmX86Ops {
     x.rdrand = (sec & F.SECONDARY_EXEC_RDRAND_EXITING) !== 0;
     x.rdseed = (sec & F.SECONDARY_EXEC_RDSEED_EXITING) !== 0;
     x.wbinvd = (sec & F.SECONDARY_EXEC_WBINVD_EXITING) !== 0;
-    x.rdtscp = (sec & F.SECONDARY_EXEC_ENABLE_RDTSCP) === 0;
+    // SDM 25.3: with "enable RDTSCP" clear RDTSCP is #UD; set, it exits with RDTSC exiting.
+    x.rdtscpUd = (sec & F.SECONDARY_EXEC_ENABLE_RDTSCP) === 0;
+    x.rdtscp = !x.rdtscpUd && x.rdtsc;
     x.mmio = (sec & F.SECONDARY_EXEC_ENABLE_EPT) !== 0;
     x.exceptionBitmap = m.peek(F.EXCEPTION_BITMAP) | 0;
     x.cr0Mask = m.peek(F.CR0_GUEST_HOST_MASK) | 0;
