@@ -311,6 +311,8 @@ export function deliverPendingEvent(c: Cpu): void {
     throw EXIT;
   }
   if (type === EVT_EXCEPTION && vector === 14 && !injected) c.cr2 = c.pfAddr;
+  // Entering the #DB handler clears DR7.GD, so the handler may use the debug registers (SDM Vol. 3B 17.2.4).
+  if (vector === 1 && (type === EVT_EXCEPTION || type === EVT_PRIV_SOFT)) c.dr7 &= ~0x2000;
   c.delivering = vector;
   c.deliveringType = type;
   c.vectoringInfo = info;

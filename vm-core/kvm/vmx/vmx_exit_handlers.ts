@@ -27,6 +27,11 @@ import { kvm_read_cr4_bits } from '../x86/kvm_cache_regs';
 
 export type VmxExitHandler = (v: KvmVcpu, vmx: Vmx) => number;
 
+/** is_icebp: a #DB exit of type privileged software exception (INT1). */
+function is_icebp(info: number): boolean {
+  return (info & (0x700 | F.INTR_INFO_VALID_MASK)) === (F.INTR_TYPE_PRIV_SW_EXCEPTION | F.INTR_INFO_VALID_MASK);
+}
+
 /** handle_exception_nmi: the exception-bitmap exits. */
 function handle_exception_nmi(v: KvmVcpu, vmx: Vmx): number {
   const info = vmx.get_intr_info();
@@ -41,6 +46,9 @@ function handle_exception_nmi(v: KvmVcpu, vmx: Vmx): number {
     case DB_VECTOR: {
       const dr6 = vmx.get_exit_qual();
       if (!(gd & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) {
+        // ICEBP (INT1) is a trap-like #DB but an instruction intercept: the exit is on the ICEBP
+        // itself, so KVM skips it with the inner helper (no single-step #DB; MOV SS/STI blocking cleared).
+        if (is_icebp(info)) vmx.skip_emulated_instruction();
         kvm_queue_exception_p(v, DB_VECTOR, dr6);
         return 1;
       }
