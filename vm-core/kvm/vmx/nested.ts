@@ -478,7 +478,52 @@ export class NestedVmx implements KvmNestedOps {
     if (act !== F.GUEST_ACTIVITY_ACTIVE && act !== F.GUEST_ACTIVITY_HLT) return ENTRY_FAIL_DEFAULT + 1;
     if (!this.canonical(c12.get(F.GUEST_RIP)) && ia32e) return ENTRY_FAIL_DEFAULT + 1;
     if ((c12.get32(F.GUEST_RFLAGS) & 2) === 0 || c12.hi[vmcs12FieldSlot(F.GUEST_RFLAGS)!.slot]) return ENTRY_FAIL_DEFAULT + 1;
+    if (!this.check_guest_segments(c12, ia32e)) return ENTRY_FAIL_DEFAULT + 1;
     return 0;
+  }
+
+  /**
+   * The segment-register and descriptor-table checks of SDM 27.3.1.2-27.3.1.3 (the processor makes
+   * them on vmcs02 in KVM; this model's processor does not, so they are made here).
+   */
+  private check_guest_segments(c12: Vmcs12, ia32e: boolean): boolean {
+    const sel = (s: number) => c12.get32(F.SEG_SELECTOR[s]), ar = (s: number) => c12.get32(F.SEG_AR[s]);
+    const baseHi = (s: number) => c12.hi[vmcs12FieldSlot(F.SEG_BASE[s])!.slot];
+    const usable = (s: number) => (ar(s) & 0x10000) === 0;
+    const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5, LDTR = 6, TR = 7;
+    // Selectors: TR and a usable LDTR in the GDT; SS.RPL = CS.RPL (no unrestricted guest).
+    if (sel(TR) & 4) return false;
+    if (usable(LDTR) && (sel(LDTR) & 4)) return false;
+    if ((sel(SS) & 3) !== (sel(CS) & 3)) return false;
+    // Bases: TR, FS, GS, a usable LDTR canonical; CS and usable SS/DS/ES bits 63:32 clear.
+    for (const s of [TR, FS, GS]) if (!this.canonical(c12.get(F.SEG_BASE[s]))) return false;
+    if (usable(LDTR) && !this.canonical(c12.get(F.SEG_BASE[LDTR]))) return false;
+    if (baseHi(CS)) return false;
+    for (const s of [SS, DS, ES]) if (usable(s) && baseHi(s)) return false;
+    // Access rights and limits of usable segments.
+    const limitOk = (s: number) => {
+      const l = c12.get32(F.SEG_LIMIT[s]) >>> 0, g = (ar(s) >> 15) & 1;
+      return ((l & 0xfff) === 0xfff || !g) && ((l >>> 20) === 0 || g === 1);
+    };
+    for (const s of [ES, CS, SS, DS, FS, GS]) {
+      if (!usable(s) && s !== CS) continue;
+      const a = ar(s);
+      if ((a & 0xf00) || (a & 0xfffe0000) || !(a & 0x10) || !(a & 0x80) || !limitOk(s)) return false;
+    }
+    const cs = ar(CS), csType = cs & 15;
+    if (csType !== 9 && csType !== 11 && csType !== 13 && csType !== 15) return false;
+    if (ia32e && (cs & 0x2000) && (cs & 0x4000)) return false;
+    const tr = ar(TR);
+    if (!usable(TR) || (tr & 0x10) || !(tr & 0x80) || (tr & 0xf00) || (tr & 0xfffe0000) || !limitOk(TR)) return false;
+    if ((tr & 15) !== 11 && (ia32e || (tr & 15) !== 3)) return false;
+    if (usable(LDTR)) {
+      const l = ar(LDTR);
+      if ((l & 15) !== 2 || (l & 0x10) || !(l & 0x80) || (l & 0xf00) || (l & 0xfffe0000) || !limitOk(LDTR)) return false;
+    }
+    // GDTR/IDTR: canonical bases, limits up to 0xffff.
+    if (!this.canonical(c12.get(F.GUEST_GDTR_BASE)) || !this.canonical(c12.get(F.GUEST_IDTR_BASE))) return false;
+    if ((c12.get32(F.GUEST_GDTR_LIMIT) >>> 16) || (c12.get32(F.GUEST_IDTR_LIMIT) >>> 16)) return false;
+    return true;
   }
 
   /** handle_vmlaunch / handle_vmresume: nested_vmx_run. */
@@ -962,7 +1007,12 @@ export class NestedVmx implements KvmNestedOps {
   check_events(): boolean {
     if (!this.guest_mode) return true;
     const v = this.v, a = v.arch, c12 = this.vmcs12();
-    if (this.nested_run_pending) return false;
+    if (this.nested_run_pending) {
+      // KVM answers -EBUSY and requests an immediate exit: L2 runs no instruction before the event
+      // exits to L1. With nothing to inject at entry that is the same as exiting now.
+      if ((this.vmx.vmcs.peek(F.VM_ENTRY_INTR_INFO_FIELD) & F.INTR_INFO_VALID_MASK) || !this.l1_event_pending(c12)) return false;
+      this.nested_run_pending = false;
+    }
     if (v.lapic && v.lapic.pendingInit) {
       v.lapic.pendingInit = false;
       this.logExit(2, EXIT_REASON_INIT_SIGNAL, 'L1');
@@ -992,6 +1042,14 @@ export class NestedVmx implements KvmNestedOps {
       return true;
     }
     return true;
+  }
+
+  /** An event that would exit to L1 now: INIT, NMI with NMI exiting, an interrupt with external-interrupt exiting. */
+  private l1_event_pending(c12: Vmcs12): boolean {
+    const v = this.v, pin = c12.get32(F.PIN_BASED_VM_EXEC_CONTROL);
+    if (v.lapic && v.lapic.pendingInit) return true;
+    if (v.arch.nmi_pending > 0 && (pin & F.PIN_BASED_NMI_EXITING)) return true;
+    return (pin & F.PIN_BASED_EXT_INTR_MASK) !== 0 && kvm_cpu_has_interrupt(v);
   }
 
   /** nested_vmx_triple_fault: a shutdown while L2 runs is a TRIPLE_FAULT exit to L1 (seed 004). */
