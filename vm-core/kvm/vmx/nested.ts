@@ -60,7 +60,7 @@ export const VMXERR_VMCLEAR_INVALID_ADDRESS = 2, VMXERR_VMCLEAR_VMXON_POINTER = 
   VMXERR_UNSUPPORTED_VMCS_COMPONENT = 12, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT = 13,
   VMXERR_VMXON_IN_VMX_ROOT_OPERATION = 15, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS = 26;
 /** Exit qualifications of a failed VM entry (SDM 27.8): default, VMCS link pointer. */
-const ENTRY_FAIL_DEFAULT = 0, ENTRY_FAIL_VMCS_LINK_PTR = 4;
+const ENTRY_FAIL_DEFAULT = 0, ENTRY_FAIL_PDPTE = 2, ENTRY_FAIL_VMCS_LINK_PTR = 4;
 /** RFLAGS arithmetic flags VMsucceed/VMfail set or clear: CF PF AF ZF SF OF. */
 const X86_EFLAGS_CF = 0x1, X86_EFLAGS_ZF = 0x40, VMX_FLAGS = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800;
 
@@ -479,7 +479,22 @@ export class NestedVmx implements KvmNestedOps {
     if (!this.canonical(c12.get(F.GUEST_RIP)) && ia32e) return ENTRY_FAIL_DEFAULT + 1;
     if ((c12.get32(F.GUEST_RFLAGS) & 2) === 0 || c12.hi[vmcs12FieldSlot(F.GUEST_RFLAGS)!.slot]) return ENTRY_FAIL_DEFAULT + 1;
     if (!this.check_guest_segments(c12, ia32e)) return ENTRY_FAIL_DEFAULT + 1;
+    // nested_vmx_load_cr3: CR3 within MAXPHYADDR; with PAE paging outside long mode the PDPTEs must be valid.
+    const cr3 = c12.get(F.GUEST_CR3);
+    if (cr3 >= 2 ** this.maxPhyAddr()) return ENTRY_FAIL_DEFAULT + 1;
+    if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !ia32e && !this.pdptes_valid(cr3)) return ENTRY_FAIL_PDPTE + 1;
     return 0;
+  }
+
+  /** The four PAE PDPTEs at CR3: present entries have no reserved bits (SDM 4.4.1). */
+  private pdptes_valid(cr3: number): boolean {
+    const b = this.v.vm.bus.read((cr3 >>> 0) & 0xffffffe0, 32), dv = new DataView(b.buffer, b.byteOffset, 32);
+    const hiMask = ~((2 ** (this.maxPhyAddr() - 32)) - 1);
+    for (let k = 0; k < 4; k++) {
+      const lo = dv.getUint32(8 * k, true), hi = dv.getUint32(8 * k + 4, true);
+      if ((lo & 1) && ((lo & 0x1e6) || (hi & hiMask))) return false;
+    }
+    return true;
   }
 
   /**
