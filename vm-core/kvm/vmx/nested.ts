@@ -258,6 +258,8 @@ export class NestedVmx implements KvmNestedOps {
   handle_vmxoff(): number {
     if (!this.nested_vmx_check_permission()) return 1;
     this.free_nested();
+    // An INIT latched in VMX root operation is processed now (kvm_apic_has_pending_init_or_sipi).
+    if (this.v.lapic && (this.v.lapic.pendingInit || this.v.lapic.pendingSipi)) this.v.requestEvent();
     return this.nested_vmx_succeed();
   }
 
