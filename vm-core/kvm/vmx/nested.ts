@@ -50,6 +50,8 @@ import { kvm_cpu_has_interrupt } from '../x86/run';
 const TWO32 = 4294967296;
 const INVALID_GPA = -1;
 const MSR_IA32_DEBUGCTLMSR = 0x1d9;
+/** Exit-log bounds: reasons counted (76: NOTIFY is 75) and exits kept. */
+const EXIT_LOG_REASONS = 76, EXIT_LOG_SIZE = 1024;
 /** kvm_valid_efer on Intel: SCE, LME, LMA, NXE. */
 const EFER_VALID = 0x1 | 0x100 | 0x400 | 0x800;
 
@@ -97,9 +99,14 @@ export class NestedVmx implements KvmNestedOps {
   /** L1's CR0/CR4 guest-owned bits while L2 runs (restored at nested VM exit). */
   private l1Cr0Owned = 0;
   private l1Cr4Owned = 0;
-  readonly stats: NestedStats = { nestedEntries: 0, reflected: {}, l0Handled: {} };
-  /** The exit sequence L1 saw (reason names), bounded, for tests and the debugger. */
-  readonly exitLog: { level: 1 | 2; reason: string; to: 'L0' | 'L1' }[] = [];
+  private nestedEntries = 0;
+  /** Exits from L2 by basic reason: reflected to L1 / handled by L0 (typed arrays: no allocation per exit). */
+  private readonly reflectedCount = new Uint32Array(EXIT_LOG_REASONS);
+  private readonly l0Count = new Uint32Array(EXIT_LOG_REASONS);
+  /** The last EXIT_LOG_SIZE exits from L2: basic reason, bit 15 set when reflected to L1 (a ring). */
+  private readonly ring = new Uint16Array(EXIT_LOG_SIZE);
+  private ringNext = 0;
+  private ringCount = 0;
 
   constructor(readonly vmx: Vmx) {}
 
@@ -574,7 +581,7 @@ export class NestedVmx implements KvmNestedOps {
     }
     if (launch) c12.launchState = 1;
     this.nested_run_pending = true;
-    this.stats.nestedEntries++;
+    this.nestedEntries++;
     return 1;
   }
 
@@ -863,12 +870,31 @@ export class NestedVmx implements KvmNestedOps {
   // ------------------------------------------------------------------ reflecting exits
 
   /** Count and log an exit: from `level`, handled by `to`. */
-  logExit(level: 1 | 2, reason: number, to: 'L0' | 'L1'): void {
-    const name = EXIT_REASON_NAMES[reason & 0xffff] ?? String(reason & 0xffff);
-    const tbl = to === 'L1' ? this.stats.reflected : this.stats.l0Handled;
-    tbl[name] = (tbl[name] ?? 0) + 1;
-    if (this.exitLog.length >= 1024) this.exitLog.splice(0, 512);
-    this.exitLog.push({ level, reason: name, to });
+  logExit(level: 2, reason: number, to: 'L0' | 'L1'): void {
+    const basic = (reason & 0xffff) < EXIT_LOG_REASONS ? reason & 0xffff : EXIT_LOG_REASONS - 1;
+    (to === 'L1' ? this.reflectedCount : this.l0Count)[basic]++;
+    this.ring[this.ringNext] = basic | (to === 'L1' ? 0x8000 : 0);
+    this.ringNext = (this.ringNext + 1) % EXIT_LOG_SIZE;
+    if (this.ringCount < EXIT_LOG_SIZE) this.ringCount++;
+  }
+
+  /** Exit statistics split by who handled the exit from L2 (built on request). */
+  get stats(): NestedStats {
+    const rec = (a: Uint32Array) => {
+      const out: Record<string, number> = {};
+      a.forEach((n, r) => { if (n) out[EXIT_REASON_NAMES[r] ?? String(r)] = n; });
+      return out;
+    };
+    return { nestedEntries: this.nestedEntries, reflected: rec(this.reflectedCount), l0Handled: rec(this.l0Count) };
+  }
+  /** The last exits from L2 in order, oldest first (for tests and the debugger). */
+  get exitLog(): { level: 2; reason: string; to: 'L0' | 'L1' }[] {
+    const out: { level: 2; reason: string; to: 'L0' | 'L1' }[] = [];
+    for (let k = 0; k < this.ringCount; k++) {
+      const e = this.ring[(this.ringNext - this.ringCount + k + EXIT_LOG_SIZE) % EXIT_LOG_SIZE];
+      out.push({ level: 2, reason: EXIT_REASON_NAMES[e & 0x7fff] ?? String(e & 0x7fff), to: e & 0x8000 ? 'L1' : 'L0' });
+    }
+    return out;
   }
 
   /**
@@ -1093,8 +1119,7 @@ export class NestedVmx implements KvmNestedOps {
       ? this.vmcs02.fields().map((f) => ({ name: vmcsFieldName(f.field), encoding: f.field, value: f.value, written: true })) : null;
     return {
       enabled: this.enabled, level: this.level, vmxon: this.vmxon, vmxonPtr: this.vmxon_ptr, currentVmptr: this.current_vmptr,
-      launched: c12 ? c12.launchState !== 0 : false, vmcs12, vmcs02, nestedEntries: this.stats.nestedEntries,
-      reflected: { ...this.stats.reflected }, l0Handled: { ...this.stats.l0Handled },
+      launched: c12 ? c12.launchState !== 0 : false, vmcs12, vmcs02, ...this.stats,
     };
   }
 
