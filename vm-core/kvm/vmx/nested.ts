@@ -50,6 +50,8 @@ import { kvm_cpu_has_interrupt } from '../x86/run';
 const TWO32 = 4294967296;
 const INVALID_GPA = -1;
 const MSR_IA32_DEBUGCTLMSR = 0x1d9;
+/** Exit-log bounds: reasons counted (76: NOTIFY is 75) and exits kept. */
+const EXIT_LOG_REASONS = 76, EXIT_LOG_SIZE = 1024;
 /** kvm_valid_efer on Intel: SCE, LME, LMA, NXE. */
 const EFER_VALID = 0x1 | 0x100 | 0x400 | 0x800;
 
@@ -60,7 +62,7 @@ export const VMXERR_VMCLEAR_INVALID_ADDRESS = 2, VMXERR_VMCLEAR_VMXON_POINTER = 
   VMXERR_UNSUPPORTED_VMCS_COMPONENT = 12, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT = 13,
   VMXERR_VMXON_IN_VMX_ROOT_OPERATION = 15, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS = 26;
 /** Exit qualifications of a failed VM entry (SDM 27.8): default, VMCS link pointer. */
-const ENTRY_FAIL_DEFAULT = 0, ENTRY_FAIL_VMCS_LINK_PTR = 4;
+const ENTRY_FAIL_DEFAULT = 0, ENTRY_FAIL_PDPTE = 2, ENTRY_FAIL_VMCS_LINK_PTR = 4;
 /** RFLAGS arithmetic flags VMsucceed/VMfail set or clear: CF PF AF ZF SF OF. */
 const X86_EFLAGS_CF = 0x1, X86_EFLAGS_ZF = 0x40, VMX_FLAGS = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800;
 
@@ -97,9 +99,14 @@ export class NestedVmx implements KvmNestedOps {
   /** L1's CR0/CR4 guest-owned bits while L2 runs (restored at nested VM exit). */
   private l1Cr0Owned = 0;
   private l1Cr4Owned = 0;
-  readonly stats: NestedStats = { nestedEntries: 0, reflected: {}, l0Handled: {} };
-  /** The exit sequence L1 saw (reason names), bounded, for tests and the debugger. */
-  readonly exitLog: { level: 1 | 2; reason: string; to: 'L0' | 'L1' }[] = [];
+  private nestedEntries = 0;
+  /** Exits from L2 by basic reason: reflected to L1 / handled by L0 (typed arrays: no allocation per exit). */
+  private readonly reflectedCount = new Uint32Array(EXIT_LOG_REASONS);
+  private readonly l0Count = new Uint32Array(EXIT_LOG_REASONS);
+  /** The last EXIT_LOG_SIZE exits from L2: basic reason, bit 15 set when reflected to L1 (a ring). */
+  private readonly ring = new Uint16Array(EXIT_LOG_SIZE);
+  private ringNext = 0;
+  private ringCount = 0;
 
   constructor(readonly vmx: Vmx) {}
 
@@ -258,6 +265,8 @@ export class NestedVmx implements KvmNestedOps {
   handle_vmxoff(): number {
     if (!this.nested_vmx_check_permission()) return 1;
     this.free_nested();
+    // An INIT latched in VMX root operation is processed now (kvm_apic_has_pending_init_or_sipi).
+    if (this.v.lapic && (this.v.lapic.pendingInit || this.v.lapic.pendingSipi)) this.v.requestEvent();
     return this.nested_vmx_succeed();
   }
 
@@ -478,7 +487,67 @@ export class NestedVmx implements KvmNestedOps {
     if (act !== F.GUEST_ACTIVITY_ACTIVE && act !== F.GUEST_ACTIVITY_HLT) return ENTRY_FAIL_DEFAULT + 1;
     if (!this.canonical(c12.get(F.GUEST_RIP)) && ia32e) return ENTRY_FAIL_DEFAULT + 1;
     if ((c12.get32(F.GUEST_RFLAGS) & 2) === 0 || c12.hi[vmcs12FieldSlot(F.GUEST_RFLAGS)!.slot]) return ENTRY_FAIL_DEFAULT + 1;
+    if (!this.check_guest_segments(c12, ia32e)) return ENTRY_FAIL_DEFAULT + 1;
+    // nested_vmx_load_cr3: CR3 within MAXPHYADDR; with PAE paging outside long mode the PDPTEs must be valid.
+    const cr3 = c12.get(F.GUEST_CR3);
+    if (cr3 >= 2 ** this.maxPhyAddr()) return ENTRY_FAIL_DEFAULT + 1;
+    if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !ia32e && !this.pdptes_valid(cr3)) return ENTRY_FAIL_PDPTE + 1;
     return 0;
+  }
+
+  /** The four PAE PDPTEs at CR3: present entries have no reserved bits (SDM 4.4.1). */
+  private pdptes_valid(cr3: number): boolean {
+    const b = this.v.vm.bus.read((cr3 >>> 0) & 0xffffffe0, 32), dv = new DataView(b.buffer, b.byteOffset, 32);
+    const hiMask = ~((2 ** (this.maxPhyAddr() - 32)) - 1);
+    for (let k = 0; k < 4; k++) {
+      const lo = dv.getUint32(8 * k, true), hi = dv.getUint32(8 * k + 4, true);
+      if ((lo & 1) && ((lo & 0x1e6) || (hi & hiMask))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The segment-register and descriptor-table checks of SDM 27.3.1.2-27.3.1.3 (the processor makes
+   * them on vmcs02 in KVM; this model's processor does not, so they are made here).
+   */
+  private check_guest_segments(c12: Vmcs12, ia32e: boolean): boolean {
+    const sel = (s: number) => c12.get32(F.SEG_SELECTOR[s]), ar = (s: number) => c12.get32(F.SEG_AR[s]);
+    const baseHi = (s: number) => c12.hi[vmcs12FieldSlot(F.SEG_BASE[s])!.slot];
+    const usable = (s: number) => (ar(s) & 0x10000) === 0;
+    const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5, LDTR = 6, TR = 7;
+    // Selectors: TR and a usable LDTR in the GDT; SS.RPL = CS.RPL (no unrestricted guest).
+    if (sel(TR) & 4) return false;
+    if (usable(LDTR) && (sel(LDTR) & 4)) return false;
+    if ((sel(SS) & 3) !== (sel(CS) & 3)) return false;
+    // Bases: TR, FS, GS, a usable LDTR canonical; CS and usable SS/DS/ES bits 63:32 clear.
+    for (const s of [TR, FS, GS]) if (!this.canonical(c12.get(F.SEG_BASE[s]))) return false;
+    if (usable(LDTR) && !this.canonical(c12.get(F.SEG_BASE[LDTR]))) return false;
+    if (baseHi(CS)) return false;
+    for (const s of [SS, DS, ES]) if (usable(s) && baseHi(s)) return false;
+    // Access rights and limits of usable segments.
+    const limitOk = (s: number) => {
+      const l = c12.get32(F.SEG_LIMIT[s]) >>> 0, g = (ar(s) >> 15) & 1;
+      return ((l & 0xfff) === 0xfff || !g) && ((l >>> 20) === 0 || g === 1);
+    };
+    for (const s of [ES, CS, SS, DS, FS, GS]) {
+      if (!usable(s) && s !== CS) continue;
+      const a = ar(s);
+      if ((a & 0xf00) || (a & 0xfffe0000) || !(a & 0x10) || !(a & 0x80) || !limitOk(s)) return false;
+    }
+    const cs = ar(CS), csType = cs & 15;
+    if (csType !== 9 && csType !== 11 && csType !== 13 && csType !== 15) return false;
+    if (ia32e && (cs & 0x2000) && (cs & 0x4000)) return false;
+    const tr = ar(TR);
+    if (!usable(TR) || (tr & 0x10) || !(tr & 0x80) || (tr & 0xf00) || (tr & 0xfffe0000) || !limitOk(TR)) return false;
+    if ((tr & 15) !== 11 && (ia32e || (tr & 15) !== 3)) return false;
+    if (usable(LDTR)) {
+      const l = ar(LDTR);
+      if ((l & 15) !== 2 || (l & 0x10) || !(l & 0x80) || (l & 0xf00) || (l & 0xfffe0000) || !limitOk(LDTR)) return false;
+    }
+    // GDTR/IDTR: canonical bases, limits up to 0xffff.
+    if (!this.canonical(c12.get(F.GUEST_GDTR_BASE)) || !this.canonical(c12.get(F.GUEST_IDTR_BASE))) return false;
+    if ((c12.get32(F.GUEST_GDTR_LIMIT) >>> 16) || (c12.get32(F.GUEST_IDTR_LIMIT) >>> 16)) return false;
+    return true;
   }
 
   /** handle_vmlaunch / handle_vmresume: nested_vmx_run. */
@@ -512,7 +581,7 @@ export class NestedVmx implements KvmNestedOps {
     }
     if (launch) c12.launchState = 1;
     this.nested_run_pending = true;
-    this.stats.nestedEntries++;
+    this.nestedEntries++;
     return 1;
   }
 
@@ -801,12 +870,31 @@ export class NestedVmx implements KvmNestedOps {
   // ------------------------------------------------------------------ reflecting exits
 
   /** Count and log an exit: from `level`, handled by `to`. */
-  logExit(level: 1 | 2, reason: number, to: 'L0' | 'L1'): void {
-    const name = EXIT_REASON_NAMES[reason & 0xffff] ?? String(reason & 0xffff);
-    const tbl = to === 'L1' ? this.stats.reflected : this.stats.l0Handled;
-    tbl[name] = (tbl[name] ?? 0) + 1;
-    if (this.exitLog.length >= 1024) this.exitLog.splice(0, 512);
-    this.exitLog.push({ level, reason: name, to });
+  logExit(level: 2, reason: number, to: 'L0' | 'L1'): void {
+    const basic = (reason & 0xffff) < EXIT_LOG_REASONS ? reason & 0xffff : EXIT_LOG_REASONS - 1;
+    (to === 'L1' ? this.reflectedCount : this.l0Count)[basic]++;
+    this.ring[this.ringNext] = basic | (to === 'L1' ? 0x8000 : 0);
+    this.ringNext = (this.ringNext + 1) % EXIT_LOG_SIZE;
+    if (this.ringCount < EXIT_LOG_SIZE) this.ringCount++;
+  }
+
+  /** Exit statistics split by who handled the exit from L2 (built on request). */
+  get stats(): NestedStats {
+    const rec = (a: Uint32Array) => {
+      const out: Record<string, number> = {};
+      a.forEach((n, r) => { if (n) out[EXIT_REASON_NAMES[r] ?? String(r)] = n; });
+      return out;
+    };
+    return { nestedEntries: this.nestedEntries, reflected: rec(this.reflectedCount), l0Handled: rec(this.l0Count) };
+  }
+  /** The last exits from L2 in order, oldest first (for tests and the debugger). */
+  get exitLog(): { level: 2; reason: string; to: 'L0' | 'L1' }[] {
+    const out: { level: 2; reason: string; to: 'L0' | 'L1' }[] = [];
+    for (let k = 0; k < this.ringCount; k++) {
+      const e = this.ring[(this.ringNext - this.ringCount + k + EXIT_LOG_SIZE) % EXIT_LOG_SIZE];
+      out.push({ level: 2, reason: EXIT_REASON_NAMES[e & 0x7fff] ?? String(e & 0x7fff), to: e & 0x8000 ? 'L1' : 'L0' });
+    }
+    return out;
   }
 
   /**
@@ -962,7 +1050,12 @@ export class NestedVmx implements KvmNestedOps {
   check_events(): boolean {
     if (!this.guest_mode) return true;
     const v = this.v, a = v.arch, c12 = this.vmcs12();
-    if (this.nested_run_pending) return false;
+    if (this.nested_run_pending) {
+      // KVM answers -EBUSY and requests an immediate exit: L2 runs no instruction before the event
+      // exits to L1. With nothing to inject at entry that is the same as exiting now.
+      if ((this.vmx.vmcs.peek(F.VM_ENTRY_INTR_INFO_FIELD) & F.INTR_INFO_VALID_MASK) || !this.l1_event_pending(c12)) return false;
+      this.nested_run_pending = false;
+    }
     if (v.lapic && v.lapic.pendingInit) {
       v.lapic.pendingInit = false;
       this.logExit(2, EXIT_REASON_INIT_SIGNAL, 'L1');
@@ -994,6 +1087,14 @@ export class NestedVmx implements KvmNestedOps {
     return true;
   }
 
+  /** An event that would exit to L1 now: INIT, NMI with NMI exiting, an interrupt with external-interrupt exiting. */
+  private l1_event_pending(c12: Vmcs12): boolean {
+    const v = this.v, pin = c12.get32(F.PIN_BASED_VM_EXEC_CONTROL);
+    if (v.lapic && v.lapic.pendingInit) return true;
+    if (v.arch.nmi_pending > 0 && (pin & F.PIN_BASED_NMI_EXITING)) return true;
+    return (pin & F.PIN_BASED_EXT_INTR_MASK) !== 0 && kvm_cpu_has_interrupt(v);
+  }
+
   /** nested_vmx_triple_fault: a shutdown while L2 runs is a TRIPLE_FAULT exit to L1 (seed 004). */
   triple_fault(): void {
     this.logExit(2, EXIT_REASON_TRIPLE_FAULT, 'L1');
@@ -1018,8 +1119,7 @@ export class NestedVmx implements KvmNestedOps {
       ? this.vmcs02.fields().map((f) => ({ name: vmcsFieldName(f.field), encoding: f.field, value: f.value, written: true })) : null;
     return {
       enabled: this.enabled, level: this.level, vmxon: this.vmxon, vmxonPtr: this.vmxon_ptr, currentVmptr: this.current_vmptr,
-      launched: c12 ? c12.launchState !== 0 : false, vmcs12, vmcs02, nestedEntries: this.stats.nestedEntries,
-      reflected: { ...this.stats.reflected }, l0Handled: { ...this.stats.l0Handled },
+      launched: c12 ? c12.launchState !== 0 : false, vmcs12, vmcs02, ...this.stats,
     };
   }
 
