@@ -79,7 +79,7 @@ export function cScenarios(ctx) {
     await input.waitFor({ state: 'visible', timeout: 5000 });
     await input.fill('fl.b');
     await input.press('Enter');
-    await waitFor(async () => /fl\.b\s*:?\s*17/.test(await watch.innerText()), { what: 'the Watch fl.b = 17' });
+    await waitFor(async () => /fl\.b\s*[:=]?\s*17/.test(await watch.innerText()), { what: 'the Watch fl.b = 17' });
     log('watch fl.b = 17');
 
     // 4. Step over the line (it calls add through fp): the next line of walk, sum updated
@@ -89,7 +89,7 @@ export function cScenarios(ctx) {
     await callStackFrame(`walk, line ${walkLine + 1}, vars.c`).waitFor({ state: 'visible', timeout: 15000 });
     await showScope('Locals');
     await variables().locator('.monaco-list-row[aria-label^="sum, value 122"]').waitFor({ state: 'visible', timeout: 10000 });
-    await waitFor(async () => /fl\.b\s*:?\s*17/.test(await watch.innerText()), { what: 'the Watch fl.b after the step' });
+    await waitFor(async () => /fl\.b\s*[:=]?\s*17/.test(await watch.innerText()), { what: 'the Watch fl.b after the step' });
     await screenshot(page, SHOTS, '22-c-step-over-watch.png');
     log(`stepped over the call to vars.c:${walkLine + 1}, sum = 122`);
     await setPaneExpanded(page, 'Watch', false);
