@@ -17,14 +17,18 @@ export const label = (b: CBuild) => `${b.bits}-bit -${b.opt} DWARF ${b.dwarf}`;
 
 const built = new Map<string, string | { skip: string }>();
 
-/** The ELF built from `name`.c, or a reason to skip (no gcc, no 32-bit multilib). */
-export function buildCGuest(name: string, b: CBuild): string | { skip: string } {
-  const key = `${name}-${b.bits}-${b.opt}-${b.dwarf}`;
+/**
+ * The ELF built from `name`.c (and the `extra` C files of c-guest/, such as multiboot-header), or a
+ * reason to skip (no gcc, no 32-bit multilib).
+ */
+export function buildCGuest(name: string, b: CBuild, extra: string[] = []): string | { skip: string } {
+  const key = [name, ...extra, b.bits, b.opt, b.dwarf].join('-');
   const hit = built.get(key);
   if (hit) return hit;
   const out = join(workDir(), key);
   const args = [`-m${b.bits}`, `-${b.opt}`, '-g', `-gdwarf-${b.dwarf}`, '-ffreestanding', '-fno-pic', '-no-pie', '-nostdlib', '-static',
-    '-fno-stack-protector', '-Wl,-Ttext=0x100000', '-Wl,--build-id=none', '-o', out, join(C_GUESTS, `${name}.c`)];
+    '-fno-stack-protector', '-Wl,-Ttext=0x100000', '-Wl,--build-id=none', '-o', out, join(C_GUESTS, `${name}.c`),
+    ...extra.map((x) => join(C_GUESTS, `${x}.c`))];
   if (b.bits === 64) args.push('-mno-red-zone');
   else args.push('-msse2', '-mfpmath=sse'); // doubles in SSE registers, as in 64-bit code
   const r = spawnSync('gcc', args, { encoding: 'utf8' });

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureSetup, e2ePaths, unavailable } from './setup.mjs';
 import { zipEntries } from './zip.mjs';
 import { uxScenarios } from './scenarios-ux.mjs';
+import { cScenarios, prepareCGuest } from './scenarios-c.mjs';
 import {
   contextMenu, installExtension, launchChromium, openFile, openWorkbench, prepareHome, retry, revealRow, runCommand,
   screenshot, setPaneExpanded, startCodeServer, stopCodeServer, stopCodeServerSync, waitFor,
@@ -67,6 +68,7 @@ if (skip) {
   const workspace = join(home, 'workspace');
   cpSync(join(ROOT, 'test', 'e2e', 'workspace'), workspace, { recursive: true });
   if (existsSync(join(ROOT, 'examples'))) cpSync(join(ROOT, 'examples'), join(workspace, 'examples'), { recursive: true });
+  const cGuest = prepareCGuest(ROOT, workspace); // before code-server starts: Quick Open then indexes vars.c
   prepareHome(home);
   const vsixFiles = zipEntries(VSIX).map((e) => e.name);
   const adapterShipped = vsixFiles.includes('extension/dist/adapter.js');
@@ -371,5 +373,6 @@ if (skip) {
     });
 
     uxScenarios({ uiTest, page: () => page, ROOT, SHOTS, workspace, log, callStackFrame, debugEnded, variables, showScope });
+    cScenarios({ uiTest, page: () => page, SHOTS, workspace, log, callStackFrame, debugEnded, variables, showScope, cGuest });
   }
 }

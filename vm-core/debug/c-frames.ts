@@ -142,6 +142,10 @@ export class CDebugInfo {
           if (s.inlined) { file = s.callFile !== undefined ? this.fileName(s.die, s.callFile) ?? file : file; ln = s.callLine ?? ln; }
         });
       }
+      // gdb (backtrace past-entry off, inside_entry_func): the function at the ELF entry point is the
+      // outermost frame; what its stack holds above (a boot loader's or the VMM's) is no caller.
+      const fn = scopes[scopes.length - 1]?.subprogram ? this.program.entryOf(scopes[scopes.length - 1].subprogram) : this.image.functions?.find((x) => lookup >= x.low && lookup < x.high)?.low;
+      if (fn !== undefined && fn === this.image.entry) break;
       let next: DwarfRegs | undefined = unwound?.regs;
       if (!next) next = this.unwindFramePointer(regs, pc, scopes[scopes.length - 1]?.subprogram ? this.program.entryOf(scopes[scopes.length - 1].subprogram) : undefined, read);
       if (!next) break;
