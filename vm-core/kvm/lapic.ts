@@ -474,8 +474,11 @@ export class KvmLapic {
       dest_id: this.x2apicMode ? icr_high >>> 0 : icr_high >>> 24,
     };
     if (this.v.vm.ipiObserver) this.v.vm.ipiObserver(this.v, irq);
-    if (kvm_irq_delivery_to_apic(this.v.vm.vcpus, this, irq) > 0 && irq.shorthand !== APIC_DEST_SELF) {
-      // kvm_vcpu_kick of another vCPU: the sender's turn ends (see KvmVcpu.kickedOther).
+    const dm = irq.delivery_mode;
+    if (kvm_irq_delivery_to_apic(this.v.vm.vcpus, this, irq) > 0 && irq.shorthand !== APIC_DEST_SELF &&
+      (dm === APIC_DM_FIXED || dm === APIC_DM_LOWEST || dm === APIC_DM_NMI)) {
+      // kvm_vcpu_kick of another vCPU with an interrupt to handle: the sender's turn ends (see
+      // KvmVcpu.kickedOther). INIT and SIPI do not: an INIT-SIPI-SIPI sequence stays in the sender's turn.
       for (const o of this.v.vm.vcpus) if (o !== this.v && o.lapic && o.lapic.kvm_apic_match_dest(this, irq.shorthand, irq.dest_id, irq.dest_mode)) { this.v.kickedOther = true; break; }
     }
   }

@@ -59,7 +59,8 @@ export class KvmVcpu {
   /** The last KVM_RUN returned because the processor's debug hook asked to stop. */
   stoppedByHook = false;
   /**
-   * The last KVM_RUN returned after this vCPU sent an IPI another vCPU accepted (kvm_vcpu_kick): the
+   * The last KVM_RUN returned after this vCPU sent a fixed, lowest-priority or NMI IPI another vCPU
+   * accepted (kvm_vcpu_kick): the
    * target would start running at once on its own CPU, so the one-at-a-time schedule lets it run next.
    */
   kickedOther = false;
