@@ -21,6 +21,8 @@ export interface UnitTest {
   arch: string;
   accel: string;
   timeout?: number;
+  /** check: PATH=VALUE words run_tests.sh compares with the host's files before running the test. */
+  check?: string;
   line: number;
 }
 
@@ -58,7 +60,8 @@ export function parseUnittestsCfg(text: string): { tests: UnitTest[]; errors: st
       case 'arch': cur.arch = value; break;
       case 'accel': cur.accel = value; break;
       case 'timeout': { const t = parseFloat(value); if (Number.isFinite(t)) cur.timeout = t; break; }
-      default: break; // check, machine, disabled_if: QEMU-specific conditions
+      case 'check': cur.check = value; break;
+      default: break; // machine, disabled_if: QEMU-specific conditions
     }
   }
   return { tests, errors };
@@ -79,6 +82,16 @@ function words(s: string): string[] {
   return out;
 }
 
+/** KVM module parameters as the model has them (the files unittests.cfg's `check` lines name). */
+const MODEL_PARAMETERS: Record<string, string> = {
+  '/sys/module/kvm/parameters/enable_vmware_backdoor': 'N',
+};
+
+/** Tests that need the host's behaviour rather than the VM's, by file: SKIP with the reason (never a hang). */
+const NEEDS_HOST: Record<string, string> = {
+  asyncpf: 'needs KVM async page faults, which come from the host swapping guest memory out (the test runs in a memory cgroup smaller than the guest and waits for "page not present" events): guest memory here is never paged out, so the test would wait forever',
+};
+
 export interface Plan { test: UnitTest; skip?: string; argv: string[]; notes: string[]; timeout: number; }
 
 /** Map a test's configuration onto `kvm-guest run` options, or the reason it is skipped. */
@@ -91,6 +104,15 @@ export function planTest(t: UnitTest, dir: string, explicit: boolean, defaultTim
   if (t.groups.includes('nodefault') && !explicit) return plan('nodefault group (name the test to run it)');
   const lacking: Record<string, string> = { svm: 'nested SVM is not modelled', pmu: 'the PMU is not modelled', nested: 'nesting is not modelled' };
   for (const g of t.groups) if (lacking[g]) return plan(lacking[g]);
+  // run_tests.sh runs a test only when each check file holds its value: the model's KVM module
+  // parameters answer for the files it models (KVM's defaults); other files are the host's, not the VM's.
+  for (const c of (t.check ?? '').split(/\s+/).filter(Boolean)) {
+    const eq = c.indexOf('='), path = c.slice(0, eq), want = c.slice(eq + 1);
+    const have = MODEL_PARAMETERS[path];
+    if (have !== undefined && have !== want) return plan(`check ${c}: the modelled KVM has ${path.replace(/^.*\/parameters\//, '')}=${have} (KVM's default; run_tests.sh skips the test the same way)`);
+  }
+  const unmodelled = NEEDS_HOST[t.file.replace(/\.flat$/, '')];
+  if (unmodelled) return plan(unmodelled);
   const file = join(dir, 'x86', t.file);
   if (!t.file || !existsSync(file)) return plan(`${t.file || 'no file'} is not built`);
   argv.push(file, '--exit-device', 'isa-debug-exit', '--vcpus', String(t.smp));
@@ -231,7 +253,8 @@ export async function cmdUnittests(argv: string[], io: CliIo): Promise<number> {
   const print = (r: TestResult) => {
     if (json) return;
     if (tty) io.err('\r\x1b[K');
-    io.out(`${r.status} ${r.name} (${r.reason}${r.status === 'SKIP' ? '' : `, ${r.seconds.toFixed(1)} s`})\n`);
+    const detail = [r.reason, r.status === 'SKIP' ? '' : `${r.seconds.toFixed(1)} s`].filter((x) => x).join(', ');
+    io.out(`${r.status} ${r.name} (${detail})\n`);
     if (r.status === 'FAIL') {
       if (r.firstFailure) io.out(`  first failure: ${r.firstFailure}\n`);
       for (const l of r.context ?? []) io.out(`  | ${l}\n`);

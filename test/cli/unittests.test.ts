@@ -102,6 +102,10 @@ test('unittests.cfg parsing: sections, multi-line params, bad lines named by lin
   assert.deepEqual(classify(77, false, 'SUMMARY: 2 tests, 2 skipped\r\n', 60), { status: 'SKIP', reason: '2 tests, 2 skipped' });
   assert.equal(classify(3, false, 'PASS: a\r\nFAIL: b\r\n', 60).firstFailure, 'FAIL: b');
   assert.equal(classify(0, false, 'SUMMARY: 1 tests\r\n', 60).status, 'FAIL', 'status 0 is not a write to the exit device: run_tests.sh counts it a failure');
+  assert.match(planTest({ ...tests[0], check: '/sys/module/kvm/parameters/enable_vmware_backdoor=Y' }, '/nonexistent', true, 60).skip ?? '',
+    /check .*enable_vmware_backdoor=Y: the modelled KVM has enable_vmware_backdoor=N/);
+  assert.equal(parseUnittestsCfg('[v]\nfile = v.flat\ncheck = /a=1 /b=2\n').tests[0].check, '/a=1 /b=2');
+  assert.match(planTest({ ...tests[0], file: 'asyncpf.flat' }, '/nonexistent', true, 60).skip ?? '', /async page faults.*would wait forever/);
   const p = planTest({ ...tests[0], file: 'x' }, '/nonexistent', false, 60);
   assert.equal(p.skip, 'x is not built');
   const t = { ...tests[0], args: '10 `date +%s`', params: '-cpu max,vendor=AuthenticAMD -m 4g' };

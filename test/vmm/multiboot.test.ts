@@ -137,3 +137,12 @@ test('modules that do not fit in RAM are a configuration error naming the module
   assert.ok(img.ok);
   assert.throws(() => new Machine(img.image, { memSize: 4 << 20, modules: [{ name: 'big', bytes: new Uint8Array(8 << 20) }] }), /module 0 \(big, 8388608 bytes\) does not fit/);
 });
+
+test('a kernel linked over 0x9000-0x95ff (kvm-unit-tests realmode) keeps its bytes: the loader writes the e820 map and MBI first and the kernel last, as QEMU\'s option ROM; the boot GDT is outside RAM the kernel owns', () => {
+  const a = loadImage(join(__dirname, 'guests/multiboot-low.asm'));
+  assert.ok(a.ok, a.ok ? '' : a.diagnostics.map((d) => d.message).join());
+  assert.ok(a.image.multiboot, 'a multiboot kernel');
+  const m = new Machine(a.image, {});
+  assert.deepEqual(m.run(), { kind: 'exit-port', code: 0 });
+  assert.equal(m.vcpus[0].getSregs().gdt.base, 0xc0000n);
+});

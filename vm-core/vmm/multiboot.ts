@@ -8,8 +8,11 @@ import type { GuestImage } from '../loader/image';
 import { MULTIBOOT_BOOTLOADER_MAGIC } from '../loader/multiboot';
 import { e820Map, memLowerUpper } from './e820';
 
-/** QEMU's fixed addresses: the mmap buffer and the MBI, in low conventional memory. */
-export const MULTIBOOT_LAYOUT = { mmap: 0x9000, mbi: 0x9500, gdt: 0x9400, stack: 0x9000 } as const;
+/**
+ * QEMU's fixed addresses: the mmap buffer and the MBI, in low conventional memory; the boot GDT in
+ * the option-ROM area (QEMU's lives in the multiboot option ROM), so no kernel's memory holds it.
+ */
+export const MULTIBOOT_LAYOUT = { mmap: 0x9000, mbi: 0x9500, gdt: 0xc0000, stack: 0x9000 } as const;
 /** Multiboot §3.3 MBI flags: mem (b0), boot_device (b1), cmdline (b2), mods (b3), mmap (b6), loader name (b9). */
 export const MBI_FLAGS = 0x24f;
 const PAGE = 4096;
@@ -79,6 +82,15 @@ export function writeMultibootInfo(mem: Uint8Array, img: GuestImage, boot: Multi
   dv.setUint32(mbi + 44, 24 * map.length, true);
   dv.setUint32(mbi + 48, L.mmap, true);
   dv.setUint32(mbi + 64, loaderName, true);
+  // The option ROM reads the kernel in last (multiboot.S: read_fw_blob(FW_CFG_KERNEL) after the e820
+  // map and the MBI are written): a kernel linked over 0x9000-0x9558 (kvm-unit-tests' realmode, at
+  // 0x8000-0xa86c) keeps its own bytes there, its bss zeroed.
+  for (const sg of img.segments) {
+    const end = Math.min(sg.addr + Math.max(sg.memSize, sg.bytes.length), mem.length);
+    if (sg.addr >= L.mbi + 88 || end <= L.mmap) continue;
+    mem.set(sg.bytes.subarray(0, Math.max(0, end - sg.addr)), sg.addr);
+    if (sg.addr + sg.bytes.length < end) mem.fill(0, sg.addr + sg.bytes.length, end);
+  }
   return { mbi, mods };
 
   function putStringChecked(m: Uint8Array, p: number, s: string): number {
