@@ -18,8 +18,8 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 for (const file of readdirSync(EXAMPLES).filter((f) => f.endsWith('.asm')).sort()) {
   test(`kvm-guest run --jit ${file}: same exits, output, registers and instruction count`, async () => {
     const path = join(EXAMPLES, file);
-    const off = await run([path, '--max-instructions', '2000000']);
-    const on = await run([path, '--max-instructions', '2000000', '--jit']);
+    const off = await run([path, '--max-instructions', '100000']);
+    const on = await run([path, '--max-instructions', '100000', '--jit']);
     assert.equal(on.code, off.code);
     assert.equal(on.err, off.err);
     assert.equal(on.out, off.out);

@@ -40,6 +40,8 @@ class Lowering {
   private readonly a32: number; private readonly b32: number; private readonly r32: number;
   private readonly a64: number; private readonly b64: number; private readonly r64: number;
   private readonly st: number;
+  private readonly eRip: number;
+  private readonly eK: number;
   private readonly t32: number;
   private flags: FlagState = { known: false, op: 0, sz: 0 };
 
@@ -49,39 +51,50 @@ class Lowering {
     for (let k = 0; k < LF_FIELDS.length; k++) this.lf.push(f.local(I32));
     this.a32 = f.local(I32); this.b32 = f.local(I32); this.r32 = f.local(I32); this.st = f.local(I32); this.t32 = f.local(I32);
     this.a64 = f.local(I64); this.b64 = f.local(I64); this.r64 = f.local(I64);
+    this.eRip = f.local(F64); this.eK = f.local(I32);
   }
 
   build(): void {
     const f = this.f, n = this.insns.length, start = this.insns[0].rip;
     for (let k = 0; k < this.lf.length; k++) f.i32(0).mem(Op.i32_load, LF_OFF + 4 * k).set(this.lf[k]);
+    // block $exit { loop $pass { ... } }: every way out sets eRip/eK and branches to $exit, whose
+    // code (after it) writes the flags and RIP back once.
+    f.blockStart(Op.block);
     f.blockStart(Op.loop);
     // A pass runs only when the whole of it fits in the budget (instruction counts stay exact).
-    f.get(this.budget).get(this.done).op(Op.i32_sub).i32(n).op(Op.i32_lt_s).blockStart(Op.if_);
+    f.get(this.budget).get(this.done).op(Op.i32_sub).i32(n).op(Op.i32_lt_s);
+    this.ifStart();
     this.exit(start, 0);
-    f.op(Op.end);
+    this.ifEnd();
     this.flags = { known: false, op: 0, sz: 0 };
     for (let k = 0; k < n; k++) this.insn(this.insns[k], k, start);
     const last = this.insns[n - 1];
     if (last.op.t !== 'branch') this.exit(last.next, n);
     f.op(Op.end); // loop
-    f.op(Op.unreachable);
+    f.op(Op.end); // block $exit
+    this.flushFlags();
+    f.i32(0).get(this.eRip).mem(Op.f64_store, RIP_OFF);
+    f.get(this.done).get(this.eK).op(Op.i32_add);
   }
 
-  /** Write the lazy flags and RIP back and return done + k. */
+  /** `if` blocks open inside the loop (branch depths are relative to them). */
+  private depth = 0;
+  private ifStart(): void { this.f.blockStart(Op.if_); this.depth++; }
+  private ifEnd(): void { this.f.op(Op.end); this.depth--; }
+
+  /** Leave with RIP = rip after k instructions of this pass: write the flags and RIP back, return done + k. */
   private exit(rip: number, k: number): void {
-    const f = this.f;
-    this.flushFlags();
-    f.i32(0).f64(rip).mem(Op.f64_store, RIP_OFF);
-    f.get(this.done).i32(k).op(Op.i32_add).op(Op.return_);
+    this.f.f64(rip).set(this.eRip).i32(k).set(this.eK).br(Op.br, this.depth + 1);
   }
   private flushFlags(): void {
     for (let k = 0; k < this.lf.length; k++) this.f.i32(0).get(this.lf[k]).mem(Op.i32_store, LF_OFF + 4 * k);
   }
   /** Leave before instruction k (status 0 on the stack means the helper could not do the access). */
   private exitIfZero(rip: number, k: number): void {
-    this.f.op(Op.i32_eqz).blockStart(Op.if_);
+    this.f.op(Op.i32_eqz);
+    this.ifStart();
     this.exit(rip, k);
-    this.f.op(Op.end);
+    this.ifEnd();
   }
 
   private insn(x: IrInsn, k: number, start: number): void {
@@ -188,18 +201,18 @@ class Lowering {
       case 'branch': {
         const n = this.insns.length;
         const taken = (): void => {
-          if (op.target === start) { f.get(this.done).i32(n).op(Op.i32_add).set(this.done).br(Op.br, 1); }
+          if (op.target === start) { f.get(this.done).i32(n).op(Op.i32_add).set(this.done).br(Op.br, this.depth); }
           else this.exit(op.target, n);
         };
         if (op.cc < 0) { // JMP: taken is the only way on
-          if (op.target === start) { f.get(this.done).i32(n).op(Op.i32_add).set(this.done).br(Op.br, 0); }
+          if (op.target === start) { f.get(this.done).i32(n).op(Op.i32_add).set(this.done).br(Op.br, this.depth); }
           else this.exit(op.target, n);
           return;
         }
         this.condition(op.cc);
-        f.blockStart(Op.if_);
+        this.ifStart();
         taken();
-        f.op(Op.end);
+        this.ifEnd();
         this.exit(x.next, n);
         return;
       }
@@ -271,9 +284,10 @@ class Lowering {
   /** Status 2 in `st`: the write hit a page with decoded code; leave after this instruction. */
   private afterWrite(x: IrInsn, k: number): void {
     const f = this.f;
-    f.get(this.st).i32(2).op(Op.i32_eq).blockStart(Op.if_);
+    f.get(this.st).i32(2).op(Op.i32_eq);
+    this.ifStart();
     this.exit(x.next, k + 1);
-    f.op(Op.end);
+    this.ifEnd();
   }
 
   /** Push a source operand's value (i32 for size 4, i64 for 8). */

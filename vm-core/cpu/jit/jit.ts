@@ -17,7 +17,7 @@ export const JIT_THRESHOLD = 200;
 /** Longest block, in instructions. */
 export const JIT_MAX_BLOCK = 64;
 /** Compiled blocks kept; past it every block is dropped and hot code compiles again. */
-export const JIT_MAX_BLOCKS = 4096;
+export const JIT_MAX_BLOCKS = 2048;
 /** A block that could not run its first instruction this many times in a row is discarded. */
 const JIT_MAX_STALLS = 16;
 
