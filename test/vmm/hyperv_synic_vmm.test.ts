@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine } from '../../vm-core/vmm';
+import { exitRecord } from '../../vm-core/vmm/exit-record';
 import * as U from '../../vm-core/kvm/uapi';
 import * as T from '../../vm-core/kvm/hyperv_tlfs';
 import { HV_TEST_DEV_PORT, HV_TEST_DEV_MSG_CONN_CREATE, HV_TEST_DEV_EVT_CONN_CREATE, HV_TEST_DEV_MSG_CONN_DESTROY } from '../../vm-core/vmm/hyperv-synic';
@@ -83,4 +84,16 @@ test('event connection: KVM_HYPERV_EVENTFD sets the flag in the SIEFP slot and r
   fd!();
   assert.ok(!v.lapic!.testVector(0x200, 0x52), 'already set: no new interrupt');
   assert.equal(v.enableCap({ cap: U.KVM_CAP_HYPERV_SYNIC2, args: [1] }), -U.EINVAL);
+});
+
+test('the exit record of KVM_EXIT_HYPERV_SYNIC carries its union member (msr, control, evt_page, msg_page)', () => {
+  const { v } = setup();
+  const run = v.kvm_run;
+  run.exit_reason = U.KVM_EXIT_HYPERV;
+  run.hyperv.type = U.KVM_EXIT_HYPERV_SYNIC;
+  const r = exitRecord(run, 0, 0) as Record<string, unknown>;
+  assert.equal(r.type, U.KVM_EXIT_HYPERV_SYNIC);
+  assert.equal(r.msr, T.HV_X64_MSR_SIMP);
+  assert.equal(r.msg_page, `0x${(SIMP + 1).toString(16)}`);
+  assert.equal(r.control, '0x1');
 });

@@ -738,7 +738,7 @@ export class KvmVcpuHvStimer {
   msg_pending = false;
   /** The hrtimer: host cycles at which stimer_timer_callback runs (Infinity: not armed). */
   expireCycles = Infinity;
-  /** Expirations delivered (message or direct interrupt), for the debugger. */
+  /** Expirations completed (message or direct interrupt delivered, or a periodic tick dropped on a busy slot), for the debugger. */
   fired = 0;
   constructor(readonly index: number) {}
 }

@@ -56,10 +56,11 @@ export function exitRecord(run: U.kvm_run, vcpu: number, rip: number): ExitRecor
       Object.assign(r, { index: hex(run.msr.index), data: hex(run.msr.data), msr_reason: run.msr.reason, error: run.msr.error });
       break;
     case U.KVM_EXIT_HYPERV: {
-      // Only the union member the type names: HCALL {input, result, params}, OVERLAY {msr, gpa, data_len, data}.
+      // Only the union member the type names: HCALL {input, result, params}, SYNIC {msr, control, evt_page,
+      // msg_page}, OVERLAY {msr, gpa, data_len, data}.
       const hv = run.hyperv as unknown as { type: number; u: Record<string, Record<string, unknown>> };
       r.type = hv.type;
-      const member = hv.type === U.KVM_EXIT_HYPERV_HCALL ? 'hcall' : hv.type === 4 ? 'overlay' : undefined;
+      const member = hv.type === U.KVM_EXIT_HYPERV_HCALL ? 'hcall' : hv.type === U.KVM_EXIT_HYPERV_SYNIC ? 'synic' : hv.type === 4 ? 'overlay' : undefined;
       if (member && hv.u[member]) {
         for (const [k, v] of Object.entries(hv.u[member])) {
           if (k === 'data' && v instanceof Uint8Array) r.data = Array.from(v.subarray(0, Number(hv.u[member].data_len ?? 0)));
