@@ -204,10 +204,7 @@ function enter_emulated(v: KvmVcpu, budget: number): number {
 }
 
 function afterRun(v: KvmVcpu, r: number): number {
-  // The slice ended without a VM exit (for KVM, a host-interrupt exit with no IDT-vectoring info): the
-  // event injected at entry was delivered, so it must not be injected again (vmx_complete_interrupts).
-  const a = v.arch;
-  a.exc_injected = false; a.nmi_injected = false; a.intr_injected = false;
+  // The injected event of a slice that ended without a VM exit was settled by completeInterruptsWithoutExit.
   switch (r) {
     case RUN_BUDGET: return 1;
     case RUN_HALTED: v.arch.mp_state = KVM_MP_STATE_HALTED; return 1;
