@@ -30,3 +30,11 @@ test('#UD without CR4.FSGSBASE or outside 64-bit mode; #GP(0) for a non-canonica
   assert.equal(r.vector, 13);
   assert.equal(r.cpu.seg[FS].base, 0);
 });
+
+test('an instruction the core does not emulate is named at its 64-bit address, unsigned (0xffffffff8..., not 0x-7e...)', () => {
+  const { cpu } = exec(64, ['90']);
+  const fake = { mnemonic: 'xrstor64', bytes: Uint8Array.of(0x48, 0x0f, 0xae, 0x2f), len: 4 } as unknown as import('../../vm-core/cpu/insn').Insn;
+  cpu.insnRip = -0x7cfa0686; // 0xffffffff8305f97a, as the processor holds a higher-half RIP
+  assert.throws(() => cpu.notEmulated(fake));
+  assert.equal(cpu.exit.message, "instruction 'xrstor64' (48 0f ae 2f) at 0xffffffff8305f97a is not emulated");
+});

@@ -1,4 +1,4 @@
-// `npm run test:linux`: Debian's cloud kernel boots to busybox's /init under the emulated KVM.
+// `npm run test:linux` (run as one esbuild bundle: under tsx the emulator was 7x slower): Debian's cloud kernel boots to busybox's /init under the emulated KVM.
 // Fetches linux-image-cloud-amd64 and busybox-static with apt-get download (cached outside the
 // repository, CACHE_DIR), builds the initramfs with our own cpio writer, boots with console=ttyS0 and
 // reads "Run /init", the uname -a output and the power-off from the serial console. Prints the

@@ -16,6 +16,7 @@ import './exec/bcd';
 import './exec/string';
 import './exec/misc';
 import './exec/fsgsbase';
+import './exec/sse42-string';
 export { Cpu, RUN_BUDGET, RUN_EXIT, RUN_HALTED, RUN_STOPPED, RUN_SHUTDOWN } from './cpu';
 export type { MmioHandler, EmulatorHooks } from './cpu';
 export { PhysBus, PAGE_SIZE } from './phys';
