@@ -10,7 +10,7 @@ if (!('kernel' in k)) { console.log(JSON.stringify(k)); process.exit(1); }
 const initrd = join(CACHE_DIR, 'initramfs-test.cpio');
 writeFileSync(initrd, buildInitramfs(k.busybox));
 const t0 = Date.now();
-const r = bootLinux({ kernel: k.kernel, initrd, append: process.argv[2] ?? 'console=ttyS0 nokaslr noxsave', extra: process.argv[3] ? JSON.parse(process.argv[3]) : {},
+const r = bootLinux({ kernel: k.kernel, initrd, append: process.argv[2] ?? 'console=ttyS0 nokaslr', extra: process.argv[3] ? JSON.parse(process.argv[3]) : {},
   onSerial: (s) => process.stdout.write(s.replace(/\n/g, `  {wall ${((Date.now() - t0) / 1000).toFixed(0)}s cpu ${(process.cpuUsage().user / 1e6).toFixed(0)}s}\n`)) });
 if ('errors' in r) { console.log(r.errors); process.exit(1); }
 console.log('\n=== milestones', JSON.stringify(r.milestones));
