@@ -9,6 +9,9 @@ org 0x100000
 %endif
     mov esp, 0x80000
     lidt [idtr]
+    mov al, 0xff                           ; mask both 8259s: COM1's IRQ 4 also reaches the PIC, whose
+    out 0x21, al                           ; output goes to LINT0 as ExtINT (KVM's LINT0_REENABLED quirk
+    out 0xa1, al                           ; leaves the BSP's LVT0 unmasked at RESET; no firmware ran)
     mov dword [0xfee000f0], 0x1ff          ; LAPIC: software enabled
     mov dword [0xfec00000], 0x10 + 2 * 4   ; IOAPIC RTE 4: vector 0x24, edge, fixed, physical 0
     mov dword [0xfec00010], 0x24
