@@ -62,7 +62,20 @@ function randomArea(r: () => number, b: Uint8Array, compactedOk: boolean): void 
   }
 }
 
-export interface XsaveDiffResult { compared: number; failures: string[] }
+export interface XsaveDiffResult { compared: number; failures: string[]; hostUnstable: number }
+
+/** Byte-for-byte differences between the emulator's and the host's output record. */
+function compareXsaveRecord(emu: Uint8Array, host: Uint8Array): string[] {
+  const diffs: string[] = [];
+  for (let j = 0; j < REC_OUT; j++) {
+    const area = j < AREA ? 'out' : j < 2 * AREA ? 'aux' : 'fxsave';
+    const off = j < AREA ? j : j < 2 * AREA ? j - AREA : j - 2 * AREA;
+    if (off >= 28 && off < 32) continue; // MXCSR_MASK
+    if (area === 'fxsave' && off >= 416) continue; // FXSAVE's reserved/available bytes
+    if (emu[j] !== host[j]) diffs.push(`${area}[${off}] emu ${emu[j].toString(16)} host ${host[j].toString(16)}`);
+  }
+  return diffs;
+}
 
 export function runXsaveDifferential(cases: number, seed: number): XsaveDiffResult {
   const r = rng(seed);
@@ -83,8 +96,14 @@ export function runXsaveDifferential(cases: number, seed: number): XsaveDiffResu
   const exe = buildNativeHarness('xsave-native');
   const input = Buffer.concat(recs.map((x) => x.rec));
   const out = execFileSync(exe, { input, maxBuffer: 64 << 20 });
+  // The host's own answer can change under it: a task switch between the harness's XRSTOR and XSAVE
+  // makes the kernel restore the FPU state, and what it restores counts as in use (XINUSE), so an
+  // XSAVEOPT/XSAVEC then writes a component it would have skipped. A case that differs is run on the
+  // host a second time, and fails only if the emulator matches neither host answer.
+  let rerun: Buffer | null = null;
   const vendor = hostVendor();
   const failures: string[] = [];
+  let hostUnstable = 0;
   recs.forEach((x, k) => {
     const host = out.subarray(k * REC_OUT, (k + 1) * REC_OUT);
     const { cpu, mem } = bareCpu();
@@ -103,15 +122,13 @@ export function runXsaveDifferential(cases: number, seed: number): XsaveDiffResu
     emu.set(mem.subarray(OUT, OUT + AREA), 0);
     emu.set(mem.subarray(AUX, AUX + AREA), AREA);
     emu.set(mem.subarray(FIN, FIN + 512), 2 * AREA);
-    const diffs: string[] = [];
-    for (let j = 0; j < REC_OUT; j++) {
-      const area = j < AREA ? 'out' : j < 2 * AREA ? 'aux' : 'fxsave';
-      const off = j < AREA ? j : j < 2 * AREA ? j - AREA : j - 2 * AREA;
-      if (off >= 28 && off < 32) continue; // MXCSR_MASK
-      if (area === 'fxsave' && off >= 416) continue; // FXSAVE's reserved/available bytes
-      if (emu[j] !== host[j]) diffs.push(`${area}[${off}] emu ${emu[j].toString(16)} host ${host[j].toString(16)}`);
+    const diffs = compareXsaveRecord(emu, host);
+    if (diffs.length) {
+      rerun ??= execFileSync(exe, { input, maxBuffer: 64 << 20 });
+      const again = rerun.subarray(k * REC_OUT, (k + 1) * REC_OUT);
+      if (!again.equals(host) && compareXsaveRecord(emu, again).length === 0) { hostUnstable++; return; }
     }
     if (diffs.length) failures.push(`${x.name} m=${x.m} case ${k}: ${diffs.slice(0, 8).join(', ')}${diffs.length > 8 ? ` (+${diffs.length - 8})` : ''}`);
   });
-  return { compared: cases, failures };
+  return { compared: cases, failures, hostUnstable };
 }
