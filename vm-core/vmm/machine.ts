@@ -21,6 +21,7 @@ import type { kvm_ioapic_state } from '../kvm/ioapic';
 import type { kvm_pit_state2 } from '../kvm/i8254';
 import { writeMultibootInfo, setupMultibootEntry, MultibootError, type MultibootModule } from './multiboot';
 import { hideHypervisorLeaves } from './bare-metal';
+import { cpuidWithTopology } from './cpuid-topology';
 import { writeLinuxBootParams, setupLinuxEntry, LinuxBootError } from './linux-boot';
 import { describeInternalError } from './stop-text';
 
@@ -276,7 +277,7 @@ export class Machine {
 
   private addVcpu(id: number, mode: EntryMode): void {
     const v = this.vm.createVcpu(id) as KvmVcpu;
-    const cpuid = vcpuCpuid(this.kvm, this.vm, this.opts);
+    const cpuid = cpuidWithTopology(vcpuCpuid(this.kvm, this.vm, this.opts), id, this.opts.vcpus ?? 1, this.vm.vendor);
     v.setCpuid2(this.opts.hideHypervisor ? hideHypervisorLeaves(cpuid) : cpuid);
     if (this.opts.cpuidBeforeReset) v.reset();
     if (this.opts.enforcePvCpuid) v.enableCap({ cap: U.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, args: [1] });
