@@ -220,3 +220,14 @@ test('KVM_GET/SET_LAPIC: the register page with TMCCT as read now; restoring it 
   const none = createVm('intel', {});
   assert.equal((none.vcpu as KvmVcpu).getLapic(), -6);
 });
+
+test('IA32_APIC_BASE: a base at or above MAXPHYADDR (CPUID 80000008H EAX[7:0]) is a reserved-bit #GP; just below it is accepted', () => {
+  const { vcpus } = vm();
+  const v = vcpus[0];
+  const width = v.cpuid_maxphyaddr();
+  assert.equal(width, 40, 'the model advertises 40 physical-address bits');
+  const orig = guestRdmsr(v, 0x1b)!;
+  assert.equal(guestWrmsr(v, 0x1b, orig + 2 ** width), 1, 'kvm-unit-tests apic "apicbase: reserved physaddr bits"');
+  assert.equal(guestWrmsr(v, 0x1b, orig + 2 ** (width - 1)), 0);
+  assert.equal(guestRdmsr(v, 0x1b), orig + 2 ** (width - 1));
+});

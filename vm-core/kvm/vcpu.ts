@@ -111,6 +111,11 @@ export class KvmVcpu {
 
   // ---------------------------------------------------------------- helpers used by kvm/x86
 
+  /** cpuid_maxphyaddr: the guest's physical-address width, CPUID 80000008H EAX[7:0] (36 without the leaf). */
+  cpuid_maxphyaddr(): number {
+    const e = kvm_find_cpuid_entry(this, 0x80000008);
+    return e ? e.eax & 0xff : 36;
+  }
   guestCpuidHas(leaf: number, reg: 'eax' | 'ebx' | 'ecx' | 'edx', bit: number): boolean {
     const e = kvm_find_cpuid_entry(this, leaf);
     return !!e && ((e[reg] >>> bit) & 1) === 1;
@@ -178,7 +183,7 @@ export class KvmVcpu {
     if (old === val) return 0;
     const x2 = 1 << 10, en = 1 << 11;
     const rsvd = 0x2ff | (this.guestCpuidHas(1, 'ecx', 21) ? 0 : x2);
-    if ((val % 4096) & rsvd || val >= 2 ** 52 || val < 0) return 1;
+    if ((val % 4096) & rsvd || val >= 2 ** this.cpuid_maxphyaddr() || val < 0) return 1;
     const mode = (b: number) => (b & en) ? ((b & x2) ? 2 : 1) : ((b & x2) ? -1 : 0); // x2APIC, xAPIC, invalid, disabled
     const oldMode = mode(old), newMode = mode(val);
     if (newMode < 0) return 1;

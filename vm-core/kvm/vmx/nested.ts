@@ -40,7 +40,6 @@ import {
   kvm_rsp_read, kvm_register_mark_available, VCPU_EXREG_CR3, VCPU_EXREG_SEGMENTS, KVM_POSSIBLE_CR0_GUEST_BITS,
   KVM_POSSIBLE_CR4_GUEST_BITS, kvm_read_cr3,
 } from '../x86/kvm_cache_regs';
-import { kvm_find_cpuid_entry } from '../x86/cpuid';
 import { kvm_get_msr, kvm_set_msr } from '../x86/msr';
 import { ACC_USER, ACC_WRITE } from '../../cpu/mmu';
 import { CR0_PG, CR4_PAE, CR4_VMXE, EFER_LMA, EFER_LME } from '../../cpu/state';
@@ -181,10 +180,7 @@ export class NestedVmx implements KvmNestedOps {
 
   // ------------------------------------------------------------------ operands
 
-  private maxPhyAddr(): number {
-    const e = kvm_find_cpuid_entry(this.v, 0x80000008);
-    return e ? e.eax & 0xff : 36;
-  }
+  private maxPhyAddr(): number { return this.v.cpuid_maxphyaddr(); }
   /** page_address_valid: 4 KiB aligned and below MAXPHYADDR. */
   private page_address_valid(gpa: number): boolean {
     return gpa >= 0 && gpa % 4096 === 0 && gpa < 2 ** this.maxPhyAddr();
