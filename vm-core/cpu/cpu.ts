@@ -49,7 +49,7 @@ const TLB_SIZE = 4096, TLB_MASK = TLB_SIZE - 1;
 // 8,192 instructions (about 1 KB of heap each): V8's heap grows with the live size before it
 // collects, so the bound sets the peak. 2M instructions of straight-line code reached 663 MB RSS at
 // 131,072; the 10M-instruction soak of `npm run fuzz` peaked at 273-302 MB at 16,384 (over its 300 MB
-// limit once the block compiler's fields joined each Insn) and at 256 MB at 8,192.
+// limit after this session's merges; which change added the difference is not known) and at 256 MB at 8,192.
 export const CODE_CACHE_MAX_INSNS = 1 << 13, CODE_CACHE_MAX_PAGES = 1024;
 /** Access-mode component of TLB tags: supervisor, supervisor with SMAP override (AC=1), user. */
 const MODE_SUP = 0, MODE_SUP_AC = 1, MODE_USER = 2;
