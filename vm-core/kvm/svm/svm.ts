@@ -288,8 +288,8 @@ export class Svm implements KvmX86Ops {
     this.readBackRegs();
     a.regs_avail &= ~SVM_REGS_LAZY_LOAD_SET;
     this.next_rip = 0;
-    // A run cut without #VMEXIT (the kick, a debugger stop): the event injected at this VMRUN was delivered.
-    if (r !== RUN_EXIT) { if (inj & S.SVM_EVTINJ_VALID) exitCompleteInterrupts(v, 0, 0); return r; }
+    // A run cut without #VMEXIT: run.ts's completeInterruptsWithoutExit settles the injected event.
+    if (r !== RUN_EXIT) return r;
     this.translateExit();
     return r;
   }

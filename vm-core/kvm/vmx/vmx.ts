@@ -576,9 +576,8 @@ export class Vmx implements KvmX86Ops {
     if (!this.firstExitDone) { m.markGuestStateSaved(); this.firstExitDone = true; }
     // The processor clears the valid bit of the VM-entry interruption information on VM exit.
     if (entryInfo & F.INTR_INFO_VALID_MASK) m.hwSet(F.VM_ENTRY_INTR_INFO_FIELD, entryInfo & ~F.INTR_INFO_VALID_MASK);
-    // A run cut without a VM exit (the kick, a debugger stop) is the host interrupt's exit in KVM:
-    // the event injected at this entry was delivered (no IDT-vectoring info), so it is not re-injected.
-    if (r !== RUN_EXIT) { if (entryInfo & F.INTR_INFO_VALID_MASK) exitCompleteInterrupts(v, 0, 0); return r; }
+    // A run cut without a VM exit: run.ts's completeInterruptsWithoutExit settles the injected event.
+    if (r !== RUN_EXIT) return r;
     this.recordExit();
     return r;
   }
